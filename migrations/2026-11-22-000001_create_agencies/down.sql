@@ -1,0 +1,2 @@
+DROP TABLE agency_names;
+DROP TABLE agencies;

@@ -1,0 +1,3 @@
+DROP TABLE login_throttles;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;

@@ -1,0 +1,111 @@
+//! Authentication and function-level authorization (SECURITY.md AC-1, AN-3, AN-5).
+//!
+//! `gate` runs for every request before any extractor: it finds the route's grant in the one route
+//! table (`startup::ROUTES`), verifies the bearer token, loads the user's current status and roles
+//! from the database (so a disabled account or a changed role counts on the very next request) and
+//! refuses a role the route does not grant. Handlers take `AuthUser`, which only reads what the
+//! gate stored; with nothing stored it fails closed with 401.
+
+pub mod jwt;
+pub mod password;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
+
+use crate::db;
+use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
+use crate::error::{ApiError, Forbidden};
+use crate::models::session as sessions;
+use crate::startup::{AppState, find_route};
+
+/// Which roles may call a route. Deny by default: a route must name its grant in the route table.
+#[derive(Debug, Clone, Copy)]
+pub enum Grant {
+    /// No credentials needed (sign-in, health).
+    Public,
+    /// Any signed-in, active user.
+    AnyUser,
+    /// A user holding at least one of these roles (on any panel; object rules narrow it further).
+    Roles(&'static [Role]),
+}
+
+impl Grant {
+    pub fn allows(&self, user: &AuthUser) -> bool {
+        match self {
+            Grant::Public | Grant::AnyUser => true,
+            Grant::Roles(roles) => user.roles.iter().any(|held| roles.contains(&held.role)),
+        }
+    }
+}
+
+/// One role a user holds, for a panel or globally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub panel_id: Option<PanelId>,
+}
+
+/// The signed-in caller, as the database says it is now.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub agency_id: Option<AgencyId>,
+    pub roles: Vec<RoleGrant>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.iter().any(|r| r.role == role)
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(req.extensions().get::<AuthUser>().cloned().ok_or(ApiError::Unauthenticated))
+    }
+}
+
+pub async fn gate(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let grant = req.match_pattern().and_then(|pattern| find_route(&pattern, req.method().as_str())).map(|r| r.grant);
+    match grant {
+        // Unknown paths and methods fall through to the router's 404/405.
+        None | Some(Grant::Public) => return next.call(req).await,
+        Some(_) => {}
+    }
+    let grant = grant.expect("matched above");
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+
+    let token = bearer_token(req.headers()).ok_or(ApiError::Unauthenticated)?;
+    let claims = state.keys.verify(token).map_err(|reason| {
+        tracing::info!(reason = ?reason, "access token refused");
+        ApiError::Unauthenticated
+    })?;
+    let user = db::run(&state.pool, move |conn| Ok(sessions::load_auth_user(conn, &claims)?)).await?;
+    let Some(user) = user else {
+        tracing::info!("access token refused: user, session or issue time no longer valid");
+        return Err(ApiError::Unauthenticated.into());
+    };
+    if !grant.allows(&user) {
+        tracing::info!(user.id = %user.user_id, "function not granted");
+        return Err(ApiError::Forbidden(Forbidden::Function).into());
+    }
+    req.extensions_mut().insert(user);
+    next.call(req).await
+}
+
+fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

@@ -1,0 +1,84 @@
+//! Password hashing with argon2id at no less than the OWASP baseline (SECURITY.md AN-1). Callers
+//! run these on the blocking pool: one hash costs tens of milliseconds of CPU.
+
+use std::sync::LazyLock;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+pub const M_COST_KIB: u32 = 19_456;
+pub const T_COST: u32 = 2;
+pub const P_COST: u32 = 1;
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The PHC string for a new password.
+pub fn hash(password: &SecretString) -> anyhow::Result<String> {
+    let hash = hasher()
+        .hash_password(password.expose_secret().as_bytes())
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    Ok(hash.to_string())
+}
+
+/// A hash of a random password, verified against when the account does not exist, so an unknown
+/// email costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let random = uuid::Uuid::new_v4().to_string();
+    hash(&SecretString::from(random)).expect("hashing a random password works")
+});
+
+/// True when `password` matches `stored`; with no stored hash, does the same work and says false.
+pub fn verify(password: &SecretString, stored: Option<&str>) -> bool {
+    let target = stored.unwrap_or(DUMMY_HASH.as_str());
+    let matches = match PasswordHash::new(target) {
+        Ok(parsed) => hasher().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    };
+    matches && stored.is_some()
+}
+
+/// True when a stored hash was made with weaker parameters than today's policy.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else { return true };
+    if parsed.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(&parsed) {
+        Ok(p) => p.m_cost() < M_COST_KIB || p.t_cost() < T_COST || p.p_cost() != P_COST,
+        Err(_) => true,
+    }
+}
+
+/// Warms the dummy hash so the first unknown-email sign-in is not slower than the rest.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_carry_the_policy_parameters() {
+        let pw = SecretString::from("correct horse battery staple".to_owned());
+        let stored = hash(&pw).unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(verify(&pw, Some(&stored)));
+        assert!(!verify(&SecretString::from("wrong horse battery".to_owned()), Some(&stored)));
+        assert!(!verify(&pw, None));
+        assert!(!needs_rehash(&stored));
+    }
+
+    #[test]
+    fn weaker_hashes_need_rehash() {
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
+            .hash_password(b"correct horse battery staple")
+            .unwrap()
+            .to_string();
+        assert!(needs_rehash(&weak));
+        assert!(needs_rehash("not a phc string"));
+    }
+}

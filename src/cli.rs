@@ -1,0 +1,136 @@
+//! The `confer` command line: `serve`, `migrate`, `create-admin`, `seed-demo`.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use diesel::{Connection, PgConnection};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::Config;
+use crate::{auth, db, demo, startup, telemetry};
+
+const USAGE: &str = "\
+usage: confer <command>
+
+commands:
+  serve                    run the HTTP API on CONFER_BIND_ADDR (default 127.0.0.1:8080)
+  migrate                  apply pending database migrations
+  create-admin --email E   create a system admin; the password comes from
+                           CONFER_ADMIN_PASSWORD or the first line of standard input
+  seed-demo                load clearly-labelled demo data into an empty database
+  help                     show this text
+
+Configuration comes from environment variables; see .env.example.";
+
+pub fn main(args: Vec<String>) -> ExitCode {
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    if matches!(command, "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("confer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match command {
+        "serve" => serve(config),
+        "migrate" => migrate(&config),
+        "create-admin" => create_admin(&config, &args[1..]),
+        "seed-demo" => seed_demo(&config),
+        other => {
+            eprintln!("confer: unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confer: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn connect(config: &Config) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(config.database_url())
+        .map_err(|_| anyhow::anyhow!("cannot connect to the database named by DATABASE_URL"))
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let applied = db::migrate(&mut connect(config)?)?;
+    println!("migrations applied: {applied}");
+    Ok(())
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let mut conn = connect(&config)?;
+    let non_durable = db::non_durable_settings(&mut conn)?;
+    if !non_durable.is_empty() && !config.allow_non_durable_db {
+        anyhow::bail!(
+            "refusing to start: PostgreSQL runs with {} and acknowledged writes could be lost; \
+             fix the server settings (CONFER_TEST_ALLOW_NON_DURABLE_DB=true is for throwaway test clusters only)",
+            non_durable.join(", ")
+        );
+    }
+    if !db::migrations_current(&mut conn)? {
+        anyhow::bail!("the database schema is behind this build: run `confer migrate` first");
+    }
+    if let Some((email, password)) = &config.bootstrap_admin {
+        if crate::models::user::count_users(&mut conn)? == 0 {
+            demo::create_admin(&mut conn, email, password)?;
+            tracing::info!("bootstrap system admin created");
+        }
+    }
+    drop(conn);
+    auth::password::warm_up();
+
+    let listener = TcpListener::bind(config.bind_addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind_addr))?;
+    tracing::info!(addr = %config.bind_addr, "confer listening");
+    let state = startup::AppState::new(&config, db::pool(&config));
+    actix_web::rt::System::new().block_on(async move { startup::server(listener, &config, state)?.await })?;
+    tracing::info!("confer stopped");
+    Ok(())
+}
+
+fn create_admin(config: &Config, args: &[String]) -> anyhow::Result<()> {
+    let email = match args {
+        [flag, email] if flag == "--email" => email.clone(),
+        _ => anyhow::bail!("usage: confer create-admin --email E"),
+    };
+    let password = match std::env::var("CONFER_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => SecretString::from(p),
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("password (input is shown; prefer piping it or CONFER_ADMIN_PASSWORD):");
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    };
+    let mut conn = connect(config)?;
+    let id = demo::create_admin(&mut conn, &email, &password)?;
+    println!("system admin created: {id}");
+    let _ = password.expose_secret();
+    Ok(())
+}
+
+fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    match demo::seed(&mut conn)? {
+        Some(logins) => {
+            println!("Demo data loaded. DEMO ONLY: these accounts share the password {:?}", demo::DEMO_PASSWORD);
+            for (email, what) in logins {
+                println!("  {email:<40} {what}");
+            }
+        }
+        None => println!("The database already has users; demo data not loaded."),
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The one door to the database: the connection pool, the embedded migrations, and `run`, which
+//! moves blocking diesel work onto actix's blocking pool with the request's span.
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// Time limits set on every connection the pool hands out (SECURITY.md IN-12).
+#[derive(Debug, Clone, Copy)]
+struct SessionLimits {
+    statement_timeout: Duration,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        let ms = self.statement_timeout.as_millis();
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {ms}; SET TIME ZONE 'UTC'",
+            ms * 2
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Builds the pool without connecting: the service starts (and answers 503) while the database is
+/// down, and recovers by itself when it returns.
+pub fn pool(config: &Config) -> PgPool {
+    let manager = ConnectionManager::<PgConnection>::new(connect_url(config.database_url()));
+    Pool::builder()
+        .max_size(config.db_pool_size)
+        .min_idle(Some(0))
+        .connection_timeout(config.db_checkout_timeout)
+        .test_on_check_out(true)
+        .connection_customizer(Box::new(SessionLimits { statement_timeout: config.db_statement_timeout }))
+        .build_unchecked(manager)
+}
+
+/// Adds a connect timeout to the URL unless it names one, so a dead host cannot stall a checkout.
+fn connect_url(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&connect_timeout=2")
+    } else {
+        format!("{url}?connect_timeout=2")
+    }
+}
+
+/// Runs blocking database work off the async workers. A checkout timeout becomes 503.
+pub async fn run<T, F>(pool: &PgPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    let joined = web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
+        work(&mut conn)
+    })
+    .await;
+    joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?
+}
+
+/// Applies pending migrations; returns how many ran.
+pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.len())
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_current(conn: &mut PgConnection) -> anyhow::Result<bool> {
+    let pending = conn.has_pending_migration(MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(!pending)
+}
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    setting: String,
+}
+
+/// The durability settings that are off, if any (SECURITY.md RE-3).
+pub fn non_durable_settings(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+    let rows: Vec<Setting> = diesel::sql_query(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit')",
+    )
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|s| s.setting == "off")
+        .map(|s| format!("{}={}", s.name, s.setting))
+        .collect())
+}
+
+/// Readiness: a checkout, `SELECT 1` and the schema up to date.
+pub fn ready(conn: &mut PgConnection) -> Result<(), ApiError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    if migrations_current(conn).map_err(ApiError::Internal)? { Ok(()) } else { Err(ApiError::Unavailable) }
+}

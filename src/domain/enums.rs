@@ -1,0 +1,171 @@
+use std::io::Write;
+
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use serde::{Deserialize, Serialize};
+
+/// A controlled vocabulary stored as its code in a `text` column (with a CHECK constraint) and
+/// sent on the wire as the same code.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal $(| $alias:literal)*),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AsExpression, FromSqlRow)]
+        #[diesel(sql_type = Text)]
+        pub enum $name {
+            $(#[serde(rename = $code $(, alias = $alias)*)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                out.write_all(self.as_str().as_bytes())?;
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let code = std::str::from_utf8(bytes.as_bytes())?;
+                Self::from_code(code).ok_or_else(|| format!("unknown {} code {code:?}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Agency types, DOMAIN.md §7.2.
+    AgencyType {
+        Police = "police",
+        IdvaService = "idva_service",
+        ChildrensSocialCare = "childrens_social_care",
+        AdultSocialCare = "adult_social_care",
+        PrimaryCare = "primary_care",
+        SecondaryCareAcuteTrust = "secondary_care_acute_trust",
+        MentalHealth = "mental_health",
+        SubstanceMisuse = "substance_misuse",
+        Probation = "probation",
+        VoluntarySector = "voluntary_sector",
+        Mash = "mash",
+        Education = "education",
+        HousingLocalAuthority = "housing_local_authority",
+        HousingRegisteredProvider = "housing_registered_provider",
+        HomelessnessOutreach = "homelessness_outreach",
+        SpecialistBamer = "specialist_bamer",
+        SpecialistLgbt = "specialist_lgbt",
+        FireService = "fire_service",
+        Cafcass = "cafcass",
+        VictimSupport = "victim_support",
+        CommunitySafetyAsb = "community_safety_asb",
+        Dwp = "dwp",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Panel types, DOMAIN.md §7.1. `bjag` (Brent's name for its JAG) is accepted on input.
+    PanelKind {
+        Marac = "marac",
+        Cmarac = "cmarac",
+        Jag = "jag" | "bjag",
+    }
+);
+
+text_enum!(
+    MeetingCadence {
+        Weekly = "weekly",
+        Fortnightly = "fortnightly",
+        Monthly = "monthly",
+        SixWeekly = "six_weekly",
+        Quarterly = "quarterly",
+        AdHoc = "ad_hoc",
+    }
+);
+
+text_enum!(
+    /// What the MARAC repeat window is measured from (DOMAIN.md §3.4).
+    RepeatWindowAnchor {
+        LastReferral = "last_referral",
+        LastMeeting = "last_meeting",
+    }
+);
+
+text_enum!(
+    /// Roles, SECURITY.md §2.1.
+    Role {
+        SystemAdmin = "system_admin",
+        Coordinator = "coordinator",
+        Chair = "chair",
+        AgencyRep = "agency_rep",
+        Idva = "idva",
+        Manager = "manager",
+        Auditor = "auditor",
+    }
+);
+
+/// How a role is scoped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleScope {
+    Global,
+    Panel,
+    GlobalOrPanel,
+}
+
+impl Role {
+    pub fn scope(self) -> RoleScope {
+        match self {
+            Role::SystemAdmin => RoleScope::Global,
+            Role::Auditor => RoleScope::GlobalOrPanel,
+            Role::Coordinator | Role::Chair | Role::AgencyRep | Role::Idva | Role::Manager => RoleScope::Panel,
+        }
+    }
+
+    /// Roles that act for an organisation on a panel, so the user must belong to one.
+    pub fn needs_agency(self) -> bool {
+        matches!(self, Role::Coordinator | Role::Chair | Role::AgencyRep | Role::Idva)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_match_serde() {
+        for t in AgencyType::ALL {
+            assert_eq!(AgencyType::from_code(t.as_str()), Some(*t));
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
+        assert_eq!(AgencyType::ALL.len(), 23);
+        for r in Role::ALL {
+            assert_eq!(serde_json::from_value::<Role>(serde_json::json!(r.as_str())).unwrap(), *r);
+        }
+    }
+
+    #[test]
+    fn bjag_is_read_as_jag_and_written_as_jag() {
+        let kind: PanelKind = serde_json::from_str("\"bjag\"").unwrap();
+        assert_eq!(kind, PanelKind::Jag);
+        assert_eq!(serde_json::to_string(&kind).unwrap(), "\"jag\"");
+        assert!(serde_json::from_str::<PanelKind>("\"JAG\"").is_err());
+    }
+}

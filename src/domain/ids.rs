@@ -1,0 +1,35 @@
+use diesel_derive_newtype::DieselNewType;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, DieselNewType)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    )+};
+}
+
+typed_id!(
+    /// An organisation (agency).
+    AgencyId,
+    /// A user account.
+    UserId,
+    /// A panel (one MARAC, CMARAC or JAG).
+    PanelId,
+    /// A sign-in session; its refresh tokens form one family.
+    SessionId,
+);

@@ -1,0 +1,90 @@
+//! Domain types: typed ids, controlled vocabularies (the codes of DOMAIN.md §7) and checked text.
+//! Request DTOs hold primitives; their `parse()` turns them into these types, so code past the
+//! handler never sees an unchecked value.
+
+mod enums;
+mod ids;
+mod text;
+
+pub use enums::*;
+pub use ids::*;
+pub use text::*;
+
+use crate::error::{ApiError, FieldProblem};
+
+/// Collects field problems while a request is parsed, so the client hears about all of them at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldProblem>);
+
+impl Problems {
+    pub fn check<T>(&mut self, result: Result<T, FieldProblem>) -> Option<T> {
+        result.map_err(|p| self.0.push(p)).ok()
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, code: impl Into<String>) {
+        self.0.push(FieldProblem::new(field, code));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `400` with every problem found, or the value `build` assembles from the parsed parts.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::BadRequest(self.0));
+        }
+        build().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a parsed field went missing without a problem")))
+    }
+}
+
+/// For PATCH fields that may be cleared: absent → `None` (keep), `null` → `Some(None)` (clear),
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// A role in a request or response: `{ "role": "coordinator", "panel_id": "…" }`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDto {
+    pub role: Role,
+    #[serde(default)]
+    pub panel_id: Option<uuid::Uuid>,
+}
+
+impl RoleDto {
+    pub const MAX_PER_USER: usize = 50;
+
+    /// Checks each role's scope (a panel for panel roles, none for system_admin) and drops repeats.
+    pub fn parse_all(field: &str, raw: Vec<RoleDto>, problems: &mut Problems) -> Option<Vec<crate::auth::RoleGrant>> {
+        if raw.len() > Self::MAX_PER_USER {
+            problems.push(field, "too_many_items");
+            return None;
+        }
+        let before = problems.0.len();
+        let mut out: Vec<crate::auth::RoleGrant> = Vec::new();
+        for (i, dto) in raw.into_iter().enumerate() {
+            let panel_id = dto.panel_id.map(PanelId);
+            match (dto.role.scope(), panel_id) {
+                (RoleScope::Panel, None) => problems.push(format!("{field}[{i}].panel_id"), "required_for_role"),
+                (RoleScope::Global, Some(_)) => problems.push(format!("{field}[{i}].panel_id"), "not_allowed_for_role"),
+                _ => {
+                    let grant = crate::auth::RoleGrant { role: dto.role, panel_id };
+                    if !out.contains(&grant) {
+                        out.push(grant);
+                    }
+                }
+            }
+        }
+        (problems.0.len() == before).then_some(out)
+    }
+
+    pub fn render(grant: &crate::auth::RoleGrant) -> Self {
+        Self { role: grant.role, panel_id: grant.panel_id.map(|p| p.0) }
+    }
+}

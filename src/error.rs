@@ -1,0 +1,256 @@
+//! The one error type. Every non-2xx answer of the service is written here, as RFC 9457
+//! `application/problem+json`, with the request id as `instance`. Internal detail goes to the log,
+//! never to the client.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+use crate::request_context;
+
+/// One problem with one field of a request: `field` is a JSON path (`roles[0].panel_id`), `code`
+/// a stable machine-readable reason (`required`, `too_long`, `unknown_field` …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, code: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into() }
+    }
+}
+
+/// Why a caller is refused (403). The caller is authenticated and the object, if any, is visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    /// The caller's roles do not include one the route grants (SECURITY.md AC-1).
+    Function,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    BadRequest(Vec<FieldProblem>),
+    #[error("malformed request")]
+    Malformed(&'static str),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("not permitted")]
+    Forbidden(Forbidden),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict")]
+    Conflict(Vec<FieldProblem>),
+    #[error("precondition failed")]
+    Stale,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("unprocessable")]
+    Unprocessable(Vec<FieldProblem>),
+    #[error("precondition required")]
+    IfMatchMissing,
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_field(field: impl Into<String>, code: impl Into<String>) -> Self {
+        Self::BadRequest(vec![FieldProblem::new(field, code)])
+    }
+
+    pub fn unprocessable(field: impl Into<String>, code: impl Into<String>) -> Self {
+        Self::Unprocessable(vec![FieldProblem::new(field, code)])
+    }
+
+    pub fn conflict(field: impl Into<String>, code: impl Into<String>) -> Self {
+        Self::Conflict(vec![FieldProblem::new(field, code)])
+    }
+
+    /// The problem `type` slug, `title` and `detail` for this error.
+    fn describe(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => (
+                "validation-error",
+                "The request is not valid",
+                "One or more fields are missing, malformed or not allowed; see `errors`.",
+            ),
+            Self::Malformed(detail) => ("malformed-request", "The request could not be read", detail),
+            Self::Unauthenticated => (
+                "unauthenticated",
+                "Authentication required",
+                "The credentials sent are missing, invalid or expired; sign in again.",
+            ),
+            Self::InvalidCredentials => (
+                "invalid-credentials",
+                "Sign-in failed",
+                "The email address and password do not match an active account.",
+            ),
+            Self::Forbidden(Forbidden::Function) => (
+                "function-not-permitted",
+                "Not permitted",
+                "None of your roles may use this operation.",
+            ),
+            Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
+            Self::MethodNotAllowed => (
+                "method-not-allowed",
+                "Method not allowed",
+                "This address does not support that method; see the `Allow` header.",
+            ),
+            Self::Conflict(_) => (
+                "conflict",
+                "The request conflicts with existing data",
+                "See `errors` for the field that conflicts.",
+            ),
+            Self::Stale => (
+                "precondition-failed",
+                "The resource has changed since you read it",
+                "Fetch the resource again and reapply your change.",
+            ),
+            Self::PayloadTooLarge => (
+                "payload-too-large",
+                "The request body is too large",
+                "Send a smaller body.",
+            ),
+            Self::UnsupportedMediaType => (
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as `application/json`.",
+            ),
+            Self::Unprocessable(_) => (
+                "unprocessable",
+                "The request breaks a rule of the domain",
+                "See `errors` for the rule that was broken.",
+            ),
+            Self::IfMatchMissing => (
+                "precondition-required",
+                "If-Match required",
+                "Send the ETag you last read as `If-Match`.",
+            ),
+            Self::RateLimited { .. } => (
+                "too-many-requests",
+                "Too many requests",
+                "Wait for the number of seconds in `Retry-After`, then try again.",
+            ),
+            Self::Unavailable => (
+                "service-unavailable",
+                "Service unavailable",
+                "The service cannot reach its database just now; try again shortly.",
+            ),
+            Self::Internal(_) => (
+                "internal-error",
+                "Internal error",
+                "Something went wrong on our side. Quote the `instance` when you report it.",
+            ),
+        }
+    }
+
+    fn field_problems(&self) -> Option<&[FieldProblem]> {
+        match self {
+            Self::BadRequest(p) | Self::Conflict(p) | Self::Unprocessable(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    instance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldProblem]>,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Stale => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IfMatchMissing => StatusCode::PRECONDITION_REQUIRED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+        let (slug, title, detail) = self.describe();
+        let status = self.status_code();
+        let body = ProblemBody {
+            type_: format!("/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            instance: request_context::instance(),
+            errors: self.field_problems(),
+        };
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable => {
+                res.insert_header((header::RETRY_AFTER, "2"));
+            }
+            Self::Unauthenticated => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        res.body(serde_json::to_vec(&body).expect("problem bodies serialise"))
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable,
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().starts_with("canceling statement due to statement timeout") =>
+            {
+                Self::Unavailable
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// The name of the constraint a unique violation hit, so a model can map a *known* constraint
+/// to a 409 on the right field; any other database error stays internal.
+pub fn unique_violation(e: &DieselError) -> Option<&str> {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => info.constraint_name(),
+        _ => None,
+    }
+}

@@ -1,0 +1,233 @@
+//! Request extractors that answer in the service's problem shape: a JSON body that refuses
+//! unknown fields and NUL characters and names the field at fault, a query string that does the
+//! same, and `If-Match`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{ApiError, FieldProblem};
+
+/// A JSON request body, parsed into `T` (whose DTOs use `deny_unknown_fields`).
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::Malformed("The request body could not be read.")
+                }
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON document into `T`, mapping every failure to a problem a client can act on.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::Malformed("The request body is not valid JSON."))?;
+    let mut problems = Vec::new();
+    find_nul_characters(&value, "", &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::BadRequest(problems));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadRequest(vec![problem_from_serde(&path, &e.inner().to_string())])
+    })
+}
+
+/// PostgreSQL cannot store U+0000 in text or jsonb; refuse it anywhere, keys included.
+fn find_nul_characters(value: &Value, path: &str, out: &mut Vec<FieldProblem>) {
+    match value {
+        Value::String(s) if s.contains('\0') => out.push(FieldProblem::new(display_path(path), "nul_character")),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul_characters(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                if key.contains('\0') {
+                    out.push(FieldProblem::new(display_path(path), "nul_character"));
+                } else {
+                    find_nul_characters(item, &child, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() { ".".to_owned() } else { path.to_owned() }
+}
+
+/// Turns serde's message into a field path and a stable code.
+fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
+    let parent = if path == "." { "" } else { path };
+    let join = |name: &str| if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
+    let quoted = |m: &str| m.split('`').nth(1).map(str::to_owned);
+    if message.starts_with("unknown field") {
+        let name = quoted(message).unwrap_or_default();
+        return FieldProblem::new(join(&name), "unknown_field");
+    }
+    if message.starts_with("missing field") {
+        let name = quoted(message).unwrap_or_default();
+        return FieldProblem::new(join(&name), "required");
+    }
+    let code = if message.starts_with("invalid type") {
+        "invalid_type"
+    } else if message.starts_with("unknown variant") {
+        "not_an_allowed_value"
+    } else {
+        "invalid_value"
+    };
+    FieldProblem::new(display_path(parent), code)
+}
+
+/// A query string parsed into `T` (with `deny_unknown_fields`), with the same problem shape.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .map_err(|_| ApiError::Malformed("The query string could not be read."))
+            .and_then(|pairs| {
+                if let Some((name, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+                    return Err(ApiError::bad_field(name.replace('\0', ""), "nul_character"));
+                }
+                let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiError::BadRequest(vec![problem_from_serde(&path, &e.inner().to_string())])
+                })
+            })
+            .map(Query);
+        std::future::ready(parsed)
+    }
+}
+
+/// The version named by `If-Match: "N"` (the strong ETag this service hands out).
+/// Missing → 428; anything that cannot match a current version → 412.
+pub struct IfMatch(pub i32);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(header::IF_MATCH) {
+            None => Err(ApiError::IfMatchMissing),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"')?.parse::<i32>().ok())
+                .map(IfMatch)
+                .ok_or(ApiError::Stale),
+        };
+        std::future::ready(result)
+    }
+}
+
+/// The strong ETag for a row version.
+pub fn etag(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// `web::Path` errors (a malformed UUID) as a 400 problem instead of actix's plain-text 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_, _| ApiError::bad_field("path", "invalid_path_parameter").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        code: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        items: Vec<Inner>,
+        limit: Option<u32>,
+    }
+
+    fn problems(body: &str) -> Vec<FieldProblem> {
+        match parse_json::<Outer>(body.as_bytes()) {
+            Err(ApiError::BadRequest(p)) => p,
+            other => panic!("expected a 400, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn field_errors_name_the_path_and_reason() {
+        assert_eq!(problems(r#"{"items": []}"#), vec![FieldProblem::new("name", "required")]);
+        assert_eq!(problems(r#"{"name": "a", "items": [], "extra": 1}"#), vec![FieldProblem::new("extra", "unknown_field")]);
+        assert_eq!(problems(r#"{"name": 5, "items": []}"#), vec![FieldProblem::new("name", "invalid_type")]);
+        assert_eq!(
+            problems(r#"{"name": "a", "items": [{"code": "x"}, {"cod": "y"}]}"#),
+            vec![FieldProblem::new("items[1].cod", "unknown_field")]
+        );
+        assert_eq!(problems(r#"{"name": "a", "items": [], "limit": -1}"#), vec![FieldProblem::new("limit", "invalid_value")]);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_wherever_they_are() {
+        let found = problems(r#"{"name": "a\u0000b", "items": [{"code": "\u0000"}]}"#);
+        assert_eq!(found.len(), 2);
+        assert!(found.contains(&FieldProblem::new("name", "nul_character")));
+        assert!(found.contains(&FieldProblem::new("items[0].code", "nul_character")));
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_not_validation() {
+        assert!(matches!(parse_json::<Outer>(b"{\"name\": "), Err(ApiError::Malformed(_))));
+        assert!(matches!(parse_json::<Outer>(b""), Err(ApiError::Malformed(_))));
+    }
+}

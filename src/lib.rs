@@ -1,0 +1,18 @@
+//! `confer`: the case-management backend for multi-agency risk panels (MARAC, Community MARAC and
+//! Joint Action Groups). `docs/ARCHITECTURE.md` describes how the pieces fit.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod models;
+pub mod pagination;
+pub mod request_context;
+pub mod routes;
+pub mod schema;
+pub mod startup;
+pub mod telemetry;

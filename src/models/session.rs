@@ -1,0 +1,220 @@
+//! Sessions, refresh-token families, sign-in throttling, and loading the caller for each request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Bytea, Integer};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::auth::jwt::{AccessClaims, revocation_cutoff};
+use crate::auth::{AuthUser, RoleGrant};
+use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
+use crate::schema::{login_throttles, refresh_tokens, sessions, user_roles, users};
+
+/// A refresh token is good for this long after it was issued, unless used first.
+pub const REFRESH_IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// A session ends this long after sign-in, however often it is refreshed.
+pub const SESSION_ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
+/// Failed sign-ins allowed before backoff starts.
+pub const FREE_LOGIN_FAILURES: i32 = 5;
+/// The longest backoff after repeated failures.
+pub const MAX_LOGIN_BACKOFF_SECS: i32 = 15 * 60;
+
+/// The caller named by a verified access token, or `None` when the user is disabled, the session
+/// ended or expired, or the token predates the user's revocation cut-off.
+pub fn load_auth_user(conn: &mut PgConnection, claims: &AccessClaims) -> QueryResult<Option<AuthUser>> {
+    let row: Option<(bool, DateTime<Utc>, Option<AgencyId>, Option<DateTime<Utc>>, DateTime<Utc>)> = users::table
+        .inner_join(sessions::table)
+        .filter(users::id.eq(claims.user_id))
+        .filter(sessions::id.eq(claims.session_id))
+        .select((users::active, users::tokens_valid_after, users::agency_id, sessions::ended_at, sessions::expires_at))
+        .first(conn)
+        .optional()?;
+    let Some((active, tokens_valid_after, agency_id, ended_at, expires_at)) = row else { return Ok(None) };
+    if !active
+        || ended_at.is_some()
+        || expires_at <= Utc::now()
+        || claims.issued_at < revocation_cutoff(tokens_valid_after)
+    {
+        return Ok(None);
+    }
+    let roles = roles_of(conn, claims.user_id)?;
+    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }))
+}
+
+pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {
+    let rows: Vec<(Role, Option<PanelId>)> = user_roles::table
+        .filter(user_roles::user_id.eq(user))
+        .select((user_roles::role, user_roles::panel_id))
+        .order((user_roles::role, user_roles::panel_id))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(role, panel_id)| RoleGrant { role, panel_id }).collect())
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Queryable)]
+pub struct LoginAccount {
+    pub id: UserId,
+    pub password_hash: String,
+    pub active: bool,
+    pub tokens_valid_after: DateTime<Utc>,
+}
+
+pub fn find_login_account(conn: &mut PgConnection, email: &str) -> QueryResult<Option<LoginAccount>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select((users::id, users::password_hash, users::active, users::tokens_valid_after))
+        .first(conn)
+        .optional()
+}
+
+pub fn replace_password_hash(conn: &mut PgConnection, user: UserId, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user)).set(users::password_hash.eq(hash)).execute(conn).map(drop)
+}
+
+/// The throttle key for an email: its SHA-256, so the table holds no addresses.
+pub fn throttle_key(normalized_email: &str) -> Vec<u8> {
+    Sha256::digest(normalized_email.as_bytes()).to_vec()
+}
+
+/// Seconds left of a sign-in backoff, if one is running.
+pub fn login_backoff_remaining(conn: &mut PgConnection, key: &[u8]) -> QueryResult<Option<u64>> {
+    let until: Option<Option<DateTime<Utc>>> = login_throttles::table
+        .find(key)
+        .select(login_throttles::blocked_until)
+        .first(conn)
+        .optional()?;
+    let now = Utc::now();
+    Ok(until.flatten().filter(|t| *t > now).map(|t| ((t - now).num_milliseconds() as u64).div_ceil(1000).max(1)))
+}
+
+/// Counts a failed sign-in. From the sixth failure within an hour, further attempts wait
+/// 1, 2, 4 … seconds (at most 15 minutes); an hour without failures starts the count again.
+pub fn record_login_failure(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO login_throttles AS t (key_hash, failures, last_failed_at, blocked_until)
+         VALUES ($1, 1, now(), NULL)
+         ON CONFLICT (key_hash) DO UPDATE SET
+           failures = CASE WHEN t.last_failed_at < now() - interval '1 hour' THEN 1 ELSE t.failures + 1 END,
+           last_failed_at = now(),
+           blocked_until = CASE
+             WHEN t.last_failed_at >= now() - interval '1 hour' AND t.failures + 1 >= $2
+             THEN now() + make_interval(secs => least(power(2, t.failures + 1 - $2), $3))
+             ELSE NULL END",
+    )
+    .bind::<Bytea, _>(key)
+    .bind::<Integer, _>(FREE_LOGIN_FAILURES)
+    .bind::<Integer, _>(MAX_LOGIN_BACKOFF_SECS)
+    .execute(conn)
+    .map(drop)
+}
+
+pub fn clear_login_failures(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
+    diesel::delete(login_throttles::table.find(key)).execute(conn).map(drop)
+}
+
+/// A new opaque refresh token (256 bits from the OS generator) and its stored hash.
+fn new_refresh_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    (token, hash)
+}
+
+fn issue_refresh_token(conn: &mut PgConnection, session: SessionId) -> QueryResult<String> {
+    let (token, hash) = new_refresh_token();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(hash),
+            refresh_tokens::session_id.eq(session),
+            refresh_tokens::expires_at.eq(Utc::now() + REFRESH_IDLE_TIMEOUT),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Opens a session for a signed-in user; returns its id and first refresh token.
+pub fn start_session(conn: &mut PgConnection, user: UserId) -> QueryResult<(SessionId, String)> {
+    conn.transaction(|conn| {
+        let session: SessionId = diesel::insert_into(sessions::table)
+            .values((sessions::user_id.eq(user), sessions::expires_at.eq(Utc::now() + SESSION_ABSOLUTE_LIFETIME)))
+            .returning(sessions::id)
+            .get_result(conn)?;
+        let token = issue_refresh_token(conn, session)?;
+        Ok((session, token))
+    })
+}
+
+pub enum Rotation {
+    /// The token was current: here is its successor.
+    Rotated { user: UserId, session: SessionId, tokens_valid_after: DateTime<Utc>, refresh_token: String },
+    /// Unknown, expired, or its session or user is no longer valid.
+    Invalid,
+    /// Already used: the whole family has been revoked.
+    Reused { user: UserId, session: SessionId },
+}
+
+/// Exchanges a refresh token for its successor, single use. Run in a transaction of its own:
+/// a reuse commits the revocation before the caller answers 401.
+pub fn rotate_refresh_token(conn: &mut PgConnection, presented: &str) -> QueryResult<Rotation> {
+    let hash = Sha256::digest(presented.as_bytes()).to_vec();
+    conn.transaction(|conn| {
+        let found: Option<(SessionId, DateTime<Utc>, Option<DateTime<Utc>>)> = refresh_tokens::table
+            .find(&hash)
+            .select((refresh_tokens::session_id, refresh_tokens::expires_at, refresh_tokens::used_at))
+            .for_update()
+            .first(conn)
+            .optional()?;
+        let Some((session, token_expires_at, used_at)) = found else { return Ok(Rotation::Invalid) };
+        let (user, active, tokens_valid_after, session_expires_at, ended_at): (
+            UserId,
+            bool,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+        ) = sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(session))
+            .select((users::id, users::active, users::tokens_valid_after, sessions::expires_at, sessions::ended_at))
+            .for_update()
+            .first(conn)?;
+        if used_at.is_some() {
+            end_session(conn, session, "refresh_token_reuse")?;
+            return Ok(Rotation::Reused { user, session });
+        }
+        let now = Utc::now();
+        if !active || ended_at.is_some() || session_expires_at <= now || token_expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        diesel::update(refresh_tokens::table.find(&hash)).set(refresh_tokens::used_at.eq(now)).execute(conn)?;
+        let refresh_token = issue_refresh_token(conn, session)?;
+        Ok(Rotation::Rotated { user, session, tokens_valid_after, refresh_token })
+    })
+}
+
+pub fn end_session(conn: &mut PgConnection, session: SessionId, reason: &str) -> QueryResult<()> {
+    diesel::update(sessions::table.find(session).filter(sessions::ended_at.is_null()))
+        .set((sessions::ended_at.eq(Utc::now()), sessions::ended_reason.eq(reason)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Ends every session of the user and cuts off every access token issued so far.
+pub fn revoke_all(conn: &mut PgConnection, user: UserId, reason: &str) -> QueryResult<()> {
+    move_token_cutoff(conn, user)?;
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user)).filter(sessions::ended_at.is_null()))
+        .set((sessions::ended_at.eq(Utc::now()), sessions::ended_reason.eq(reason)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Moves `tokens_valid_after` to now: every access token issued before fails on its next use.
+pub fn move_token_cutoff(conn: &mut PgConnection, user: UserId) -> QueryResult<()> {
+    diesel::sql_query("UPDATE users SET tokens_valid_after = now() WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(user.0)
+        .execute(conn)
+        .map(drop)
+}

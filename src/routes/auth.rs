@@ -1,0 +1,178 @@
+//! Sign-in, token refresh, sign-out and the caller's own account.
+
+use actix_web::{HttpResponse, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthUser, password};
+use crate::db;
+use crate::domain::{AgencyId, AgencyType, Problems, RoleDto, SessionId, UserId};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::models::session::{self as sessions, Rotation};
+use crate::models::{agency, user};
+use crate::startup::AppState;
+
+/// The longest password a sign-in accepts; longer ones cannot have been set.
+const MAX_LOGIN_PASSWORD_CHARS: usize = 128;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+fn tokens(state: &AppState, user: UserId, session: SessionId, cutoff: chrono::DateTime<chrono::Utc>, refresh_token: String) -> Result<HttpResponse, ApiError> {
+    let access_token = state.keys.issue(user, session, cutoff)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.keys.ttl().as_secs(),
+    }))
+}
+
+/// POST /api/v1/auth/login
+pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { email, password } = body.into_inner();
+    let mut problems = Problems::default();
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        problems.push("email", "blank");
+    } else if email.chars().count() > 254 {
+        problems.push("email", "too_long");
+    }
+    if password.is_empty() {
+        problems.push("password", "blank");
+    } else if password.chars().count() > MAX_LOGIN_PASSWORD_CHARS {
+        problems.push("password", "too_long");
+    }
+    problems.finish(|| Some(()))?;
+    let password = SecretString::from(password);
+    let key = sessions::throttle_key(&email);
+
+    let (account, backoff) = db::run(&state.pool, {
+        let key = key.clone();
+        move |conn| Ok((sessions::find_login_account(conn, &email)?, sessions::login_backoff_remaining(conn, &key)?))
+    })
+    .await?;
+    if let Some(retry_after_secs) = backoff {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let (matches, rehash) = web::block(move || {
+        let matches = password::verify(&password, stored.as_deref());
+        let rehash = match stored.as_deref() {
+            Some(s) if matches && password::needs_rehash(s) => password::hash(&password).ok(),
+            _ => None,
+        };
+        (matches, rehash)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password verification task failed: {e}")))?;
+
+    match account {
+        Some(account) if matches && account.active => {
+            let (session, refresh_token) = db::run(&state.pool, move |conn| {
+                sessions::clear_login_failures(conn, &key)?;
+                if let Some(hash) = rehash {
+                    sessions::replace_password_hash(conn, account.id, &hash)?;
+                }
+                Ok(sessions::start_session(conn, account.id)?)
+            })
+            .await?;
+            tracing::info!(user.id = %account.id, session.id = %session, "signed in");
+            tokens(&state, account.id, session, account.tokens_valid_after, refresh_token)
+        }
+        _ => {
+            db::run(&state.pool, move |conn| Ok(sessions::record_login_failure(conn, &key)?)).await?;
+            tracing::info!("sign-in refused");
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+/// POST /api/v1/auth/refresh
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let presented = body.into_inner().refresh_token;
+    if presented.is_empty() || presented.len() > 256 {
+        return Err(ApiError::Unauthenticated);
+    }
+    match db::run(&state.pool, move |conn| Ok(sessions::rotate_refresh_token(conn, &presented)?)).await? {
+        Rotation::Rotated { user, session, tokens_valid_after, refresh_token } => {
+            tokens(&state, user, session, tokens_valid_after, refresh_token)
+        }
+        Rotation::Reused { user, session } => {
+            tracing::warn!(user.id = %user, session.id = %session, "refresh token reused: session revoked");
+            Err(ApiError::Unauthenticated)
+        }
+        Rotation::Invalid => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// POST /api/v1/auth/logout: ends this session (its refresh tokens and access tokens).
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    db::run(&state.pool, move |conn| Ok(sessions::end_session(conn, user.session_id, "logout")?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// POST /api/v1/auth/logout-all: ends every session of the caller and cuts off every token.
+pub async fn logout_all(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    db::run(&state.pool, move |conn| Ok(sessions::revoke_all(conn, user.user_id, "logout_all")?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+pub struct AgencySummary {
+    id: AgencyId,
+    name: String,
+    agency_type: AgencyType,
+}
+
+#[derive(Serialize)]
+pub struct MeResponse {
+    id: UserId,
+    email: String,
+    display_name: String,
+    agency: Option<AgencySummary>,
+    roles: Vec<RoleDto>,
+}
+
+/// GET /api/v1/me
+pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let me = db::run(&state.pool, move |conn| {
+        let row = user::get(conn, user.user_id)?;
+        let agency = match row.agency_id {
+            Some(id) => {
+                let a = agency::get(conn, id)?;
+                Some(AgencySummary { id: a.id, name: a.name, agency_type: a.agency_type })
+            }
+            None => None,
+        };
+        Ok(MeResponse {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            agency,
+            roles: user.roles.iter().map(RoleDto::render).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(me))
+}

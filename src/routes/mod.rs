@@ -1,0 +1,24 @@
+//! Handlers and their request/response DTOs, one module per resource. Handlers read top to
+//! bottom: extract → authorize → validate → database → respond.
+
+pub mod agencies;
+pub mod auth;
+pub mod health;
+pub mod panels;
+pub mod users;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use serde::Serialize;
+
+use crate::extract::etag;
+
+/// `201 Created` with `Location` and the new version's `ETag`.
+pub fn created<T: Serialize>(location: String, version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header(etag(version)).json(body)
+}
+
+/// `200 OK` with the version's `ETag`.
+pub fn ok_versioned<T: Serialize>(version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Ok().insert_header(etag(version)).json(body)
+}

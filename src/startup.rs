@@ -1,0 +1,154 @@
+//! Application state, THE route table (paths, methods, handlers and grants in one place) and the
+//! server. Tests build the app through the same `configure` as `main`.
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::auth::jwt::Keyring;
+use crate::auth::{Grant, gate};
+use crate::config::Config;
+use crate::db::PgPool;
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::extract::path_config;
+use crate::request_context;
+use crate::routes::{agencies, auth, health, panels, users};
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub keys: Keyring,
+    pub json_body_limit: usize,
+}
+
+impl AppState {
+    pub fn new(config: &Config, pool: PgPool) -> Self {
+        Self { pool, keys: Keyring::from_config(config), json_body_limit: config.json_body_limit }
+    }
+}
+
+/// One routed operation: the method, the path pattern (as in `openapi.yaml`), the handler's name
+/// (the `operationId`) and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub grant: Grant,
+}
+
+const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
+
+/// Declares the route table once and derives from it both `ROUTES` (read by the auth gate, the
+/// OpenAPI contract test and the grant tests) and `register` (the actix resources). Each path is
+/// one `web::resource`, so a method it does not serve answers 405 with `Allow`.
+macro_rules! route_table {
+    ($($path:literal => { $($method:ident $module:ident :: $handler:ident => $grant:expr),+ $(,)? }),+ $(,)?) => {
+        pub const ROUTES: &[RouteSpec] = &[
+            $($(RouteSpec { method: stringify!($method), path: $path, operation_id: stringify!($handler), grant: $grant },)+)+
+        ];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $(.route(web::method(actix_web::http::Method::$method).to($module::$handler)))+
+                        .default_service(web::to(|| async {
+                            HttpResponse::MethodNotAllowed()
+                                .insert_header((actix_web::http::header::ALLOW, [$(stringify!($method)),+].join(", ")))
+                                .finish()
+                        })),
+                );
+            )+
+        }
+    };
+}
+
+route_table! {
+    "/health/live" => { GET health::live => Grant::Public },
+    "/health/ready" => { GET health::ready => Grant::Public },
+    "/api/v1/auth/login" => { POST auth::login => Grant::Public },
+    "/api/v1/auth/refresh" => { POST auth::refresh => Grant::Public },
+    "/api/v1/auth/logout" => { POST auth::logout => Grant::AnyUser },
+    "/api/v1/auth/logout-all" => { POST auth::logout_all => Grant::AnyUser },
+    "/api/v1/me" => { GET auth::get_me => Grant::AnyUser },
+    "/api/v1/agencies" => {
+        GET agencies::list_agencies => Grant::AnyUser,
+        POST agencies::create_agency => ADMIN,
+    },
+    "/api/v1/agencies/{agency_id}" => {
+        GET agencies::get_agency => Grant::AnyUser,
+        PATCH agencies::update_agency => ADMIN,
+    },
+    "/api/v1/users" => {
+        GET users::list_users => ADMIN,
+        POST users::create_user => ADMIN,
+    },
+    "/api/v1/users/{user_id}" => {
+        GET users::get_user => ADMIN,
+        PATCH users::update_user => ADMIN,
+    },
+    "/api/v1/panels" => {
+        GET panels::list_panels => Grant::AnyUser,
+        POST panels::create_panel => ADMIN,
+    },
+    "/api/v1/panels/{panel_id}" => {
+        GET panels::get_panel => Grant::AnyUser,
+        PATCH panels::update_panel => ADMIN,
+    },
+}
+
+/// The route serving `method` on the matched `pattern`, if any.
+pub fn find_route(pattern: &str, method: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.path == pattern && r.method == method)
+}
+
+/// Everything an `App` needs, shared by `main` and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    let limit = state.json_body_limit;
+    cfg.app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(path_config())
+        .configure(register)
+        .default_service(web::to(|| async { ApiError::NotFound.into_response() }));
+}
+
+impl ApiError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
+
+/// The application. Middleware order: `request_context` wraps everything, then `gate`
+/// (authentication and function grants) runs before any handler or extractor.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .wrap(from_fn(gate))
+        .wrap(from_fn(request_context::middleware))
+        .configure(|cfg| configure(cfg, state))
+}
+
+/// Builds the HTTP server on `listener`.
+pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || app(state.clone()))
+    .listen(listener)?
+    .shutdown_timeout(config.shutdown_timeout.as_secs());
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    Ok(server.run())
+}
