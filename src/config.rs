@@ -66,9 +66,7 @@ impl Config {
         let required = |name: &str| get(name).ok_or_else(|| ConfigError(format!("{name} must be set")));
         let parsed = |name: &str, default: &str| -> Result<u64, ConfigError> {
             let raw = get(name).unwrap_or_else(|| default.to_owned());
-            raw.trim()
-                .parse::<u64>()
-                .map_err(|_| ConfigError(format!("{name} must be a whole number, got {raw:?}")))
+            raw.trim().parse::<u64>().map_err(|_| ConfigError(format!("{name} must be a whole number, got {raw:?}")))
         };
 
         let database_url = SecretString::from(required("DATABASE_URL")?);
@@ -100,7 +98,9 @@ impl Config {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(other) => {
-                return Err(ConfigError(format!("CONFER_TEST_ALLOW_NON_DURABLE_DB must be true or false, got {other:?}")));
+                return Err(ConfigError(format!(
+                    "CONFER_TEST_ALLOW_NON_DURABLE_DB must be true or false, got {other:?}"
+                )));
             }
         };
         let bootstrap_admin = match (get("CONFER_BOOTSTRAP_ADMIN_EMAIL"), get("CONFER_BOOTSTRAP_ADMIN_PASSWORD")) {
@@ -197,8 +197,9 @@ mod tests {
         let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY), ("CONFER_ACCESS_TOKEN_TTL_SECS", "3600")])
             .unwrap_err();
         assert!(e.to_string().contains("between 1 and 900"));
-        let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", "../x:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")])
-            .unwrap_err();
+        let e =
+            config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", "../x:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")])
+                .unwrap_err();
         assert!(e.to_string().contains("key ids"));
         let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY), ("CONFER_BOOTSTRAP_ADMIN_EMAIL", "a@b.c")])
             .unwrap_err();

@@ -78,9 +78,7 @@ where
 
 /// Applies pending migrations; returns how many ran.
 pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
     Ok(applied.len())
 }
 
@@ -104,11 +102,7 @@ pub fn non_durable_settings(conn: &mut PgConnection) -> QueryResult<Vec<String>>
         "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit')",
     )
     .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|s| s.setting == "off")
-        .map(|s| format!("{}={}", s.name, s.setting))
-        .collect())
+    Ok(rows.into_iter().filter(|s| s.setting == "off").map(|s| format!("{}={}", s.name, s.setting)).collect())
 }
 
 /// Readiness: a checkout, `SELECT 1` and the schema up to date.

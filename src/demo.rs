@@ -43,12 +43,15 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
     let hash = password::hash(&SecretString::from(DEMO_PASSWORD.to_owned()))?;
     conn.transaction(|conn| {
         let mk_agency = |conn: &mut PgConnection, name: &str, t: AgencyType, aliases: &[&str]| {
-            agency::create(conn, &AgencyFields {
-                name: text(name),
-                agency_type: t,
-                aliases: aliases.iter().map(|a| text(a)).collect(),
-                active: true,
-            })
+            agency::create(
+                conn,
+                &AgencyFields {
+                    name: text(name),
+                    agency_type: t,
+                    aliases: aliases.iter().map(|a| text(a)).collect(),
+                    active: true,
+                },
+            )
             .map(|a| a.id)
         };
         let police = mk_agency(conn, "[DEMO] Metropolitan Police", AgencyType::Police, &["[DEMO] Met Police"])?;
@@ -63,15 +66,22 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
             ids.iter().map(|&agency_id| Member { agency_id, isa_signed_on: isa, active: true }).collect::<Vec<_>>()
         };
         let mk_panel = |conn: &mut PgConnection, kind, name: &str, settings: PanelSettings, m: Vec<Member>| {
-            panel::create(conn, &PanelFields {
-                kind,
-                name: text(name),
-                local_area: text("[DEMO] Borough"),
-                meeting_cadence: if kind == PanelKind::Marac { MeetingCadence::Fortnightly } else { MeetingCadence::Monthly },
-                settings,
-                members: m,
-                active: true,
-            })
+            panel::create(
+                conn,
+                &PanelFields {
+                    kind,
+                    name: text(name),
+                    local_area: text("[DEMO] Borough"),
+                    meeting_cadence: if kind == PanelKind::Marac {
+                        MeetingCadence::Fortnightly
+                    } else {
+                        MeetingCadence::Monthly
+                    },
+                    settings,
+                    members: m,
+                    active: true,
+                },
+            )
             .map(|p| p.id)
         };
         let marac: PanelId = mk_panel(
@@ -85,7 +95,11 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
             conn,
             PanelKind::Cmarac,
             "[DEMO] Borough Community MARAC",
-            PanelSettings { cmarac_high_risk_threshold: Some(31), reporting_year_start_month: 10, ..PanelSettings::default() },
+            PanelSettings {
+                cmarac_high_risk_threshold: Some(31),
+                reporting_year_start_month: 10,
+                ..PanelSettings::default()
+            },
             members(&[police, housing, council, mh]),
         )?;
         let jag = mk_panel(
@@ -102,18 +116,38 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
                 "coordinator@demo.confer.example",
                 "[DEMO] Coordinator",
                 Some(council),
-                vec![grant(Role::Coordinator, Some(marac)), grant(Role::Coordinator, Some(cmarac)), grant(Role::Coordinator, Some(jag))],
+                vec![
+                    grant(Role::Coordinator, Some(marac)),
+                    grant(Role::Coordinator, Some(cmarac)),
+                    grant(Role::Coordinator, Some(jag)),
+                ],
                 "coordinator of all three panels",
             ),
-            ("chair@demo.confer.example", "[DEMO] Chair", Some(police), vec![grant(Role::Chair, Some(marac))], "MARAC chair"),
+            (
+                "chair@demo.confer.example",
+                "[DEMO] Chair",
+                Some(police),
+                vec![grant(Role::Chair, Some(marac))],
+                "MARAC chair",
+            ),
             (
                 "police@demo.confer.example",
                 "[DEMO] Police rep",
                 Some(police),
-                vec![grant(Role::AgencyRep, Some(marac)), grant(Role::AgencyRep, Some(cmarac)), grant(Role::AgencyRep, Some(jag))],
+                vec![
+                    grant(Role::AgencyRep, Some(marac)),
+                    grant(Role::AgencyRep, Some(cmarac)),
+                    grant(Role::AgencyRep, Some(jag)),
+                ],
                 "police agency rep",
             ),
-            ("idva@demo.confer.example", "[DEMO] IDVA", Some(idva), vec![grant(Role::Idva, Some(marac))], "IDVA on the MARAC"),
+            (
+                "idva@demo.confer.example",
+                "[DEMO] IDVA",
+                Some(idva),
+                vec![grant(Role::Idva, Some(marac))],
+                "IDVA on the MARAC",
+            ),
             (
                 "housing@demo.confer.example",
                 "[DEMO] Housing rep",
@@ -125,21 +159,28 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
                 "manager@demo.confer.example",
                 "[DEMO] Manager",
                 None,
-                vec![grant(Role::Manager, Some(marac)), grant(Role::Manager, Some(cmarac)), grant(Role::Manager, Some(jag))],
+                vec![
+                    grant(Role::Manager, Some(marac)),
+                    grant(Role::Manager, Some(cmarac)),
+                    grant(Role::Manager, Some(jag)),
+                ],
                 "manager (aggregates only)",
             ),
             ("auditor@demo.confer.example", "[DEMO] Auditor", None, vec![grant(Role::Auditor, None)], "auditor"),
         ];
         let mut logins = Vec::new();
         for (email, name, agency_id, roles, what) in people {
-            user::create(conn, &NewUser {
-                email: Email::parse("email", email).expect("demo emails are valid"),
-                display_name: text(name),
-                agency_id,
-                password_hash: hash.clone(),
-                roles,
-                active: true,
-            })?;
+            user::create(
+                conn,
+                &NewUser {
+                    email: Email::parse("email", email).expect("demo emails are valid"),
+                    display_name: text(name),
+                    agency_id,
+                    password_hash: hash.clone(),
+                    roles,
+                    active: true,
+                },
+            )?;
             logins.push((email.to_owned(), what.to_owned()));
         }
         Ok(Some(logins))

@@ -98,47 +98,35 @@ impl ApiError {
                 "Sign-in failed",
                 "The email address and password do not match an active account.",
             ),
-            Self::Forbidden(Forbidden::Function) => (
-                "function-not-permitted",
-                "Not permitted",
-                "None of your roles may use this operation.",
-            ),
+            Self::Forbidden(Forbidden::Function) => {
+                ("function-not-permitted", "Not permitted", "None of your roles may use this operation.")
+            }
             Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
             Self::MethodNotAllowed => (
                 "method-not-allowed",
                 "Method not allowed",
                 "This address does not support that method; see the `Allow` header.",
             ),
-            Self::Conflict(_) => (
-                "conflict",
-                "The request conflicts with existing data",
-                "See `errors` for the field that conflicts.",
-            ),
+            Self::Conflict(_) => {
+                ("conflict", "The request conflicts with existing data", "See `errors` for the field that conflicts.")
+            }
             Self::Stale => (
                 "precondition-failed",
                 "The resource has changed since you read it",
                 "Fetch the resource again and reapply your change.",
             ),
-            Self::PayloadTooLarge => (
-                "payload-too-large",
-                "The request body is too large",
-                "Send a smaller body.",
-            ),
-            Self::UnsupportedMediaType => (
-                "unsupported-media-type",
-                "Unsupported media type",
-                "Send the body as `application/json`.",
-            ),
+            Self::PayloadTooLarge => ("payload-too-large", "The request body is too large", "Send a smaller body."),
+            Self::UnsupportedMediaType => {
+                ("unsupported-media-type", "Unsupported media type", "Send the body as `application/json`.")
+            }
             Self::Unprocessable(_) => (
                 "unprocessable",
                 "The request breaks a rule of the domain",
                 "See `errors` for the rule that was broken.",
             ),
-            Self::IfMatchMissing => (
-                "precondition-required",
-                "If-Match required",
-                "Send the ETag you last read as `If-Match`.",
-            ),
+            Self::IfMatchMissing => {
+                ("precondition-required", "If-Match required", "Send the ETag you last read as `If-Match`.")
+            }
             Self::RateLimited { .. } => (
                 "too-many-requests",
                 "Too many requests",

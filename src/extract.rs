@@ -173,8 +173,7 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
 
 /// `web::Path` errors (a malformed UUID) as a 400 problem instead of actix's plain-text 404.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|_, _| ApiError::bad_field("path", "invalid_path_parameter").into())
+    web::PathConfig::default().error_handler(|_, _| ApiError::bad_field("path", "invalid_path_parameter").into())
 }
 
 #[cfg(test)]
@@ -208,13 +207,19 @@ mod tests {
     #[test]
     fn field_errors_name_the_path_and_reason() {
         assert_eq!(problems(r#"{"items": []}"#), vec![FieldProblem::new("name", "required")]);
-        assert_eq!(problems(r#"{"name": "a", "items": [], "extra": 1}"#), vec![FieldProblem::new("extra", "unknown_field")]);
+        assert_eq!(
+            problems(r#"{"name": "a", "items": [], "extra": 1}"#),
+            vec![FieldProblem::new("extra", "unknown_field")]
+        );
         assert_eq!(problems(r#"{"name": 5, "items": []}"#), vec![FieldProblem::new("name", "invalid_type")]);
         assert_eq!(
             problems(r#"{"name": "a", "items": [{"code": "x"}, {"cod": "y"}]}"#),
             vec![FieldProblem::new("items[1].cod", "unknown_field")]
         );
-        assert_eq!(problems(r#"{"name": "a", "items": [], "limit": -1}"#), vec![FieldProblem::new("limit", "invalid_value")]);
+        assert_eq!(
+            problems(r#"{"name": "a", "items": [], "limit": -1}"#),
+            vec![FieldProblem::new("limit", "invalid_value")]
+        );
     }
 
     #[test]

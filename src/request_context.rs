@@ -10,6 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
+
 use futures_util::FutureExt;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -22,9 +23,7 @@ tokio::task_local! {
 
 /// The current request's id as a URN, for the `instance` member of a problem.
 pub fn instance() -> String {
-    REQUEST_ID
-        .try_with(|id| format!("urn:request:{id}"))
-        .unwrap_or_else(|_| "urn:request:none".to_owned())
+    REQUEST_ID.try_with(|id| format!("urn:request:{id}")).unwrap_or_else(|_| "urn:request:none".to_owned())
 }
 
 /// The current request's id, if called while serving one.
@@ -39,21 +38,19 @@ pub async fn middleware(
     let id = Uuid::new_v4().simple().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request.id = %id, http.method = %req.method(), http.route = %route);
-    let http_req = req.request().clone();
     let started = Instant::now();
 
+    // Inner layers turn their errors into responses themselves (inside this scope, so problems
+    // carry the request id). A panic has no request left to answer with: it goes back to actix
+    // as an error, which still answers with a 500 problem.
     let work = REQUEST_ID.scope(id.clone(), async move {
-        let res = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
-            Ok(Ok(res)) => res.map_into_boxed_body(),
-            Ok(Err(e)) => ServiceResponse::new(http_req, e.error_response()),
-            Err(_) => ServiceResponse::new(
-                http_req,
-                ApiError::Internal(anyhow::anyhow!("request handler panicked")).error_response(),
-            ),
-        };
-        as_problem(res)
+        match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+            Ok(Ok(res)) => Ok(as_problem(res.map_into_boxed_body())),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ApiError::Internal(anyhow::anyhow!("request handler panicked")).into()),
+        }
     });
-    let mut res = work.instrument(span.clone()).await;
+    let mut res = work.instrument(span.clone()).await?;
 
     let headers = res.headers_mut();
     headers.insert(
@@ -75,10 +72,7 @@ pub async fn middleware(
 /// 405, an extractor's plain-text 400 …) as a problem, keeping its headers (`Allow` among them).
 fn as_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return res;
     }

@@ -135,18 +135,15 @@ pub fn app(
         InitError = (),
     >,
 > {
-    App::new()
-        .wrap(from_fn(gate))
-        .wrap(from_fn(request_context::middleware))
-        .configure(|cfg| configure(cfg, state))
+    App::new().wrap(from_fn(gate)).wrap(from_fn(request_context::middleware)).configure(|cfg| configure(cfg, state))
 }
 
 /// Builds the HTTP server on `listener`.
 pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
-    .listen(listener)?
-    .shutdown_timeout(config.shutdown_timeout.as_secs());
+        .listen(listener)?
+        .shutdown_timeout(config.shutdown_timeout.as_secs());
     if config.workers > 0 {
         server = server.workers(config.workers);
     }

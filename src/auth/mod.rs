@@ -9,7 +9,7 @@
 pub mod jwt;
 pub mod password;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -72,14 +72,26 @@ impl FromRequest for AuthUser {
     }
 }
 
-pub async fn gate(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let grant = req.match_pattern().and_then(|pattern| find_route(&pattern, req.method().as_str())).map(|r| r.grant);
-    match grant {
+    let grant = match grant {
         // Unknown paths and methods fall through to the router's 404/405.
-        None | Some(Grant::Public) => return next.call(req).await,
-        Some(_) => {}
+        None | Some(Grant::Public) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        Some(grant) => grant,
+    };
+    match authenticate(&req, grant).await {
+        Ok(user) => {
+            req.extensions_mut().insert(user);
+            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+        }
+        Err(e) => Ok(req.error_response(e)),
     }
-    let grant = grant.expect("matched above");
+}
+
+async fn authenticate(req: &ServiceRequest, grant: Grant) -> Result<AuthUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -93,14 +105,13 @@ pub async fn gate(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<S
     let user = db::run(&state.pool, move |conn| Ok(sessions::load_auth_user(conn, &claims)?)).await?;
     let Some(user) = user else {
         tracing::info!("access token refused: user, session or issue time no longer valid");
-        return Err(ApiError::Unauthenticated.into());
+        return Err(ApiError::Unauthenticated);
     };
     if !grant.allows(&user) {
         tracing::info!(user.id = %user.user_id, "function not granted");
-        return Err(ApiError::Forbidden(Forbidden::Function).into());
+        return Err(ApiError::Forbidden(Forbidden::Function));
     }
-    req.extensions_mut().insert(user);
-    next.call(req).await
+    Ok(user)
 }
 
 fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {

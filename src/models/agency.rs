@@ -47,7 +47,8 @@ pub fn list(conn: &mut PgConnection, filter: &AgencyFilter, page: &PageRequest) 
     if let Some(name) = &filter.name {
         let key = normalize_org_name(name);
         query = query.filter(
-            agencies::id.eq_any(agency_names::table.filter(agency_names::normalized.eq(key)).select(agency_names::agency_id)),
+            agencies::id
+                .eq_any(agency_names::table.filter(agency_names::normalized.eq(key)).select(agency_names::agency_id)),
         );
     }
     if let Some(t) = filter.agency_type {
@@ -79,7 +80,12 @@ pub fn create(conn: &mut PgConnection, fields: &AgencyFields) -> Result<AgencyRo
 }
 
 /// Applies `fields` if the stored version is `expected`; `Stale` otherwise.
-pub fn update(conn: &mut PgConnection, id: AgencyId, expected: i32, fields: &AgencyFields) -> Result<AgencyRow, ApiError> {
+pub fn update(
+    conn: &mut PgConnection,
+    id: AgencyId,
+    expected: i32,
+    fields: &AgencyFields,
+) -> Result<AgencyRow, ApiError> {
     conn.transaction(|conn| {
         let row: Option<AgencyRow> = diesel::update(agencies::table.find(id).filter(agencies::version.eq(expected)))
             .set((

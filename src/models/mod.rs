@@ -12,9 +12,7 @@ macro_rules! after_cursor {
     ($query:expr, $table:ident, $cursor:expr) => {{
         match $cursor {
             Some(c) => $query.filter(
-                $table::created_at
-                    .gt(c.created_at)
-                    .or($table::created_at.eq(c.created_at).and($table::id.gt(c.id))),
+                $table::created_at.gt(c.created_at).or($table::created_at.eq(c.created_at).and($table::id.gt(c.id))),
             ),
             None => $query,
         }

@@ -99,7 +99,10 @@ pub fn list(
     if let Some(active) = active {
         query = query.filter(panels::active.eq(active));
     }
-    after_cursor!(query, panels, page.after).order((panels::created_at, panels::id)).limit(page.fetch_limit()).load(conn)
+    after_cursor!(query, panels, page.after)
+        .order((panels::created_at, panels::id))
+        .limit(page.fetch_limit())
+        .load(conn)
 }
 
 pub fn members(conn: &mut PgConnection, panel: PanelId) -> QueryResult<Vec<Member>> {

@@ -81,11 +81,8 @@ pub fn throttle_key(normalized_email: &str) -> Vec<u8> {
 
 /// Seconds left of a sign-in backoff, if one is running.
 pub fn login_backoff_remaining(conn: &mut PgConnection, key: &[u8]) -> QueryResult<Option<u64>> {
-    let until: Option<Option<DateTime<Utc>>> = login_throttles::table
-        .find(key)
-        .select(login_throttles::blocked_until)
-        .first(conn)
-        .optional()?;
+    let until: Option<Option<DateTime<Utc>>> =
+        login_throttles::table.find(key).select(login_throttles::blocked_until).first(conn).optional()?;
     let now = Utc::now();
     Ok(until.flatten().filter(|t| *t > now).map(|t| ((t - now).num_milliseconds() as u64).div_ceil(1000).max(1)))
 }

@@ -132,7 +132,8 @@ pub fn update(conn: &mut PgConnection, id: UserId, expected: i32, changes: UserC
             || roles.iter().any(|r| !held.contains(r));
         let row: UserRow = diesel::update(users::table.find(id).filter(users::version.eq(expected)))
             .set((
-                users::display_name.eq(changes.display_name.as_ref().map_or(current.display_name.as_str(), |n| n.as_str())),
+                users::display_name
+                    .eq(changes.display_name.as_ref().map_or(current.display_name.as_str(), |n| n.as_str())),
                 users::agency_id.eq(agency_id),
                 users::active.eq(changes.active.unwrap_or(current.active)),
                 users::version.eq(users::version + 1),

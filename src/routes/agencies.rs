@@ -98,7 +98,9 @@ impl CreateAgencyRequest {
         let mut p = Problems::default();
         let name = p.check(ShortText::parse("name", &self.name));
         let aliases = parse_aliases(&self.aliases, &mut p);
-        p.finish(|| Some(AgencyFields { name: name?, agency_type: self.agency_type, aliases: aliases?, active: self.active }))
+        p.finish(|| {
+            Some(AgencyFields { name: name?, agency_type: self.agency_type, aliases: aliases?, active: self.active })
+        })
     }
 }
 

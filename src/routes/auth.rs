@@ -37,7 +37,13 @@ pub struct TokenResponse {
     expires_in: u64,
 }
 
-fn tokens(state: &AppState, user: UserId, session: SessionId, cutoff: chrono::DateTime<chrono::Utc>, refresh_token: String) -> Result<HttpResponse, ApiError> {
+fn tokens(
+    state: &AppState,
+    user: UserId,
+    session: SessionId,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    refresh_token: String,
+) -> Result<HttpResponse, ApiError> {
     let access_token = state.keys.issue(user, session, cutoff)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,

@@ -104,7 +104,13 @@ impl SettingsPatch {
     /// Applies the patch to `base`, checking each value against its range.
     fn apply(self, base: &PanelSettings, p: &mut Problems) -> PanelSettings {
         let s = PanelSettings {
-            minutes_per_case: in_range("minutes_per_case", self.minutes_per_case.unwrap_or(base.minutes_per_case), 1, 120, p),
+            minutes_per_case: in_range(
+                "minutes_per_case",
+                self.minutes_per_case.unwrap_or(base.minutes_per_case),
+                1,
+                120,
+                p,
+            ),
             dash_high_risk_threshold: in_range(
                 "dash_high_risk_threshold",
                 self.dash_high_risk_threshold.unwrap_or(base.dash_high_risk_threshold),
@@ -150,7 +156,9 @@ impl SettingsPatch {
                 .unwrap_or(base.adult_female_population_16_plus)
                 .map(|v| in_range("adult_female_population_16_plus", v, 1, i32::MAX, p)),
             population_source: match self.population_source {
-                Some(Some(raw)) => p.check(ShortText::parse("settings.population_source", &raw)).map(ShortText::into_inner),
+                Some(Some(raw)) => {
+                    p.check(ShortText::parse("settings.population_source", &raw)).map(ShortText::into_inner)
+                }
                 Some(None) => None,
                 None => base.population_source.clone(),
             },
@@ -232,7 +240,8 @@ impl UpdatePanelRequest {
     fn apply(self, current: &PanelRow, members: Vec<Member>) -> Result<PanelFields, ApiError> {
         let mut p = Problems::default();
         let name = p.check(ShortText::parse("name", self.name.as_deref().unwrap_or(&current.name)));
-        let local_area = p.check(ShortText::parse("local_area", self.local_area.as_deref().unwrap_or(&current.local_area)));
+        let local_area =
+            p.check(ShortText::parse("local_area", self.local_area.as_deref().unwrap_or(&current.local_area)));
         let settings = self.settings.unwrap_or_default().apply(&current.settings, &mut p);
         let members = match self.members {
             Some(raw) => parse_members(raw, &mut p),
@@ -280,10 +289,15 @@ pub async fn list_panels(
         Ok((rows, panel::members_of_many(conn, &ids)?))
     })
     .await?;
-    let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id.0 }, |row| {
-        let own = members.iter().filter(|(p, _)| *p == row.id).map(|(_, m)| m.clone()).collect();
-        PanelResponse::render(row, own)
-    });
+    let page = Page::from_rows(
+        rows,
+        &page,
+        |r| Cursor { created_at: r.created_at, id: r.id.0 },
+        |row| {
+            let own = members.iter().filter(|(p, _)| *p == row.id).map(|(_, m)| m.clone()).collect();
+            PanelResponse::render(row, own)
+        },
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -312,7 +326,8 @@ pub async fn get_panel(
     path: web::Path<PanelPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PanelId(path.panel_id);
-    let (row, members) = db::run(&state.pool, move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
+    let (row, members) =
+        db::run(&state.pool, move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
     Ok(ok_versioned(row.version, &PanelResponse::render(row, members)))
 }
 

@@ -172,10 +172,15 @@ pub async fn list_users(
         Ok((rows, user::roles_of_many(conn, &ids)?))
     })
     .await?;
-    let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id.0 }, |row| {
-        let held: Vec<RoleGrant> = roles.iter().filter(|(u, _)| *u == row.id).map(|(_, g)| *g).collect();
-        UserResponse::render(row, &held)
-    });
+    let page = Page::from_rows(
+        rows,
+        &page,
+        |r| Cursor { created_at: r.created_at, id: r.id.0 },
+        |row| {
+            let held: Vec<RoleGrant> = roles.iter().filter(|(u, _)| *u == row.id).map(|(_, g)| *g).collect();
+            UserResponse::render(row, &held)
+        },
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs everything CI runs: formatting, lints and the whole test suite against a throwaway
+# PostgreSQL 15 cluster, which is removed on exit whatever the outcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/postgres.sh
+
+ensure_packages
+
+DATA=$(mktemp -d /tmp/confer-test-pg.XXXXXX)
+cleanup() {
+    pg_stop "$DATA"
+    rm -rf "$DATA"
+}
+trap cleanup EXIT INT TERM
+
+pg_init "$DATA"
+PORT=$(free_port)
+# Durability off: this cluster is thrown away. The service refuses such a cluster unless
+# CONFER_TEST_ALLOW_NON_DURABLE_DB=true, which only tests set.
+pg_start "$DATA" "$PORT" "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+echo "test cluster on port $PORT"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --locked --all-targets -- --test-threads "${TEST_THREADS:-4}"
