@@ -102,8 +102,10 @@ fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
     let join = |name: &str| if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
     let quoted = |m: &str| m.split('`').nth(1).map(str::to_owned);
     if message.starts_with("unknown field") {
+        // The path already ends with the unknown key.
         let name = quoted(message).unwrap_or_default();
-        return FieldProblem::new(join(&name), "unknown_field");
+        let field = if parent.ends_with(&name) && !name.is_empty() { parent.to_owned() } else { join(&name) };
+        return FieldProblem::new(field, "unknown_field");
     }
     if message.starts_with("missing field") {
         let name = quoted(message).unwrap_or_default();

@@ -1,1 +1,12 @@
+//! The single integration test binary: black-box tests through the real application against
+//! real PostgreSQL, a fresh database per test.
 
+mod agencies;
+mod auth;
+mod contract;
+mod health;
+mod helpers;
+mod http_basics;
+mod migrations;
+mod panels;
+mod users;
