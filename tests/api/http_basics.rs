@@ -106,6 +106,8 @@ async fn unauthenticated_calls_get_401_and_ungranted_roles_get_403_before_valida
         let anonymous = app.request(m.clone(), &path, None, Some(json!({ "nonsense": true }))).await;
         assert_eq!(anonymous.status, 401, "{method} {pattern}");
         assert_eq!(anonymous.header("www-authenticate").as_deref(), Some("Bearer"));
+        // A fresh sign-in each time: the sweep calls logout too.
+        let rep = app.sign_in("rep@test.example").await;
         let as_rep = app.request(m, &path, Some(&rep.access), Some(json!({ "nonsense": true }))).await;
         if route.grant.allows(&confer::auth::AuthUser {
             user_id: confer::domain::UserId(rep.user_id),
