@@ -80,11 +80,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
     if !db::migrations_current(&mut conn)? {
         anyhow::bail!("the database schema is behind this build: run `confer migrate` first");
     }
-    if let Some((email, password)) = &config.bootstrap_admin {
-        if crate::models::user::count_users(&mut conn)? == 0 {
-            demo::create_admin(&mut conn, email, password)?;
-            tracing::info!("bootstrap system admin created");
-        }
+    if let Some((email, password)) = &config.bootstrap_admin
+        && crate::models::user::count_users(&mut conn)? == 0
+    {
+        demo::create_admin(&mut conn, email, password)?;
+        tracing::info!("bootstrap system admin created");
     }
     drop(conn);
     auth::password::warm_up();

@@ -110,7 +110,7 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
             members(&[police, housing, council]),
         )?;
 
-        let people: Vec<(&str, &str, Option<crate::domain::AgencyId>, Vec<RoleGrant>, &str)> = vec![
+        let people: Vec<DemoUser> = vec![
             ("admin@demo.confer.example", "[DEMO] Admin", None, vec![grant(Role::SystemAdmin, None)], "system admin"),
             (
                 "coordinator@demo.confer.example",
@@ -187,6 +187,9 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
     })
     .map_err(|e: crate::error::ApiError| anyhow::anyhow!("could not load demo data: {e}"))
 }
+
+/// Email, display name, organisation, roles, and what the login is for.
+type DemoUser = (&'static str, &'static str, Option<crate::domain::AgencyId>, Vec<RoleGrant>, &'static str);
 
 fn grant(role: Role, panel: Option<PanelId>) -> RoleGrant {
     RoleGrant { role, panel_id: panel }

@@ -22,26 +22,35 @@ pub const FREE_LOGIN_FAILURES: i32 = 5;
 /// The longest backoff after repeated failures.
 pub const MAX_LOGIN_BACKOFF_SECS: i32 = 15 * 60;
 
+#[derive(Queryable)]
+struct SessionCheck {
+    active: bool,
+    tokens_valid_after: DateTime<Utc>,
+    agency_id: Option<AgencyId>,
+    ended_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+}
+
 /// The caller named by a verified access token, or `None` when the user is disabled, the session
 /// ended or expired, or the token predates the user's revocation cut-off.
 pub fn load_auth_user(conn: &mut PgConnection, claims: &AccessClaims) -> QueryResult<Option<AuthUser>> {
-    let row: Option<(bool, DateTime<Utc>, Option<AgencyId>, Option<DateTime<Utc>>, DateTime<Utc>)> = users::table
+    let row: Option<SessionCheck> = users::table
         .inner_join(sessions::table)
         .filter(users::id.eq(claims.user_id))
         .filter(sessions::id.eq(claims.session_id))
         .select((users::active, users::tokens_valid_after, users::agency_id, sessions::ended_at, sessions::expires_at))
         .first(conn)
         .optional()?;
-    let Some((active, tokens_valid_after, agency_id, ended_at, expires_at)) = row else { return Ok(None) };
-    if !active
-        || ended_at.is_some()
-        || expires_at <= Utc::now()
-        || claims.issued_at < revocation_cutoff(tokens_valid_after)
+    let Some(s) = row else { return Ok(None) };
+    if !s.active
+        || s.ended_at.is_some()
+        || s.expires_at <= Utc::now()
+        || claims.issued_at < revocation_cutoff(s.tokens_valid_after)
     {
         return Ok(None);
     }
     let roles = roles_of(conn, claims.user_id)?;
-    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }))
+    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id: s.agency_id, roles }))
 }
 
 pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {

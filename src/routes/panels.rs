@@ -103,7 +103,7 @@ fn in_range<T: PartialOrd + Copy>(field: &str, value: T, min: T, max: T, p: &mut
 impl SettingsPatch {
     /// Applies the patch to `base`, checking each value against its range.
     fn apply(self, base: &PanelSettings, p: &mut Problems) -> PanelSettings {
-        let s = PanelSettings {
+        PanelSettings {
             minutes_per_case: in_range(
                 "minutes_per_case",
                 self.minutes_per_case.unwrap_or(base.minutes_per_case),
@@ -167,8 +167,7 @@ impl SettingsPatch {
                 .unwrap_or(base.population_year)
                 .map(|v| in_range("population_year", v, 1900, 2200, p)),
             suppression_k: in_range("suppression_k", self.suppression_k.unwrap_or(base.suppression_k), 1, 100, p),
-        };
-        s
+        }
     }
 }
 

@@ -19,11 +19,21 @@ async fn agencies_are_created_read_and_matched_by_any_spelling() {
         assert_eq!(found["items"].as_array().unwrap().len(), 1, "{spelling}");
         assert_eq!(found["items"][0]["id"], id.as_str());
     }
-    let dup = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "St. Mungo's", "agency_type": "voluntary_sector" })).await;
+    let dup = app
+        .post(
+            "/api/v1/agencies",
+            Some(&admin.access),
+            json!({ "name": "St. Mungo's", "agency_type": "voluntary_sector" }),
+        )
+        .await;
     assert_eq!(dup.status, 409);
     assert_eq!(dup.field_errors(), vec![("name".into(), "name_in_use".into())]);
     let dup_alias = app
-        .post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Other", "agency_type": "other", "aliases": ["Fine", "saint mungos"] }))
+        .post(
+            "/api/v1/agencies",
+            Some(&admin.access),
+            json!({ "name": "Other", "agency_type": "other", "aliases": ["Fine", "saint mungos"] }),
+        )
         .await;
     assert_eq!(dup_alias.field_errors(), vec![("aliases[1]".into(), "name_in_use".into())]);
 
@@ -55,7 +65,14 @@ async fn updates_need_if_match_and_refuse_stale_versions() {
     let found = app.get("/api/v1/agencies?name=peabody%20housing%20trust", &admin.access).await.json();
     assert_eq!(found["items"][0]["id"], id.to_string());
 
-    let missing_row = app.patch(&format!("/api/v1/agencies/{}", uuid::Uuid::new_v4()), &admin.access, Some("\"1\""), json!({ "active": false })).await;
+    let missing_row = app
+        .patch(
+            &format!("/api/v1/agencies/{}", uuid::Uuid::new_v4()),
+            &admin.access,
+            Some("\"1\""),
+            json!({ "active": false }),
+        )
+        .await;
     assert_eq!(missing_row.status, 404);
 }
 
@@ -72,13 +89,21 @@ async fn collections_page_with_keyset_cursors_within_bounds() {
     let second = app.get(&format!("/api/v1/agencies?cursor={cursor}"), &admin.access).await.json();
     assert_eq!(second["items"].as_array().unwrap().len(), 5);
     assert!(second["next_cursor"].is_null());
-    let mut names: Vec<String> = first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap())
-        .map(|a| a["name"].as_str().unwrap().to_owned()).collect();
+    let mut names: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 25, "no row repeated or skipped across pages");
 
-    assert_eq!(app.get("/api/v1/agencies?limit=100", &admin.access).await.json()["items"].as_array().unwrap().len(), 25);
+    assert_eq!(
+        app.get("/api/v1/agencies?limit=100", &admin.access).await.json()["items"].as_array().unwrap().len(),
+        25
+    );
     for bad in ["limit=101", "limit=0", "limit=-1", "limit=ten", "cursor=bogus"] {
         let res = app.get(&format!("/api/v1/agencies?{bad}"), &admin.access).await;
         assert_eq!(res.status, 400, "{bad}");
@@ -93,11 +118,20 @@ async fn agency_fields_are_validated_together() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let aliases: Vec<String> = (0..21).map(|i| format!("a{i}")).collect();
-    let res = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "  ", "agency_type": "police", "aliases": aliases })).await;
+    let res = app
+        .post(
+            "/api/v1/agencies",
+            Some(&admin.access),
+            json!({ "name": "  ", "agency_type": "police", "aliases": aliases }),
+        )
+        .await;
     assert_eq!(res.status, 400);
     assert_eq!(res.field_errors(), vec![("name".into(), "blank".into()), ("aliases".into(), "too_many_items".into())]);
-    let res = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "...", "agency_type": "police" })).await;
+    let res =
+        app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "...", "agency_type": "police" })).await;
     assert_eq!(res.field_errors(), vec![("name".into(), "no_letters_or_digits".into())]);
-    let res = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "x".repeat(201), "agency_type": "police" })).await;
+    let res = app
+        .post("/api/v1/agencies", Some(&admin.access), json!({ "name": "x".repeat(201), "agency_type": "police" }))
+        .await;
     assert_eq!(res.field_errors(), vec![("name".into(), "too_long".into())]);
 }

@@ -1,7 +1,7 @@
 use actix_web::http::Method;
-use diesel::RunQueryDsl;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::RunQueryDsl;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,7 +31,9 @@ async fn unknown_email_wrong_password_and_disabled_account_get_identical_answers
     let user = app.user(&admin, "off@test.example", Some(agency), json!([])).await;
     let me = app.get(&format!("/api/v1/users/{}", user.user_id), &admin.access).await;
     let etag = me.header("etag").unwrap();
-    let off = app.patch(&format!("/api/v1/users/{}", user.user_id), &admin.access, Some(&etag), json!({ "active": false })).await;
+    let off = app
+        .patch(&format!("/api/v1/users/{}", user.user_id), &admin.access, Some(&etag), json!({ "active": false }))
+        .await;
     assert_eq!(off.status, 200);
 
     let wrong = app.login_as(ADMIN_EMAIL, "not the password at all").await;
@@ -118,7 +120,8 @@ async fn disabling_a_user_or_changing_their_roles_fails_their_tokens_on_the_next
     let admin = app.admin().await;
     let agency = app.create_agency(&admin, "IDVA Service", "idva_service").await;
     let panel = app.create_panel(&admin, "MARAC", "marac", &[agency]).await;
-    let user = app.user(&admin, "idva@test.example", Some(agency), json!([{ "role": "idva", "panel_id": panel }])).await;
+    let user =
+        app.user(&admin, "idva@test.example", Some(agency), json!([{ "role": "idva", "panel_id": panel }])).await;
     assert_eq!(app.get("/api/v1/me", &user.access).await.status, 200);
 
     let path = format!("/api/v1/users/{}", user.user_id);
@@ -174,13 +177,20 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
         (v["sub"].as_str().unwrap().parse::<Uuid>().unwrap(), v["sid"].as_str().unwrap().parse::<Uuid>().unwrap())
     };
     let good = claims(sub, sid);
-    assert_eq!(app.get("/api/v1/me", &sign(header(Algorithm::HS256, "at+jwt", "test"), &good, JWT_KEY_BYTES)).await.status, 200,
-        "the forging helper itself makes valid tokens");
+    assert_eq!(
+        app.get("/api/v1/me", &sign(header(Algorithm::HS256, "at+jwt", "test"), &good, JWT_KEY_BYTES)).await.status,
+        200,
+        "the forging helper itself makes valid tokens"
+    );
 
     let with = |patch: Value| {
         let mut c = good.clone();
         for (k, v) in patch.as_object().unwrap() {
-            if v.is_null() { c.as_object_mut().unwrap().remove(k); } else { c[k] = v.clone(); }
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
         }
         c
     };
@@ -210,7 +220,7 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
         ("sql kid", sign(header(Algorithm::HS256, "at+jwt", "' OR 1=1--"), &good, JWT_KEY_BYTES)),
         ("embedded jku", sign(with_jwk, &good, JWT_KEY_BYTES)),
         ("extra segment", format!("{valid}.extra")),
-        ("two segments", valid.rsplitn(2, '.').nth(1).unwrap().to_owned()),
+        ("two segments", valid.rsplit_once('.').unwrap().0.to_owned()),
         ("unknown session", hs(&with(json!({ "sid": Uuid::new_v4().to_string() })))),
         ("unknown user", hs(&with(json!({ "sub": Uuid::new_v4().to_string() })))),
         ("iat before the revocation cut-off", hs(&with(json!({ "iat": now - 120, "nbf": now - 120 })))),
@@ -229,9 +239,18 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
             accepted.push(format!("{name}: {}", res.status));
         }
     }
-    assert!(accepted.is_empty(), "{} of {} forged tokens were not refused alike: {accepted:?}", accepted.len(), cases.len());
+    assert!(
+        accepted.is_empty(),
+        "{} of {} forged tokens were not refused alike: {accepted:?}",
+        accepted.len(),
+        cases.len()
+    );
     let lowercase = app
-        .call(actix_web::test::TestRequest::get().uri("/api/v1/me").insert_header(("authorization", format!("bearer {}", admin.access))))
+        .call(
+            actix_web::test::TestRequest::get()
+                .uri("/api/v1/me")
+                .insert_header(("authorization", format!("bearer {}", admin.access))),
+        )
         .await;
     assert_eq!(lowercase.status, 200, "the scheme name is case-insensitive");
 }
@@ -242,7 +261,8 @@ async fn sign_in_validates_its_body() {
     let res = app.post("/api/v1/auth/login", None, json!({ "email": "", "password": "" })).await;
     assert_eq!(res.status, 400);
     assert_eq!(res.field_errors(), vec![("email".into(), "blank".into()), ("password".into(), "blank".into())]);
-    let res = app.post("/api/v1/auth/login", None, json!({ "email": "a@b.org", "password": "x", "remember": true })).await;
+    let res =
+        app.post("/api/v1/auth/login", None, json!({ "email": "a@b.org", "password": "x", "remember": true })).await;
     assert_eq!(res.field_errors(), vec![("remember".into(), "unknown_field".into())]);
 }
 
@@ -250,9 +270,7 @@ async fn sign_in_validates_its_body() {
 async fn stored_password_hashes_use_argon2id_at_policy_strength() {
     let app = TestApp::spawn().await;
     use diesel::prelude::*;
-    let hash: String = confer::schema::users::table
-        .select(confer::schema::users::password_hash)
-        .first(&mut app.db.conn())
-        .unwrap();
+    let hash: String =
+        confer::schema::users::table.select(confer::schema::users::password_hash).first(&mut app.db.conn()).unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
 }

@@ -17,7 +17,8 @@ async fn live_and_ready_answer_when_the_database_is_up() {
 #[actix_web::test]
 async fn with_the_database_down_readiness_and_data_routes_answer_503_while_liveness_stays_up() {
     let unreachable = "postgres://postgres@127.0.0.1:1/none";
-    let app = TestApp::with_database_url(TestDb::empty(), unreachable, &[("CONFER_DB_CHECKOUT_TIMEOUT_MS", "300")]).await;
+    let app =
+        TestApp::with_database_url(TestDb::empty(), unreachable, &[("CONFER_DB_CHECKOUT_TIMEOUT_MS", "300")]).await;
     let started = std::time::Instant::now();
     let ready = app.request(Method::GET, "/health/ready", None, None).await;
     assert_eq!(ready.status, 503);

@@ -144,7 +144,8 @@ pub struct Res {
 
 impl Res {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
@@ -275,7 +276,9 @@ impl TestApp {
     }
 
     pub async fn create_agency(&self, admin: &Session, name: &str, agency_type: &str) -> Uuid {
-        let res = self.post("/api/v1/agencies", Some(&admin.access), json!({ "name": name, "agency_type": agency_type })).await;
+        let res = self
+            .post("/api/v1/agencies", Some(&admin.access), json!({ "name": name, "agency_type": agency_type }))
+            .await;
         assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
         res.json()["id"].as_str().unwrap().parse().unwrap()
     }

@@ -11,7 +11,10 @@ async fn unknown_routes_answer_a_404_problem() {
     assert_eq!(res.status, 404);
     assert_eq!(res.problem_type(), "/problems/not-found");
     assert!(res.json()["instance"].as_str().unwrap().starts_with("urn:request:"));
-    assert_eq!(res.json()["instance"].as_str().unwrap(), format!("urn:request:{}", res.header("x-request-id").unwrap()));
+    assert_eq!(
+        res.json()["instance"].as_str().unwrap(),
+        format!("urn:request:{}", res.header("x-request-id").unwrap())
+    );
 }
 
 #[actix_web::test]
@@ -45,32 +48,55 @@ async fn bad_bodies_get_415_413_and_400_problems() {
     let auth = ("authorization", format!("Bearer {}", admin.access));
 
     let wrong_type = app
-        .call(TestRequest::post().uri("/api/v1/agencies").insert_header(auth.clone()).insert_header(("content-type", "text/plain")).set_payload("{}"))
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/agencies")
+                .insert_header(auth.clone())
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("{}"),
+        )
         .await;
     assert_eq!(wrong_type.status, 415);
     assert_eq!(wrong_type.problem_type(), "/problems/unsupported-media-type");
 
     let huge = format!("{{\"name\": \"{}\", \"agency_type\": \"police\"}}", "x".repeat(70_000));
     let too_big = app
-        .call(TestRequest::post().uri("/api/v1/agencies").insert_header(auth.clone()).insert_header(("content-type", "application/json")).set_payload(huge))
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/agencies")
+                .insert_header(auth.clone())
+                .insert_header(("content-type", "application/json"))
+                .set_payload(huge),
+        )
         .await;
     assert_eq!(too_big.status, 413);
     assert_eq!(too_big.problem_type(), "/problems/payload-too-large");
 
     let malformed = app
-        .call(TestRequest::post().uri("/api/v1/agencies").insert_header(auth.clone()).insert_header(("content-type", "application/json")).set_payload("{\"name\": "))
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/agencies")
+                .insert_header(auth.clone())
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{\"name\": "),
+        )
         .await;
     assert_eq!(malformed.status, 400);
     assert_eq!(malformed.problem_type(), "/problems/malformed-request");
 
-    let nul = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Po\u{0}lice", "agency_type": "police" })).await;
+    let nul = app
+        .post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Po\u{0}lice", "agency_type": "police" }))
+        .await;
     assert_eq!(nul.status, 400);
     assert_eq!(nul.field_errors(), vec![("name".into(), "nul_character".into())]);
 
-    let unknown = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Police", "agency_type": "police", "id": "x" })).await;
+    let unknown = app
+        .post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Police", "agency_type": "police", "id": "x" }))
+        .await;
     assert_eq!(unknown.field_errors(), vec![("id".into(), "unknown_field".into())]);
 
-    let bad_enum = app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Police", "agency_type": "cops" })).await;
+    let bad_enum =
+        app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Police", "agency_type": "cops" })).await;
     assert_eq!(bad_enum.field_errors(), vec![("agency_type".into(), "not_an_allowed_value".into())]);
 
     let bad_uuid = app.get("/api/v1/agencies/not-a-uuid", &admin.access).await;
@@ -95,7 +121,8 @@ async fn unauthenticated_calls_get_401_and_ungranted_roles_get_403_before_valida
     let admin = app.admin().await;
     let agency = app.create_agency(&admin, "Housing", "housing_local_authority").await;
     let panel = app.create_panel(&admin, "CMARAC", "cmarac", &[agency]).await;
-    let rep = app.user(&admin, "rep@test.example", Some(agency), json!([{ "role": "agency_rep", "panel_id": panel }])).await;
+    let _ =
+        app.user(&admin, "rep@test.example", Some(agency), json!([{ "role": "agency_rep", "panel_id": panel }])).await;
 
     for (method, pattern, path) in concrete_paths() {
         let route = confer::startup::find_route(pattern, method).unwrap();

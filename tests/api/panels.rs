@@ -9,11 +9,15 @@ async fn panels_carry_local_settings_with_domain_defaults() {
     let admin = app.admin().await;
     let police = app.create_agency(&admin, "Police", "police").await;
     let res = app
-        .post("/api/v1/panels", Some(&admin.access), json!({
-            "kind": "bjag", "name": "Brent JAG", "local_area": "Brent", "meeting_cadence": "monthly",
-            "settings": { "reporting_year_start_month": 10 },
-            "members": [{ "agency_id": police, "isa_signed_on": "2025-04-01" }]
-        }))
+        .post(
+            "/api/v1/panels",
+            Some(&admin.access),
+            json!({
+                "kind": "bjag", "name": "Brent JAG", "local_area": "Brent", "meeting_cadence": "monthly",
+                "settings": { "reporting_year_start_month": 10 },
+                "members": [{ "agency_id": police, "isa_signed_on": "2025-04-01" }]
+            }),
+        )
         .await;
     assert_eq!(res.status, 201);
     let body = res.json();
@@ -24,7 +28,13 @@ async fn panels_carry_local_settings_with_domain_defaults() {
     assert_eq!(body["settings"]["suppression_k"], 5);
     assert_eq!(body["members"], json!([{ "agency_id": police, "isa_signed_on": "2025-04-01", "active": true }]));
 
-    let dup = app.post("/api/v1/panels", Some(&admin.access), json!({ "kind": "marac", "name": "brent jag", "local_area": "Brent", "meeting_cadence": "monthly" })).await;
+    let dup = app
+        .post(
+            "/api/v1/panels",
+            Some(&admin.access),
+            json!({ "kind": "marac", "name": "brent jag", "local_area": "Brent", "meeting_cadence": "monthly" }),
+        )
+        .await;
     assert_eq!(dup.status, 409);
 
     let rep_view = app.user(&admin, "r@test.example", Some(police), json!([])).await;
@@ -37,24 +47,35 @@ async fn out_of_range_settings_and_unknown_members_are_refused() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let res = app
-        .post("/api/v1/panels", Some(&admin.access), json!({
-            "kind": "marac", "name": "M", "local_area": "A", "meeting_cadence": "fortnightly",
-            "settings": { "dash_high_risk_threshold": 25, "reporting_year_start_month": 13, "minutes_per_case": 0 }
-        }))
+        .post(
+            "/api/v1/panels",
+            Some(&admin.access),
+            json!({
+                "kind": "marac", "name": "M", "local_area": "A", "meeting_cadence": "fortnightly",
+                "settings": { "dash_high_risk_threshold": 25, "reporting_year_start_month": 13, "minutes_per_case": 0 }
+            }),
+        )
         .await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.field_errors(), vec![
-        ("settings.minutes_per_case".into(), "out_of_range".into()),
-        ("settings.dash_high_risk_threshold".into(), "out_of_range".into()),
-        ("settings.reporting_year_start_month".into(), "out_of_range".into()),
-    ]);
+    assert_eq!(
+        res.field_errors(),
+        vec![
+            ("settings.minutes_per_case".into(), "out_of_range".into()),
+            ("settings.dash_high_risk_threshold".into(), "out_of_range".into()),
+            ("settings.reporting_year_start_month".into(), "out_of_range".into()),
+        ]
+    );
     let ghost = uuid::Uuid::new_v4();
     let res = app
         .post("/api/v1/panels", Some(&admin.access), json!({ "kind": "marac", "name": "M", "local_area": "A", "meeting_cadence": "monthly", "members": [{ "agency_id": ghost }] }))
         .await;
     assert_eq!(res.status, 422);
     assert_eq!(res.field_errors(), vec![("members[0].agency_id".into(), "unknown_agency".into())]);
-    assert_eq!(app.get("/api/v1/panels", &admin.access).await.json()["items"].as_array().unwrap().len(), 0, "nothing half-created");
+    assert_eq!(
+        app.get("/api/v1/panels", &admin.access).await.json()["items"].as_array().unwrap().len(),
+        0,
+        "nothing half-created"
+    );
 }
 
 #[actix_web::test]
@@ -65,19 +86,27 @@ async fn a_settings_change_is_kept_as_a_new_version_effective_from_now() {
     let before = chrono::Utc::now();
     let path = format!("/api/v1/panels/{panel}");
     let res = app
-        .patch(&path, &admin.access, Some("\"1\""), json!({ "settings": { "escalation_window_days": 183, "adult_female_population_16_plus": 120000 } }))
+        .patch(
+            &path,
+            &admin.access,
+            Some("\"1\""),
+            json!({ "settings": { "escalation_window_days": 183, "adult_female_population_16_plus": 120000 } }),
+        )
         .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["settings"]["escalation_window_days"], 183);
     assert_eq!(res.json()["settings"]["dash_high_risk_threshold"], 14, "untouched settings keep their value");
     let renamed = app.patch(&path, &admin.access, Some("\"2\""), json!({ "name": "Kent & Medway MARAC" })).await;
     assert_eq!(renamed.status, 200);
-    let cleared = app.patch(&path, &admin.access, Some("\"3\""), json!({ "settings": { "adult_female_population_16_plus": null } })).await;
+    let cleared = app
+        .patch(&path, &admin.access, Some("\"3\""), json!({ "settings": { "adult_female_population_16_plus": null } }))
+        .await;
     assert!(cleared.json()["settings"]["adult_female_population_16_plus"].is_null());
 
     use confer::schema::panel_settings_versions as v;
     let mut conn = app.db.conn();
-    let versions: Vec<i32> = v::table.filter(v::panel_id.eq(panel)).select(v::version).order(v::version).load(&mut conn).unwrap();
+    let versions: Vec<i32> =
+        v::table.filter(v::panel_id.eq(panel)).select(v::version).order(v::version).load(&mut conn).unwrap();
     assert_eq!(versions, vec![1, 2, 4], "a rename alone does not make a settings version");
     let id = confer::domain::PanelId(panel);
     let old = confer::models::panel::settings_at(&mut conn, id, before).unwrap().unwrap();

@@ -9,10 +9,14 @@ async fn admins_create_users_with_scoped_roles() {
     let police = app.create_agency(&admin, "Police", "police").await;
     let panel = app.create_panel(&admin, "MARAC", "marac", &[police]).await;
     let res = app
-        .post("/api/v1/users", Some(&admin.access), json!({
-            "email": " Rep@Police.Example ", "display_name": "Rep", "agency_id": police, "password": PASSWORD,
-            "roles": [{ "role": "agency_rep", "panel_id": panel }, { "role": "agency_rep", "panel_id": panel }]
-        }))
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({
+                "email": " Rep@Police.Example ", "display_name": "Rep", "agency_id": police, "password": PASSWORD,
+                "roles": [{ "role": "agency_rep", "panel_id": panel }, { "role": "agency_rep", "panel_id": panel }]
+            }),
+        )
         .await;
     assert_eq!(res.status, 201);
     let body = res.json();
@@ -25,7 +29,13 @@ async fn admins_create_users_with_scoped_roles() {
     let by_role = app.get("/api/v1/users?role=system_admin", &admin.access).await.json();
     assert_eq!(by_role["items"].as_array().unwrap().len(), 1);
 
-    let dup = app.post("/api/v1/users", Some(&admin.access), json!({ "email": "REP@police.example", "display_name": "Again", "password": PASSWORD })).await;
+    let dup = app
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({ "email": "REP@police.example", "display_name": "Again", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(dup.status, 409);
     assert_eq!(dup.field_errors(), vec![("email".into(), "email_in_use".into())]);
 }
@@ -35,31 +45,51 @@ async fn user_records_are_checked_field_by_field() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let res = app
-        .post("/api/v1/users", Some(&admin.access), json!({
-            "email": "not-an-email", "display_name": "", "password": "short",
-            "roles": [{ "role": "coordinator" }, { "role": "system_admin", "panel_id": uuid::Uuid::new_v4() }]
-        }))
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({
+                "email": "not-an-email", "display_name": "", "password": "short",
+                "roles": [{ "role": "coordinator" }, { "role": "system_admin", "panel_id": uuid::Uuid::new_v4() }]
+            }),
+        )
         .await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.field_errors(), vec![
-        ("email".into(), "invalid_email".into()),
-        ("display_name".into(), "blank".into()),
-        ("password".into(), "too_short".into()),
-        ("roles[0].panel_id".into(), "required_for_role".into()),
-        ("roles[1].panel_id".into(), "not_allowed_for_role".into()),
-    ]);
-    let common = app.post("/api/v1/users", Some(&admin.access), json!({ "email": "a@b.org", "display_name": "A", "password": "password1234" })).await;
+    assert_eq!(
+        res.field_errors(),
+        vec![
+            ("email".into(), "invalid_email".into()),
+            ("display_name".into(), "blank".into()),
+            ("password".into(), "too_short".into()),
+            ("roles[0].panel_id".into(), "required_for_role".into()),
+            ("roles[1].panel_id".into(), "not_allowed_for_role".into()),
+        ]
+    );
+    let common = app
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({ "email": "a@b.org", "display_name": "A", "password": "password1234" }),
+        )
+        .await;
     assert_eq!(common.field_errors(), vec![("password".into(), "too_common".into())]);
 
     let ghost_panel = uuid::Uuid::new_v4();
     let res = app
-        .post("/api/v1/users", Some(&admin.access), json!({
-            "email": "c@b.org", "display_name": "C", "password": PASSWORD, "agency_id": uuid::Uuid::new_v4(),
-            "roles": [{ "role": "chair", "panel_id": ghost_panel }]
-        }))
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({
+                "email": "c@b.org", "display_name": "C", "password": PASSWORD, "agency_id": uuid::Uuid::new_v4(),
+                "roles": [{ "role": "chair", "panel_id": ghost_panel }]
+            }),
+        )
         .await;
     assert_eq!(res.status, 422);
-    assert_eq!(res.field_errors(), vec![("agency_id".into(), "unknown_agency".into()), ("roles[0].panel_id".into(), "unknown_panel".into())]);
+    assert_eq!(
+        res.field_errors(),
+        vec![("agency_id".into(), "unknown_agency".into()), ("roles[0].panel_id".into(), "unknown_panel".into())]
+    );
     let agency = app.create_agency(&admin, "Council", "community_safety_asb").await;
     let panel = app.create_panel(&admin, "JAG", "jag", &[agency]).await;
     let no_agency = app
