@@ -88,3 +88,8 @@ impl RoleDto {
         Self { role: grant.role, panel_id: grant.panel_id.map(|p| p.0) }
     }
 }
+
+/// `#[serde(default = "default_true")]` for flags such as `active` that default to on.
+pub fn default_true() -> bool {
+    true
+}

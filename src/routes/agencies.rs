@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{AgencyId, AgencyType, Problems, ShortText};
+use crate::domain::{AgencyId, AgencyType, Problems, ShortText, default_true};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::agency::{self, AgencyFields, AgencyFilter, AgencyRow};
@@ -61,12 +61,8 @@ pub struct CreateAgencyRequest {
     agency_type: AgencyType,
     #[serde(default)]
     aliases: Vec<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "default_true")]
     active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Deserialize)]

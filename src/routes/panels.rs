@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AgencyId, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, double_option,
+    AgencyId, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, default_true, double_option,
 };
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
@@ -26,12 +26,8 @@ pub struct MemberDto {
     agency_id: Uuid,
     #[serde(default)]
     isa_signed_on: Option<NaiveDate>,
-    #[serde(default = "yes")]
+    #[serde(default = "default_true")]
     active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Serialize)]
@@ -198,7 +194,7 @@ pub struct CreatePanelRequest {
     settings: SettingsPatch,
     #[serde(default)]
     members: Vec<MemberDto>,
-    #[serde(default = "yes")]
+    #[serde(default = "default_true")]
     active: bool,
 }
 

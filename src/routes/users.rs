@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, RoleGrant, password};
 use crate::db;
-use crate::domain::{AgencyId, Email, NewPassword, PanelId, Problems, Role, RoleDto, ShortText, UserId, double_option};
+use crate::domain::{
+    AgencyId, Email, NewPassword, PanelId, Problems, Role, RoleDto, ShortText, UserId, default_true, double_option,
+};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::user::{self, NewUser, UserChanges, UserFilter, UserRow};
@@ -65,12 +67,8 @@ pub struct CreateUserRequest {
     password: String,
     #[serde(default)]
     roles: Vec<RoleDto>,
-    #[serde(default = "yes")]
+    #[serde(default = "default_true")]
     active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Deserialize)]
