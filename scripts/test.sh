@@ -22,6 +22,13 @@ pg_start "$DATA" "$PORT" "-c fsync=off -c synchronous_commit=off -c full_page_wr
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 echo "test cluster on port $PORT"
 
+echo "== src/schema.rs matches the migrations (diesel print-schema, with src/schema.patch)"
+if ! command -v diesel >/dev/null 2>&1; then
+    cargo install diesel_cli --version 2.3.4 --no-default-features --features postgres --locked
+fi
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres schema_check
+diesel migration run --locked-schema --database-url "postgres://postgres@127.0.0.1:$PORT/schema_check" >/dev/null
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

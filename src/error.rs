@@ -28,6 +28,10 @@ impl FieldProblem {
 pub enum Forbidden {
     /// The caller's roles do not include one the route grants (SECURITY.md AC-1).
     Function,
+    /// Only the panel's coordinators and chairs may do this to a case they can see.
+    PanelStaffOnly,
+    /// The caller holds no role on the panel named in the request that allows this.
+    NotPanelMember,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict")]
     Conflict(Vec<FieldProblem>),
+    #[error("invalid transition")]
+    InvalidTransition { current: &'static str, requested: &'static str },
     #[error("precondition failed")]
     Stale,
     #[error("payload too large")]
@@ -80,7 +86,19 @@ impl ApiError {
     }
 
     /// The problem `type` slug, `title` and `detail` for this error.
-    fn describe(&self) -> (&'static str, &'static str, &'static str) {
+    fn describe(&self) -> (&'static str, &'static str, String) {
+        if let Self::InvalidTransition { current, requested } = self {
+            return (
+                "invalid-transition",
+                "That change of status is not possible now",
+                format!("The case is `{current}`; it cannot move to `{requested}` from there."),
+            );
+        }
+        let (slug, title, detail) = self.describe_static();
+        (slug, title, detail.to_owned())
+    }
+
+    fn describe_static(&self) -> (&'static str, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (
                 "validation-error",
@@ -100,6 +118,12 @@ impl ApiError {
             ),
             Self::Forbidden(Forbidden::Function) => {
                 ("function-not-permitted", "Not permitted", "None of your roles may use this operation.")
+            }
+            Self::Forbidden(Forbidden::PanelStaffOnly) => {
+                ("panel-staff-only", "Not permitted", "Only the panel's coordinators and chairs may do this.")
+            }
+            Self::Forbidden(Forbidden::NotPanelMember) => {
+                ("not-a-panel-member", "Not permitted", "You hold no role on that panel that allows this.")
             }
             Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
             Self::MethodNotAllowed => (
@@ -137,6 +161,7 @@ impl ApiError {
                 "Service unavailable",
                 "The service cannot reach its database just now; try again shortly.",
             ),
+            Self::InvalidTransition { .. } => unreachable!("described with its states above"),
             Self::Internal(_) => (
                 "internal-error",
                 "Internal error",
@@ -163,6 +188,8 @@ struct ProblemBody<'a> {
     instance: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldProblem]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_status: Option<&'static str>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -175,7 +202,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::InvalidTransition { .. } => StatusCode::CONFLICT,
             Self::Stale => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -197,9 +224,13 @@ impl ResponseError for ApiError {
             type_: format!("/problems/{slug}"),
             title,
             status: status.as_u16(),
-            detail,
+            detail: &detail,
             instance: request_context::instance(),
             errors: self.field_problems(),
+            current_status: match self {
+                Self::InvalidTransition { current, .. } => Some(current),
+                _ => None,
+            },
         };
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));

@@ -21,6 +21,103 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_imports (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        file_sha256 -> Bytea,
+        rows_total -> Int4,
+        cases_created -> Int4,
+        imported_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    case_participants (case_id, person_id, role) {
+        case_id -> Uuid,
+        person_id -> Uuid,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    case_reference_counters (panel_id, year) {
+        panel_id -> Uuid,
+        year -> Int4,
+        last -> Int4,
+    }
+}
+
+diesel::table! {
+    case_status_history (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        changed_by -> Uuid,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        reference -> Text,
+        status -> Text,
+        location_id -> Nullable<Uuid>,
+        referring_agency_id -> Uuid,
+        referring_user_id -> Nullable<Uuid>,
+        referral_date -> Date,
+        visible_high_risk -> Bool,
+        professional_judgement -> Bool,
+        professional_judgement_reason -> Nullable<Text>,
+        potential_escalation -> Bool,
+        escalation_incident_count -> Nullable<Int4>,
+        is_repeat -> Bool,
+        repeat_of_case_id -> Nullable<Uuid>,
+        ward_code -> Nullable<Text>,
+        area_text -> Nullable<Text>,
+        vulnerabilities -> Array<Text>,
+        vulnerability_other_text -> Nullable<Text>,
+        issue_categories -> Array<Text>,
+        issue_other_text -> Nullable<Text>,
+        children_in_household -> Nullable<Int4>,
+        consent_status -> Text,
+        victim_aware -> Nullable<Bool>,
+        non_consent_reason -> Nullable<Text>,
+        lawful_basis -> Text,
+        special_category_condition -> Text,
+        summary -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        closure_categories -> Array<Text>,
+        closure_reason -> Nullable<Text>,
+        closed_on -> Nullable<Date>,
+        monitoring_window_ends_on -> Nullable<Date>,
+        created_by -> Uuid,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Uuid,
+        site_name -> Text,
+        description -> Nullable<Text>,
+        ward_code -> Nullable<Text>,
+        area_text -> Nullable<Text>,
+        locality -> Nullable<Text>,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttles (key_hash) {
         key_hash -> Bytea,
         failures -> Int4,
@@ -74,12 +171,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    people (id) {
+        id -> Uuid,
+        surname -> Text,
+        forenames -> Text,
+        aliases -> Array<Text>,
+        normalized_name -> Text,
+        date_of_birth -> Nullable<Date>,
+        gender -> Text,
+        ethnicity -> Nullable<Text>,
+        bame -> Text,
+        disability -> Text,
+        lgbt -> Text,
+        address_kind -> Nullable<Text>,
+        address -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        safe_to_contact -> Nullable<Bool>,
+        safe_contact_details -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        must_not_receive -> Bool,
+        created_by -> Uuid,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Bytea,
         session_id -> Uuid,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    risk_assessments (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        stage -> Text,
+        tool -> Text,
+        tool_version -> Text,
+        answers -> Nullable<Jsonb>,
+        score -> Int4,
+        dont_know_count -> Nullable<Int4>,
+        threshold -> Nullable<Int4>,
+        high_risk -> Bool,
+        breakdown -> Nullable<Jsonb>,
+        assessed_on -> Date,
+        agency_id -> Nullable<Uuid>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -119,10 +263,25 @@ diesel::table! {
 }
 
 diesel::joinable!(agency_names -> agencies (agency_id));
+diesel::joinable!(case_imports -> panels (panel_id));
+diesel::joinable!(case_imports -> users (imported_by));
+diesel::joinable!(case_participants -> cases (case_id));
+diesel::joinable!(case_participants -> people (person_id));
+diesel::joinable!(case_reference_counters -> panels (panel_id));
+diesel::joinable!(case_status_history -> cases (case_id));
+diesel::joinable!(case_status_history -> users (changed_by));
+diesel::joinable!(cases -> agencies (referring_agency_id));
+diesel::joinable!(cases -> locations (location_id));
+diesel::joinable!(cases -> panels (panel_id));
+diesel::joinable!(locations -> users (created_by));
 diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
+diesel::joinable!(people -> users (created_by));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(risk_assessments -> agencies (agency_id));
+diesel::joinable!(risk_assessments -> cases (case_id));
+diesel::joinable!(risk_assessments -> users (created_by));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_roles -> panels (panel_id));
 diesel::joinable!(user_roles -> users (user_id));
@@ -131,11 +290,19 @@ diesel::joinable!(users -> agencies (agency_id));
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     agency_names,
+    case_imports,
+    case_participants,
+    case_reference_counters,
+    case_status_history,
+    cases,
+    locations,
     login_throttles,
     panel_members,
     panel_settings_versions,
     panels,
+    people,
     refresh_tokens,
+    risk_assessments,
     sessions,
     user_roles,
     users,

@@ -11,7 +11,7 @@ CREATE TABLE agencies (
         'housing_registered_provider', 'homelessness_outreach', 'specialist_bamer',
         'specialist_lgbt', 'fire_service', 'cafcass', 'victim_support', 'community_safety_asb',
         'dwp', 'other')),
-    aliases     text[] NOT NULL DEFAULT '{}' CHECK (cardinality(aliases) <= 20),
+    aliases     text[] NOT NULL DEFAULT '{}' CHECK (cardinality(aliases) <= 20 AND array_position(aliases, NULL) IS NULL),
     active      boolean NOT NULL DEFAULT true,
     version     integer NOT NULL DEFAULT 1,
     created_at  timestamptz NOT NULL DEFAULT now(),

@@ -122,6 +122,194 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// One status vocabulary for every panel (DOMAIN.md §7.8).
+    CaseStatus {
+        Referred = "referred",
+        Screening = "screening",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Open = "open",
+        Monitoring = "monitoring",
+        Closed = "closed",
+        TransferredOut = "transferred_out",
+        Withdrawn = "withdrawn",
+    }
+);
+
+text_enum!(
+    /// Participant roles, DOMAIN.md §7.3.
+    ParticipantRole {
+        Victim = "victim",
+        Perpetrator = "perpetrator",
+        Child = "child",
+        OtherAdultAtRisk = "other_adult_at_risk",
+        VulnerablePerson = "vulnerable_person",
+        PersonOfConcern = "person_of_concern",
+        ExploiterAssociate = "exploiter_associate",
+        FamilyMember = "family_member",
+        Witness = "witness",
+    }
+);
+
+impl ParticipantRole {
+    /// People in these roles must never receive case information (SECURITY.md AC-4).
+    pub fn must_not_receive(self) -> bool {
+        matches!(self, Self::Perpetrator | Self::ExploiterAssociate | Self::PersonOfConcern)
+    }
+}
+
+text_enum!(
+    /// CMARAC vulnerabilities, DOMAIN.md §7.4.
+    Vulnerability {
+        MentalHealth = "mental_health",
+        SubstanceMisuse = "substance_misuse",
+        Cuckooing = "cuckooing",
+        HateCrime = "hate_crime",
+        Homelessness = "homelessness",
+        BeingExploited = "being_exploited",
+        AntiSocialBehaviour = "anti_social_behaviour",
+        Crime = "crime",
+        FireRisk = "fire_risk",
+        FinancialAbuseFraud = "financial_abuse_fraud",
+        PropertyMaintenanceRisk = "property_maintenance_risk",
+        SelfNeglectHoarding = "self_neglect_hoarding",
+        LearningDisability = "learning_disability",
+        PhysicalHealth = "physical_health",
+        RiskToSelfOrOthers = "risk_to_self_or_others",
+        Offending = "offending",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Closure categories, DOMAIN.md §7.5.
+    ClosureCategory {
+        SupportedAccommodation = "supported_accommodation",
+        CarePackageAsc = "care_package_asc",
+        MentalHealthServiceEngaged = "mental_health_service_engaged",
+        SteppedDownSingleAgency = "stepped_down_single_agency",
+        MovedOutOfBorough = "moved_out_of_borough",
+        HomelessnessResolved = "homelessness_resolved",
+        CustodyRemand = "custody_remand",
+        RehabilitationProgramme = "rehabilitation_programme",
+        EngagementSustained = "engagement_sustained",
+        EnvironmentalFix = "environmental_fix",
+        EnforcementEffective = "enforcement_effective",
+        ReferredToPoliceInvestigation = "referred_to_police_investigation",
+        NotSubstantiated = "not_substantiated",
+        DisengagedDeclined = "disengaged_declined",
+        TransferredOtherPanel = "transferred_other_panel",
+        Deceased = "deceased",
+        TwelveMonthLapse = "twelve_month_lapse",
+        TransferredOut = "transferred_out",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// JAG issue categories, DOMAIN.md §7.6.
+    IssueCategory {
+        DrugDealing = "drug_dealing",
+        DrugUse = "drug_use",
+        Cuckooing = "cuckooing",
+        OnStreetSexWork = "on_street_sex_work",
+        Robbery = "robbery",
+        NuisanceVehicles = "nuisance_vehicles",
+        ParkingObstruction = "parking_obstruction",
+        RoughSleeping = "rough_sleeping",
+        IntimidationHarassment = "intimidation_harassment",
+        NeighbourDispute = "neighbour_dispute",
+        Noise = "noise",
+        AsbNuisance = "asb_nuisance",
+        Loitering = "loitering",
+        StreetDrinking = "street_drinking",
+        CriminalDamage = "criminal_damage",
+        Violence = "violence",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Consent to the referral (SECURITY.md DP-1).
+    ConsentStatus {
+        Given = "given",
+        Refused = "refused",
+        NotSought = "not_sought",
+        VictimNotAware = "victim_not_aware",
+    }
+);
+
+text_enum!(
+    /// UK GDPR Article 6 basis, DOMAIN.md §7.12.
+    LawfulBasis {
+        Consent = "consent",
+        LegalObligation = "legal_obligation",
+        VitalInterests = "vital_interests",
+        PublicTask = "public_task",
+        LegitimateInterests = "legitimate_interests",
+        RecognisedLegitimateInterest = "recognised_legitimate_interest",
+        LawEnforcementPart3 = "law_enforcement_part3",
+    }
+);
+
+text_enum!(
+    /// Special-category / criminal-data condition, DOMAIN.md §7.12.
+    SpecialCategoryCondition {
+        ExplicitConsent = "explicit_consent",
+        VitalInterestsSpecial = "vital_interests_special",
+        HealthSocialCare = "health_social_care",
+        StatutoryGovernmentPurposes = "statutory_government_purposes",
+        PreventingDetectingUnlawfulActs = "preventing_detecting_unlawful_acts",
+        SafeguardingChildrenIndividualsAtRisk = "safeguarding_children_individuals_at_risk",
+        LawEnforcementSensitiveProcessing = "law_enforcement_sensitive_processing",
+    }
+);
+
+text_enum!(
+    AssessmentStage {
+        Entry = "entry",
+        Review = "review",
+        Exit = "exit",
+    }
+);
+
+text_enum!(
+    /// Scored risk tools, DOMAIN.md §7.10.
+    RiskTool {
+        DashRic = "dash_ric",
+        CmaracMatrix = "cmarac_matrix",
+        CustomScore = "custom_score",
+    }
+);
+
+text_enum!(
+    Gender {
+        Female = "female",
+        Male = "male",
+        NonBinary = "non_binary",
+        Other = "other",
+        Unknown = "unknown",
+    }
+);
+
+text_enum!(
+    /// A diversity flag: unknown is never collapsed into no (DOMAIN.md §5).
+    TriState {
+        Yes = "yes",
+        No = "no",
+        Unknown = "unknown",
+    }
+);
+
+text_enum!(
+    AddressKind {
+        Current = "current",
+        Refuge = "refuge",
+        Temporary = "temporary",
+    }
+);
+
 /// How a role is scoped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleScope {

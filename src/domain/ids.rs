@@ -32,4 +32,12 @@ typed_id!(
     PanelId,
     /// A sign-in session; its refresh tokens form one family.
     SessionId,
+    /// A case (referral) on one panel.
+    CaseId,
+    /// A person recorded once and linked to cases in roles.
+    PersonId,
+    /// A place that can be the subject of a JAG case.
+    LocationId,
+    /// One risk assessment of a case.
+    AssessmentId,
 );

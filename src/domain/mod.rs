@@ -2,6 +2,7 @@
 //! Request DTOs hold primitives; their `parse()` turns them into these types, so code past the
 //! handler never sees an unchecked value.
 
+pub mod dash;
 mod enums;
 mod ids;
 mod text;

@@ -32,6 +32,24 @@ impl ShortText {
     }
 }
 
+/// Optional free text up to `max` characters, trimmed; blank counts as absent.
+pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, FieldProblem> {
+    let Some(raw) = raw else { return Ok(None) };
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Ok(None)
+    } else if trimmed.chars().count() > max {
+        Err(FieldProblem::new(field, "too_long"))
+    } else {
+        Ok(Some(trimmed.to_owned()))
+    }
+}
+
+/// Required free text of 1 to `max` characters, trimmed.
+pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, FieldProblem> {
+    optional_text(field, Some(raw), max)?.ok_or_else(|| FieldProblem::new(field, "blank"))
+}
+
 /// An email address, trimmed and lower-cased. Only the shape is checked (one `@`, something
 /// either side, a dot in the domain); deliverability is not this service's business.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +167,7 @@ fn is_common_password(candidate: &str) -> bool {
     repeated || COMMON.contains(&lower.as_str())
 }
 
-/// The key under which an organisation's names are compared: case folded, punctuation dropped,
+/// The key under which names (of organisations or people) are compared: case folded, punctuation dropped,
 /// separators turned into single spaces ("St. Mungo's" and "ST Mungos" both give "st mungos").
 pub fn normalize_org_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

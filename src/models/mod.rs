@@ -2,8 +2,13 @@
 //! `QueryResult` (or `ApiError` where a known constraint maps to a client error); handlers call
 //! them inside `db::run`, never build SQL themselves.
 
+pub mod access;
 pub mod agency;
+pub mod assessment;
+pub mod case;
+pub mod import;
 pub mod panel;
+pub mod person;
 pub mod session;
 pub mod user;
 

@@ -1,0 +1,375 @@
+//! Cases: referral, workflow history, repeats, closure. Every read goes through
+//! `access::case_visible`.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::auth::AuthUser;
+use crate::domain::{
+    AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
+    PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
+};
+use crate::models::access::case_visible;
+use crate::models::after_cursor;
+use crate::pagination::PageRequest;
+use crate::schema::{case_participants, case_reference_counters, case_status_history, cases, locations};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases)]
+pub struct CaseRow {
+    pub id: CaseId,
+    pub panel_id: PanelId,
+    pub reference: String,
+    pub status: CaseStatus,
+    pub location_id: Option<LocationId>,
+    pub referring_agency_id: AgencyId,
+    pub referring_user_id: Option<UserId>,
+    pub referral_date: NaiveDate,
+    pub visible_high_risk: bool,
+    pub professional_judgement: bool,
+    pub professional_judgement_reason: Option<String>,
+    pub potential_escalation: bool,
+    pub escalation_incident_count: Option<i32>,
+    pub is_repeat: bool,
+    pub repeat_of_case_id: Option<CaseId>,
+    pub ward_code: Option<String>,
+    pub area_text: Option<String>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    pub vulnerability_other_text: Option<String>,
+    pub issue_categories: Vec<IssueCategory>,
+    pub issue_other_text: Option<String>,
+    pub children_in_household: Option<i32>,
+    pub consent_status: ConsentStatus,
+    pub victim_aware: Option<bool>,
+    pub non_consent_reason: Option<String>,
+    pub lawful_basis: LawfulBasis,
+    pub special_category_condition: SpecialCategoryCondition,
+    pub summary: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub closure_categories: Vec<ClosureCategory>,
+    pub closure_reason: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+    pub monitoring_window_ends_on: Option<NaiveDate>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = cases)]
+pub struct NewCase {
+    pub panel_id: PanelId,
+    pub reference: String,
+    pub status: CaseStatus,
+    pub location_id: Option<LocationId>,
+    pub referring_agency_id: AgencyId,
+    pub referring_user_id: Option<UserId>,
+    pub referral_date: NaiveDate,
+    pub visible_high_risk: bool,
+    pub professional_judgement: bool,
+    pub professional_judgement_reason: Option<String>,
+    pub potential_escalation: bool,
+    pub escalation_incident_count: Option<i32>,
+    pub is_repeat: bool,
+    pub repeat_of_case_id: Option<CaseId>,
+    pub ward_code: Option<String>,
+    pub area_text: Option<String>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    pub vulnerability_other_text: Option<String>,
+    pub issue_categories: Vec<IssueCategory>,
+    pub issue_other_text: Option<String>,
+    pub children_in_household: Option<i32>,
+    pub consent_status: ConsentStatus,
+    pub victim_aware: Option<bool>,
+    pub non_consent_reason: Option<String>,
+    pub lawful_basis: LawfulBasis,
+    pub special_category_condition: SpecialCategoryCondition,
+    pub summary: Option<String>,
+    pub closure_categories: Vec<ClosureCategory>,
+    pub closure_reason: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+    pub created_by: UserId,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = locations)]
+pub struct NewLocation {
+    pub site_name: String,
+    pub description: Option<String>,
+    pub ward_code: Option<String>,
+    pub area_text: Option<String>,
+    pub locality: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub created_by: UserId,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationRow {
+    pub id: LocationId,
+    pub site_name: String,
+    pub description: Option<String>,
+    pub ward_code: Option<String>,
+    pub area_text: Option<String>,
+    pub locality: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = case_status_history)]
+pub struct HistoryRow {
+    pub from_status: Option<CaseStatus>,
+    pub to_status: CaseStatus,
+    pub reason: Option<String>,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+pub struct CaseFilter {
+    pub panel_id: Option<PanelId>,
+    pub status: Option<CaseStatus>,
+    pub area: Option<String>,
+    pub vulnerability: Option<Vulnerability>,
+    pub referring_agency_id: Option<AgencyId>,
+    pub is_repeat: Option<bool>,
+    pub referred_from: Option<NaiveDate>,
+    pub referred_to: Option<NaiveDate>,
+    pub reference: Option<String>,
+}
+
+/// The next free generated reference for the panel and year, such as `MARAC-2026-0042`.
+pub fn next_reference(conn: &mut PgConnection, panel: PanelId, kind: PanelKind, year: i32) -> QueryResult<String> {
+    loop {
+        let n: i32 = diesel::insert_into(case_reference_counters::table)
+            .values((
+                case_reference_counters::panel_id.eq(panel),
+                case_reference_counters::year.eq(year),
+                case_reference_counters::last.eq(1),
+            ))
+            .on_conflict((case_reference_counters::panel_id, case_reference_counters::year))
+            .do_update()
+            .set(case_reference_counters::last.eq(case_reference_counters::last + 1))
+            .returning(case_reference_counters::last)
+            .get_result(conn)?;
+        let reference = format!("{}-{year}-{n:04}", kind.as_str().to_uppercase());
+        if !reference_exists(conn, panel, &reference)? {
+            return Ok(reference);
+        }
+    }
+}
+
+pub fn reference_exists(conn: &mut PgConnection, panel: PanelId, reference: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        cases::table.filter(cases::panel_id.eq(panel)).filter(cases::reference.eq(reference)),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert_location(conn: &mut PgConnection, new: &NewLocation) -> QueryResult<LocationId> {
+    diesel::insert_into(locations::table).values(new).returning(locations::id).get_result(conn)
+}
+
+pub fn location(conn: &mut PgConnection, id: LocationId) -> QueryResult<LocationRow> {
+    locations::table.find(id).select(LocationRow::as_select()).first(conn)
+}
+
+/// Inserts the case, its participants and the first history entry.
+pub fn insert(
+    conn: &mut PgConnection,
+    new: &NewCase,
+    participants: &[(PersonId, ParticipantRole)],
+) -> QueryResult<CaseRow> {
+    let row: CaseRow =
+        diesel::insert_into(cases::table).values(new).returning(CaseRow::as_returning()).get_result(conn)?;
+    let links: Vec<_> = participants
+        .iter()
+        .map(|(person, role)| {
+            (
+                case_participants::case_id.eq(row.id),
+                case_participants::person_id.eq(*person),
+                case_participants::role.eq(*role),
+            )
+        })
+        .collect();
+    diesel::insert_into(case_participants::table).values(links).on_conflict_do_nothing().execute(conn)?;
+    record_history(conn, row.id, None, row.status, None, new.created_by)?;
+    Ok(row)
+}
+
+pub fn record_history(
+    conn: &mut PgConnection,
+    case: CaseId,
+    from: Option<CaseStatus>,
+    to: CaseStatus,
+    reason: Option<&str>,
+    by: UserId,
+) -> QueryResult<()> {
+    diesel::insert_into(case_status_history::table)
+        .values((
+            case_status_history::case_id.eq(case),
+            case_status_history::from_status.eq(from),
+            case_status_history::to_status.eq(to),
+            case_status_history::reason.eq(reason),
+            case_status_history::changed_by.eq(by),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The most recent earlier referral on the panel sharing a victim and a perpetrator with this
+/// one, within `window_days` before `referral_date` (inclusive): the case this one repeats.
+pub fn find_repeat_of(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    victims: &[PersonId],
+    perpetrators: &[PersonId],
+    referral_date: NaiveDate,
+    window_days: i64,
+) -> QueryResult<Option<CaseId>> {
+    if victims.is_empty() || perpetrators.is_empty() {
+        return Ok(None);
+    }
+    let (victim_links, perpetrator_links) =
+        diesel::alias!(case_participants as victim_links, case_participants as perpetrator_links);
+    cases::table
+        .filter(cases::panel_id.eq(panel))
+        .filter(cases::status.ne_all(vec![CaseStatus::Rejected, CaseStatus::Withdrawn]))
+        .filter(cases::referral_date.le(referral_date))
+        .filter(cases::referral_date.ge(referral_date - chrono::Duration::days(window_days)))
+        .filter(diesel::dsl::exists(
+            victim_links
+                .filter(victim_links.field(case_participants::case_id).eq(cases::id))
+                .filter(victim_links.field(case_participants::role).eq(ParticipantRole::Victim))
+                .filter(victim_links.field(case_participants::person_id).eq_any(victims)),
+        ))
+        .filter(diesel::dsl::exists(
+            perpetrator_links
+                .filter(perpetrator_links.field(case_participants::case_id).eq(cases::id))
+                .filter(perpetrator_links.field(case_participants::role).eq(ParticipantRole::Perpetrator))
+                .filter(perpetrator_links.field(case_participants::person_id).eq_any(perpetrators)),
+        ))
+        .order((cases::referral_date.desc(), cases::created_at.desc()))
+        .select(cases::id)
+        .first(conn)
+        .optional()
+}
+
+pub fn get(conn: &mut PgConnection, id: CaseId) -> QueryResult<CaseRow> {
+    cases::table.find(id).select(CaseRow::as_select()).first(conn)
+}
+
+pub fn list(conn: &mut PgConnection, user: &AuthUser, f: &CaseFilter, page: &PageRequest) -> QueryResult<Vec<CaseRow>> {
+    let mut query = cases::table.filter(case_visible(user)).select(CaseRow::as_select()).into_boxed();
+    if let Some(panel) = f.panel_id {
+        query = query.filter(cases::panel_id.eq(panel));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(cases::status.eq(status));
+    }
+    if let Some(area) = &f.area {
+        query = query.filter(cases::ward_code.eq(area.clone()).or(cases::area_text.ilike(area.clone())));
+    }
+    if let Some(v) = f.vulnerability {
+        query = query.filter(cases::vulnerabilities.contains(vec![v]));
+    }
+    if let Some(agency) = f.referring_agency_id {
+        query = query.filter(cases::referring_agency_id.eq(agency));
+    }
+    if let Some(repeat) = f.is_repeat {
+        query = query.filter(cases::is_repeat.eq(repeat));
+    }
+    if let Some(from) = f.referred_from {
+        query = query.filter(cases::referral_date.ge(from));
+    }
+    if let Some(to) = f.referred_to {
+        query = query.filter(cases::referral_date.le(to));
+    }
+    if let Some(reference) = &f.reference {
+        query = query.filter(cases::reference.eq(reference.clone()));
+    }
+    after_cursor!(query, cases, page.after).order((cases::created_at, cases::id)).limit(page.fetch_limit()).load(conn)
+}
+
+pub fn history(conn: &mut PgConnection, case: CaseId) -> QueryResult<Vec<HistoryRow>> {
+    case_status_history::table
+        .filter(case_status_history::case_id.eq(case))
+        .order((case_status_history::changed_at, case_status_history::id))
+        .select(HistoryRow::as_select())
+        .load(conn)
+}
+
+/// Moves the case to `to` and records it.
+pub fn set_status(
+    conn: &mut PgConnection,
+    current: &CaseRow,
+    to: CaseStatus,
+    reason: Option<&str>,
+    by: UserId,
+) -> QueryResult<CaseRow> {
+    let rejection = if to == CaseStatus::Rejected { reason } else { current.rejection_reason.as_deref() };
+    let row = diesel::update(cases::table.find(current.id))
+        .set((
+            cases::status.eq(to),
+            cases::rejection_reason.eq(rejection),
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(Utc::now()),
+        ))
+        .returning(CaseRow::as_returning())
+        .get_result(conn)?;
+    record_history(conn, current.id, Some(current.status), to, reason, by)?;
+    Ok(row)
+}
+
+pub struct Closure<'a> {
+    pub categories: &'a [ClosureCategory],
+    pub reason: &'a str,
+    pub closed_on: NaiveDate,
+    pub monitoring_window_ends_on: Option<NaiveDate>,
+}
+
+pub fn close(conn: &mut PgConnection, current: &CaseRow, closure: &Closure<'_>, by: UserId) -> QueryResult<CaseRow> {
+    let row = diesel::update(cases::table.find(current.id))
+        .set((
+            cases::status.eq(CaseStatus::Closed),
+            cases::closure_categories.eq(closure.categories),
+            cases::closure_reason.eq(closure.reason),
+            cases::closed_on.eq(closure.closed_on),
+            cases::monitoring_window_ends_on.eq(closure.monitoring_window_ends_on),
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(Utc::now()),
+        ))
+        .returning(CaseRow::as_returning())
+        .get_result(conn)?;
+    record_history(conn, current.id, Some(current.status), CaseStatus::Closed, Some(closure.reason), by)?;
+    Ok(row)
+}
+
+/// Reopens a closed case; the closure stays in the history.
+pub fn reopen(conn: &mut PgConnection, current: &CaseRow, reason: &str, by: UserId) -> QueryResult<CaseRow> {
+    let row = diesel::update(cases::table.find(current.id))
+        .set((
+            cases::status.eq(CaseStatus::Open),
+            cases::closure_categories.eq(Vec::<ClosureCategory>::new()),
+            cases::closure_reason.eq(None::<String>),
+            cases::closed_on.eq(None::<NaiveDate>),
+            cases::monitoring_window_ends_on.eq(None::<NaiveDate>),
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(Utc::now()),
+        ))
+        .returning(CaseRow::as_returning())
+        .get_result(conn)?;
+    record_history(conn, current.id, Some(current.status), CaseStatus::Open, Some(reason), by)?;
+    Ok(row)
+}
+
+pub fn mark_visible_high_risk(conn: &mut PgConnection, case: CaseId) -> QueryResult<()> {
+    diesel::update(cases::table.find(case)).set(cases::visible_high_risk.eq(true)).execute(conn).map(drop)
+}
+
+/// Today's year, for generated references.
+pub fn current_year() -> i32 {
+    Utc::now().date_naive().year()
+}

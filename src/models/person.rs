@@ -1,0 +1,111 @@
+//! People, recorded once and linked to cases in roles.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::auth::AuthUser;
+use crate::domain::{AddressKind, CaseId, Gender, ParticipantRole, PersonId, TriState, UserId};
+use crate::models::access;
+use crate::schema::{case_participants, people};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: PersonId,
+    pub surname: String,
+    pub forenames: String,
+    pub aliases: Vec<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Gender,
+    pub ethnicity: Option<String>,
+    pub bame: TriState,
+    pub disability: TriState,
+    pub lgbt: TriState,
+    pub address_kind: Option<AddressKind>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub safe_to_contact: Option<bool>,
+    pub safe_contact_details: Option<String>,
+    pub notes: Option<String>,
+    pub must_not_receive: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A checked new person.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = people)]
+pub struct NewPerson {
+    pub surname: String,
+    pub forenames: String,
+    pub aliases: Vec<String>,
+    pub normalized_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Gender,
+    pub ethnicity: Option<String>,
+    pub bame: TriState,
+    pub disability: TriState,
+    pub lgbt: TriState,
+    pub address_kind: Option<AddressKind>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub safe_to_contact: Option<bool>,
+    pub safe_contact_details: Option<String>,
+    pub notes: Option<String>,
+    pub must_not_receive: bool,
+    pub created_by: UserId,
+}
+
+pub fn insert(conn: &mut PgConnection, new: &NewPerson) -> QueryResult<PersonId> {
+    diesel::insert_into(people::table).values(new).returning(people::id).get_result(conn)
+}
+
+/// Which of `ids` the user may see (linked to a case they can see).
+pub fn visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[PersonId]) -> QueryResult<Vec<PersonId>> {
+    people::table
+        .filter(people::id.eq_any(ids))
+        .filter(people::id.eq_any(access::person_visible_ids(user)))
+        .select(people::id)
+        .load(conn)
+}
+
+/// Visible people whose normalised name matches and whose date of birth is the same or unknown
+/// on either side: the likely duplicates to offer before recording someone again.
+pub fn likely_matches(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    normalized_name: &str,
+    date_of_birth: Option<NaiveDate>,
+) -> QueryResult<Vec<PersonRow>> {
+    let mut query = people::table
+        .filter(people::normalized_name.eq(normalized_name))
+        .filter(people::id.eq_any(access::person_visible_ids(user)))
+        .select(PersonRow::as_select())
+        .into_boxed();
+    if let Some(dob) = date_of_birth {
+        query = query.filter(people::date_of_birth.eq(dob).or(people::date_of_birth.is_null()));
+    }
+    query.order((people::created_at, people::id)).limit(20).load(conn)
+}
+
+/// Marks people who must never receive case information.
+pub fn mark_must_not_receive(conn: &mut PgConnection, ids: &[PersonId]) -> QueryResult<()> {
+    diesel::update(people::table.filter(people::id.eq_any(ids)))
+        .set(people::must_not_receive.eq(true))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The participants of several cases, with their person records.
+pub fn participants_of(
+    conn: &mut PgConnection,
+    cases: &[CaseId],
+) -> QueryResult<Vec<(CaseId, ParticipantRole, PersonRow)>> {
+    case_participants::table
+        .inner_join(people::table)
+        .filter(case_participants::case_id.eq_any(cases))
+        .order((case_participants::case_id, case_participants::role, people::surname))
+        .select((case_participants::case_id, case_participants::role, PersonRow::as_select()))
+        .load(conn)
+}
