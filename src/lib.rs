@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod models;
 pub mod pagination;
 pub mod request_context;

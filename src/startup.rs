@@ -16,7 +16,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
-use crate::routes::{agencies, auth, health, panels, users};
+use crate::routes::{agencies, assessments, auth, cases, health, imports, panels, people, users};
 
 pub struct AppState {
     pub pool: PgPool,
@@ -41,6 +41,10 @@ pub struct RouteSpec {
 }
 
 const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
+/// Roles that work with case content; which cases each sees is the object rule's business.
+const CASE_WORK: Grant = Grant::Roles(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva]);
+/// Panel staff: screening, closure and imports.
+const PANEL_STAFF: Grant = Grant::Roles(&[Role::Coordinator, Role::Chair]);
 
 /// Declares the route table once and derives from it both `ROUTES` (read by the auth gate, the
 /// OpenAPI contract test and the grant tests) and `register` (the actix resources). Each path is
@@ -99,6 +103,20 @@ route_table! {
         GET panels::get_panel => Grant::AnyUser,
         PATCH panels::update_panel => ADMIN,
     },
+    "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
+    "/api/v1/cases" => {
+        GET cases::list_cases => CASE_WORK,
+        POST cases::create_case => CASE_WORK,
+    },
+    "/api/v1/cases/{case_id}" => { GET cases::get_case => CASE_WORK },
+    "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/closure" => { POST cases::close_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/reopen" => { POST cases::reopen_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/risk-assessments" => {
+        GET assessments::list_risk_assessments => CASE_WORK,
+        POST assessments::create_risk_assessment => CASE_WORK,
+    },
+    "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
 }
 
 /// The route serving `method` on the matched `pattern`, if any.

@@ -30,6 +30,10 @@ impl Problems {
         self.0.is_empty()
     }
 
+    pub fn into_problems(self) -> Vec<FieldProblem> {
+        self.0
+    }
+
     /// `400` with every problem found, or the value `build` assembles from the parsed parts.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
         if !self.0.is_empty() {

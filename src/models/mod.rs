@@ -6,7 +6,6 @@ pub mod access;
 pub mod agency;
 pub mod assessment;
 pub mod case;
-pub mod import;
 pub mod panel;
 pub mod person;
 pub mod session;

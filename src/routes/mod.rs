@@ -2,9 +2,13 @@
 //! bottom: extract → authorize → validate → database → respond.
 
 pub mod agencies;
+pub mod assessments;
 pub mod auth;
+pub mod cases;
 pub mod health;
+pub mod imports;
 pub mod panels;
+pub mod people;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -1,0 +1,937 @@
+//! Cases: referral, finding, workflow transitions, closure and reopening.
+
+use actix_web::{HttpResponse, web};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{
+    AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
+    PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, UserId, Vulnerability,
+    optional_text, required_text,
+};
+use crate::error::{ApiError, FieldProblem, Forbidden};
+use crate::extract::{Json, Query};
+use crate::models::access::{self, CaseAccess};
+use crate::models::assessment::{self, AssessmentRow};
+use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
+use crate::models::panel;
+use crate::models::person::{self, NewPerson};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
+use crate::routes::people::{ParticipantResponse, PersonInput};
+use crate::routes::{created, ok_versioned};
+use crate::startup::AppState;
+
+const MAX_PARTICIPANTS: usize = 30;
+const MAX_CODES: usize = 20;
+
+// ---------------------------------------------------------------- requests
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfessionalJudgementInput {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationInput {
+    incident_count: i32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaInput {
+    professional_judgement: Option<ProfessionalJudgementInput>,
+    potential_escalation: Option<EscalationInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    status: ConsentStatus,
+    victim_aware: Option<bool>,
+    non_consent_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantInput {
+    role: ParticipantRole,
+    person_id: Option<Uuid>,
+    person: Option<PersonInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationInput {
+    site_name: String,
+    description: Option<String>,
+    ward_code: Option<String>,
+    area_text: Option<String>,
+    locality: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCaseRequest {
+    panel_id: Uuid,
+    referring_agency_id: Option<Uuid>,
+    referral_date: NaiveDate,
+    #[serde(default)]
+    criteria: CriteriaInput,
+    #[serde(default)]
+    participants: Vec<ParticipantInput>,
+    location: Option<LocationInput>,
+    ward_code: Option<String>,
+    area_text: Option<String>,
+    #[serde(default)]
+    vulnerabilities: Vec<Vulnerability>,
+    vulnerability_other_text: Option<String>,
+    #[serde(default)]
+    issue_categories: Vec<IssueCategory>,
+    issue_other_text: Option<String>,
+    children_in_household: Option<i32>,
+    consent: Option<ConsentInput>,
+    lawful_basis: Option<LawfulBasis>,
+    special_category_condition: Option<SpecialCategoryCondition>,
+    summary: Option<String>,
+    entry_assessment: Option<AssessmentInput>,
+}
+
+/// A participant as checked: an existing person, or a new one to record.
+enum Participant {
+    Existing(PersonId, ParticipantRole),
+    New(Box<NewPerson>, ParticipantRole),
+}
+
+/// A referral whose fields are checked on their own; rules that need the panel come later.
+struct ParsedReferral {
+    panel_id: PanelId,
+    referring_agency_id: Option<AgencyId>,
+    referral_date: NaiveDate,
+    professional_judgement_reason: Option<String>,
+    escalation_incident_count: Option<i32>,
+    participants: Vec<Participant>,
+    location: Option<NewLocation>,
+    ward_code: Option<String>,
+    area_text: Option<String>,
+    vulnerabilities: Vec<Vulnerability>,
+    vulnerability_other_text: Option<String>,
+    issue_categories: Vec<IssueCategory>,
+    issue_other_text: Option<String>,
+    children_in_household: Option<i32>,
+    consent: Option<(ConsentStatus, Option<bool>, Option<String>)>,
+    lawful_basis: Option<LawfulBasis>,
+    special_category_condition: Option<SpecialCategoryCondition>,
+    summary: Option<String>,
+    entry_assessment: Option<AssessmentInput>,
+}
+
+fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(i) {
+            out.push(*i);
+        }
+    }
+    out
+}
+
+impl CreateCaseRequest {
+    fn parse(self, user: UserId) -> Result<ParsedReferral, ApiError> {
+        let mut p = Problems::default();
+        let pj = self
+            .criteria
+            .professional_judgement
+            .map(|pj| p.check(required_text("criteria.professional_judgement.reason", &pj.reason, 2000)));
+        let escalation = self.criteria.potential_escalation.map(|e| e.incident_count);
+        if escalation.is_some_and(|n| !(0..=1000).contains(&n)) {
+            p.push("criteria.potential_escalation.incident_count", "out_of_range");
+        }
+        if self.participants.len() > MAX_PARTICIPANTS {
+            p.push("participants", "too_many_items");
+        }
+        let mut participants = Vec::new();
+        for (i, input) in self.participants.into_iter().enumerate() {
+            match (input.person_id, input.person) {
+                (Some(id), None) => participants.push(Participant::Existing(PersonId(id), input.role)),
+                (None, Some(person)) => {
+                    if let Some(new) = person.parse(&format!("participants[{i}].person"), input.role, user, &mut p) {
+                        participants.push(Participant::New(Box::new(new), input.role));
+                    }
+                }
+                _ => p.push(format!("participants[{i}]"), "one_of_person_id_or_person"),
+            }
+        }
+        let location = self.location.map(|l| {
+            let site = p.check(required_text("location.site_name", &l.site_name, 200));
+            let description = p.check(optional_text("location.description", l.description.as_deref(), 2000));
+            let ward = p.check(optional_text("location.ward_code", l.ward_code.as_deref(), 50));
+            let area = p.check(optional_text("location.area_text", l.area_text.as_deref(), 200));
+            let locality = p.check(optional_text("location.locality", l.locality.as_deref(), 200));
+            if l.latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+                p.push("location.latitude", "out_of_range");
+            }
+            if l.longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+                p.push("location.longitude", "out_of_range");
+            }
+            NewLocation {
+                site_name: site.unwrap_or_default(),
+                description: description.flatten(),
+                ward_code: ward.flatten(),
+                area_text: area.flatten(),
+                locality: locality.flatten(),
+                latitude: l.latitude,
+                longitude: l.longitude,
+                created_by: user,
+            }
+        });
+        let ward_code = p.check(optional_text("ward_code", self.ward_code.as_deref(), 50));
+        let area_text = p.check(optional_text("area_text", self.area_text.as_deref(), 200));
+        if self.vulnerabilities.len() > MAX_CODES {
+            p.push("vulnerabilities", "too_many_items");
+        }
+        if self.issue_categories.len() > MAX_CODES {
+            p.push("issue_categories", "too_many_items");
+        }
+        let vulnerability_other_text =
+            p.check(optional_text("vulnerability_other_text", self.vulnerability_other_text.as_deref(), 500));
+        let issue_other_text = p.check(optional_text("issue_other_text", self.issue_other_text.as_deref(), 500));
+        if self.children_in_household.is_some_and(|n| !(0..=50).contains(&n)) {
+            p.push("children_in_household", "out_of_range");
+        }
+        let consent = self.consent.map(|c| {
+            let reason = p.check(optional_text("consent.non_consent_reason", c.non_consent_reason.as_deref(), 2000));
+            (c.status, c.victim_aware, reason.flatten())
+        });
+        let summary = p.check(optional_text("summary", self.summary.as_deref(), 10_000));
+        p.finish(|| {
+            Some(ParsedReferral {
+                panel_id: PanelId(self.panel_id),
+                referring_agency_id: self.referring_agency_id.map(AgencyId),
+                referral_date: self.referral_date,
+                professional_judgement_reason: pj.flatten(),
+                escalation_incident_count: escalation,
+                participants,
+                location,
+                ward_code: ward_code?,
+                area_text: area_text?,
+                vulnerabilities: dedup(&self.vulnerabilities),
+                vulnerability_other_text: vulnerability_other_text?,
+                issue_categories: dedup(&self.issue_categories),
+                issue_other_text: issue_other_text?,
+                children_in_household: self.children_in_household,
+                consent,
+                lawful_basis: self.lawful_basis,
+                special_category_condition: self.special_category_condition,
+                summary: summary?,
+                entry_assessment: self.entry_assessment,
+            })
+        })
+    }
+}
+
+/// Which participant roles each kind of panel uses (DOMAIN.md §7.3).
+fn role_allowed(kind: PanelKind, role: ParticipantRole) -> bool {
+    use ParticipantRole::*;
+    match kind {
+        PanelKind::Marac => matches!(role, Victim | Perpetrator | Child | OtherAdultAtRisk | FamilyMember),
+        PanelKind::Cmarac => {
+            matches!(
+                role,
+                Victim | Perpetrator | Child | OtherAdultAtRisk | VulnerablePerson | ExploiterAssociate | FamilyMember
+            )
+        }
+        PanelKind::Jag => matches!(role, Perpetrator | PersonOfConcern | ExploiterAssociate | FamilyMember | Witness),
+    }
+}
+
+/// Rules of the domain that need the panel: a 422 naming each broken one.
+fn check_referral_rules(r: &ParsedReferral, kind: PanelKind, today: NaiveDate) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    let mut push = |f: &str, c: &str| problems.push(FieldProblem::new(f, c));
+    if r.referral_date > today {
+        push("referral_date", "in_future");
+    }
+    if r.referral_date < NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date") {
+        push("referral_date", "too_early");
+    }
+    if r.lawful_basis.is_none() {
+        push("lawful_basis", "required");
+    }
+    if r.special_category_condition.is_none() {
+        push("special_category_condition", "required");
+    }
+    match &r.consent {
+        None => push("consent", "required"),
+        Some((status, _, reason)) if *status != ConsentStatus::Given && reason.is_none() => {
+            push("consent.non_consent_reason", "required_without_consent")
+        }
+        _ => {}
+    }
+    let roles: Vec<ParticipantRole> = r
+        .participants
+        .iter()
+        .map(|p| match p {
+            Participant::Existing(_, role) | Participant::New(_, role) => *role,
+        })
+        .collect();
+    for (i, role) in roles.iter().enumerate() {
+        if !role_allowed(kind, *role) {
+            push(&format!("participants[{i}].role"), "not_used_by_this_panel");
+        }
+    }
+    match kind {
+        PanelKind::Marac => {
+            if !roles.contains(&ParticipantRole::Victim) {
+                push("participants", "victim_required");
+            }
+            if r.location.is_some() {
+                push("location", "only_for_jag");
+            }
+        }
+        PanelKind::Cmarac => {
+            if !roles.contains(&ParticipantRole::VulnerablePerson) && !roles.contains(&ParticipantRole::Victim) {
+                push("participants", "vulnerable_person_required");
+            }
+            if r.location.is_some() {
+                push("location", "only_for_jag");
+            }
+        }
+        PanelKind::Jag => {
+            if r.location.is_none() && !roles.contains(&ParticipantRole::PersonOfConcern) {
+                push("location", "location_or_person_of_concern_required");
+            }
+        }
+    }
+    if kind != PanelKind::Jag && !r.issue_categories.is_empty() {
+        push("issue_categories", "only_for_jag");
+    }
+    if r.vulnerabilities.contains(&Vulnerability::Other) && r.vulnerability_other_text.is_none() {
+        push("vulnerability_other_text", "required_for_other");
+    }
+    if r.issue_categories.contains(&IssueCategory::Other) && r.issue_other_text.is_none() {
+        push("issue_other_text", "required_for_other");
+    }
+    problems
+}
+
+// ---------------------------------------------------------------- responses
+
+#[derive(Serialize)]
+pub struct CriteriaResponse {
+    visible_high_risk: bool,
+    professional_judgement: bool,
+    professional_judgement_reason: Option<String>,
+    potential_escalation: bool,
+    escalation_incident_count: Option<i32>,
+    repeat: bool,
+}
+
+#[derive(Serialize)]
+pub struct ConsentResponse {
+    status: ConsentStatus,
+    victim_aware: Option<bool>,
+    non_consent_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ClosureResponse {
+    categories: Vec<ClosureCategory>,
+    reason: Option<String>,
+    closed_on: Option<NaiveDate>,
+    monitoring_window_ends_on: Option<NaiveDate>,
+}
+
+#[derive(Serialize)]
+pub struct LocationResponse {
+    id: LocationId,
+    site_name: String,
+    description: Option<String>,
+    ward_code: Option<String>,
+    area_text: Option<String>,
+    locality: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct HistoryEntry {
+    from_status: Option<CaseStatus>,
+    to_status: CaseStatus,
+    reason: Option<String>,
+    changed_by: UserId,
+    changed_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+pub struct CaseResponse {
+    id: CaseId,
+    panel_id: PanelId,
+    reference: String,
+    status: CaseStatus,
+    referring_agency_id: AgencyId,
+    referring_user_id: Option<UserId>,
+    referral_date: NaiveDate,
+    criteria: CriteriaResponse,
+    repeat_of_case_id: Option<CaseId>,
+    ward_code: Option<String>,
+    area_text: Option<String>,
+    vulnerabilities: Vec<Vulnerability>,
+    vulnerability_other_text: Option<String>,
+    issue_categories: Vec<IssueCategory>,
+    issue_other_text: Option<String>,
+    children_in_household: Option<i32>,
+    consent: ConsentResponse,
+    lawful_basis: LawfulBasis,
+    special_category_condition: SpecialCategoryCondition,
+    summary: Option<String>,
+    rejection_reason: Option<String>,
+    closure: Option<ClosureResponse>,
+    risk: ScoreSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<LocationResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participants: Option<Vec<ParticipantResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assessments: Option<Vec<AssessmentResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<HistoryEntry>>,
+    version: i32,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+/// What a full case view carries beyond the row itself.
+pub struct CaseDetail {
+    pub participants: Vec<ParticipantResponse>,
+    pub assessments: Vec<AssessmentRow>,
+    pub history: Vec<case::HistoryRow>,
+    pub location: Option<case::LocationRow>,
+}
+
+impl CaseResponse {
+    pub fn render(row: CaseRow, assessments: &[AssessmentRow], detail: Option<CaseDetail>, user: &AuthUser) -> Self {
+        let closure =
+            (row.status == CaseStatus::Closed || !row.closure_categories.is_empty()).then(|| ClosureResponse {
+                categories: row.closure_categories.clone(),
+                reason: row.closure_reason.clone(),
+                closed_on: row.closed_on,
+                monitoring_window_ends_on: row.monitoring_window_ends_on,
+            });
+        let risk = ScoreSummary::of(assessments.iter().filter(|a| a.case_id == row.id));
+        let panel_id = row.panel_id;
+        let (participants, assessments, history, location) = match detail {
+            Some(d) => (
+                Some(d.participants),
+                Some(d.assessments.into_iter().map(|a| AssessmentResponse::render(a, user, panel_id)).collect()),
+                Some(
+                    d.history
+                        .into_iter()
+                        .map(|h| HistoryEntry {
+                            from_status: h.from_status,
+                            to_status: h.to_status,
+                            reason: h.reason,
+                            changed_by: h.changed_by,
+                            changed_at: h.changed_at,
+                        })
+                        .collect(),
+                ),
+                d.location.map(|l| LocationResponse {
+                    id: l.id,
+                    site_name: l.site_name,
+                    description: l.description,
+                    ward_code: l.ward_code,
+                    area_text: l.area_text,
+                    locality: l.locality,
+                    latitude: l.latitude,
+                    longitude: l.longitude,
+                }),
+            ),
+            None => (None, None, None, None),
+        };
+        Self {
+            id: row.id,
+            panel_id: row.panel_id,
+            reference: row.reference,
+            status: row.status,
+            referring_agency_id: row.referring_agency_id,
+            referring_user_id: row.referring_user_id,
+            referral_date: row.referral_date,
+            criteria: CriteriaResponse {
+                visible_high_risk: row.visible_high_risk,
+                professional_judgement: row.professional_judgement,
+                professional_judgement_reason: row.professional_judgement_reason,
+                potential_escalation: row.potential_escalation,
+                escalation_incident_count: row.escalation_incident_count,
+                repeat: row.is_repeat,
+            },
+            repeat_of_case_id: row.repeat_of_case_id,
+            ward_code: row.ward_code,
+            area_text: row.area_text,
+            vulnerabilities: row.vulnerabilities,
+            vulnerability_other_text: row.vulnerability_other_text,
+            issue_categories: row.issue_categories,
+            issue_other_text: row.issue_other_text,
+            children_in_household: row.children_in_household,
+            consent: ConsentResponse {
+                status: row.consent_status,
+                victim_aware: row.victim_aware,
+                non_consent_reason: row.non_consent_reason,
+            },
+            lawful_basis: row.lawful_basis,
+            special_category_condition: row.special_category_condition,
+            summary: row.summary,
+            rejection_reason: row.rejection_reason,
+            closure,
+            risk,
+            location,
+            participants,
+            assessments,
+            history,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Loads everything a full case view shows.
+fn load_detail(conn: &mut diesel::PgConnection, row: &CaseRow, user: &AuthUser) -> Result<CaseDetail, ApiError> {
+    let participants = person::participants_of(conn, &[row.id])?
+        .into_iter()
+        .map(|(_, role, person)| ParticipantResponse::render(role, person, user, row.panel_id))
+        .collect();
+    Ok(CaseDetail {
+        participants,
+        assessments: assessment::of_cases(conn, &[row.id])?,
+        history: case::history(conn, row.id)?,
+        location: row.location_id.map(|id| case::location(conn, id)).transpose()?,
+    })
+}
+
+fn full_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResponse, ApiError> {
+    let detail = load_detail(conn, &row, user)?;
+    let assessments = detail.assessments.clone();
+    Ok(CaseResponse::render(row, &assessments, Some(detail), user))
+}
+
+// ---------------------------------------------------------------- handlers
+
+#[derive(Deserialize)]
+pub struct CasePath {
+    case_id: Uuid,
+}
+
+/// Roles that may refer to a panel.
+const REFERRING_ROLES: &[Role] = &[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva];
+
+/// POST /api/v1/cases
+pub async fn create_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<CreateCaseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let referral = body.into_inner().parse(user.user_id)?;
+    let out = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let roles_here: Vec<Role> =
+                user.roles.iter().filter(|r| r.panel_id == Some(referral.panel_id)).map(|r| r.role).collect();
+            if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
+                return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+            }
+            let is_staff = roles_here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
+            let panel = panel::get(conn, referral.panel_id)?;
+            let today = Utc::now().date_naive();
+            let mut problems = check_referral_rules(&referral, panel.kind, today);
+
+            // The referring agency: an agency rep refers for its own organisation; staff may log
+            // a referral on behalf of any member organisation.
+            let referring_agency = match (referral.referring_agency_id, is_staff) {
+                (Some(a), true) => Some(a),
+                (Some(a), false) if Some(a) == user.agency_id => Some(a),
+                (Some(_), false) => {
+                    problems.push(FieldProblem::new("referring_agency_id", "must_be_your_agency"));
+                    None
+                }
+                (None, _) => user.agency_id,
+            };
+            match referring_agency {
+                Some(a) => {
+                    let members = panel::members(conn, panel.id)?;
+                    if !members.iter().any(|m| m.agency_id == a && m.active) {
+                        problems.push(FieldProblem::new("referring_agency_id", "not_a_member_of_the_panel"));
+                    }
+                }
+                None if problems.iter().all(|p| p.field != "referring_agency_id") => {
+                    problems.push(FieldProblem::new("referring_agency_id", "required"))
+                }
+                None => {}
+            }
+            // Existing people must be visible to the caller, or they are as good as unknown.
+            let existing: Vec<PersonId> = referral
+                .participants
+                .iter()
+                .filter_map(|p| match p {
+                    Participant::Existing(id, _) => Some(*id),
+                    Participant::New(..) => None,
+                })
+                .collect();
+            let visible = person::visible_among(conn, &user, &existing)?;
+            for (i, p) in referral.participants.iter().enumerate() {
+                if let Participant::Existing(id, _) = p
+                    && !visible.contains(id)
+                {
+                    problems.push(FieldProblem::new(format!("participants[{i}].person_id"), "unknown_person"));
+                }
+            }
+            let scored = match &referral.entry_assessment {
+                Some(a) => match score_assessment(a, &panel, crate::domain::AssessmentStage::Entry) {
+                    Ok(s) => Some(s),
+                    Err(mut ps) => {
+                        for p in &mut ps {
+                            p.field = format!("entry_assessment.{}", p.field);
+                        }
+                        problems.extend(ps);
+                        None
+                    }
+                },
+                None => None,
+            };
+            if !problems.is_empty() {
+                return Err(ApiError::Unprocessable(problems));
+            }
+            let referring_agency = referring_agency.expect("checked above");
+
+            // Record new people, then derive the criteria from the data (DOMAIN.md §9).
+            let mut links: Vec<(PersonId, ParticipantRole)> = Vec::new();
+            for p in referral.participants {
+                match p {
+                    Participant::Existing(id, role) => links.push((id, role)),
+                    Participant::New(new, role) => links.push((person::insert(conn, &new)?, role)),
+                }
+            }
+            let shielded: Vec<PersonId> =
+                links.iter().filter(|(_, r)| r.must_not_receive()).map(|(id, _)| *id).collect();
+            person::mark_must_not_receive(conn, &shielded)?;
+            let of_role = |role| links.iter().filter(|(_, r)| *r == role).map(|(id, _)| *id).collect::<Vec<_>>();
+            let repeat_of = if panel.kind == PanelKind::Marac {
+                case::find_repeat_of(
+                    conn,
+                    panel.id,
+                    &of_role(ParticipantRole::Victim),
+                    &of_role(ParticipantRole::Perpetrator),
+                    referral.referral_date,
+                    i64::from(panel.settings.repeat_window_days),
+                )?
+            } else {
+                None
+            };
+            let visible_high_risk =
+                scored.as_ref().is_some_and(|s| s.high_risk && s.tool == crate::domain::RiskTool::DashRic);
+            let escalation = referral
+                .escalation_incident_count
+                .is_some_and(|n| n >= i32::from(panel.settings.escalation_incident_count));
+            if panel.kind == PanelKind::Marac
+                && !(visible_high_risk
+                    || referral.professional_judgement_reason.is_some()
+                    || escalation
+                    || repeat_of.is_some())
+            {
+                return Err(ApiError::unprocessable("criteria", "no_referral_criterion_met"));
+            }
+            let location_id = referral.location.as_ref().map(|l| case::insert_location(conn, l)).transpose()?;
+            let (consent_status, victim_aware, non_consent_reason) = referral.consent.expect("checked above");
+            let new = NewCase {
+                panel_id: panel.id,
+                reference: case::next_reference(conn, panel.id, panel.kind, case::current_year())?,
+                status: CaseStatus::Referred,
+                location_id,
+                referring_agency_id: referring_agency,
+                referring_user_id: Some(user.user_id),
+                referral_date: referral.referral_date,
+                visible_high_risk,
+                professional_judgement: referral.professional_judgement_reason.is_some(),
+                professional_judgement_reason: referral.professional_judgement_reason,
+                potential_escalation: escalation,
+                escalation_incident_count: referral.escalation_incident_count,
+                is_repeat: repeat_of.is_some(),
+                repeat_of_case_id: repeat_of,
+                ward_code: referral.ward_code,
+                area_text: referral.area_text,
+                vulnerabilities: referral.vulnerabilities,
+                vulnerability_other_text: referral.vulnerability_other_text,
+                issue_categories: referral.issue_categories,
+                issue_other_text: referral.issue_other_text,
+                children_in_household: referral.children_in_household,
+                consent_status,
+                victim_aware,
+                non_consent_reason,
+                lawful_basis: referral.lawful_basis.expect("checked above"),
+                special_category_condition: referral.special_category_condition.expect("checked above"),
+                summary: referral.summary,
+                closure_categories: Vec::new(),
+                closure_reason: None,
+                closed_on: None,
+                created_by: user.user_id,
+            };
+            let row = case::insert(conn, &new, &links)?;
+            if let Some(s) = scored {
+                assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
+            }
+            full_view(conn, row, &user)
+        })
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "case referred");
+    Ok(created(format!("/api/v1/cases/{}", out.id), out.version, &out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListCasesQuery {
+    panel_id: Option<Uuid>,
+    status: Option<CaseStatus>,
+    area: Option<String>,
+    vulnerability: Option<Vulnerability>,
+    referring_agency_id: Option<Uuid>,
+    repeat: Option<bool>,
+    referred_from: Option<NaiveDate>,
+    referred_to: Option<NaiveDate>,
+    reference: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// GET /api/v1/cases
+pub async fn list_cases(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ListCasesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let mut p = Problems::default();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref(), &mut p);
+    let area = p.check(optional_text("area", q.area.as_deref(), 200));
+    let reference = p.check(optional_text("reference", q.reference.as_deref(), 50));
+    if let (Some(from), Some(to)) = (q.referred_from, q.referred_to)
+        && from > to
+    {
+        p.push("referred_from", "after_referred_to");
+    }
+    let (page, filter) = p.finish(|| {
+        Some((
+            page?,
+            CaseFilter {
+                panel_id: q.panel_id.map(PanelId),
+                status: q.status,
+                area: area?,
+                vulnerability: q.vulnerability,
+                referring_agency_id: q.referring_agency_id.map(AgencyId),
+                is_repeat: q.repeat,
+                referred_from: q.referred_from,
+                referred_to: q.referred_to,
+                reference: reference?,
+            },
+        ))
+    })?;
+    let page = db::run(&state.pool, move |conn| {
+        let rows = case::list(conn, &user, &filter, &page)?;
+        let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
+        let assessments = assessment::of_cases(conn, &ids)?;
+        Ok(Page::from_rows(
+            rows,
+            &page,
+            |r| Cursor { created_at: r.created_at, id: r.id.0 },
+            |row| CaseResponse::render(row, &assessments, None, &user),
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// GET /api/v1/cases/{case_id}
+pub async fn get_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<CasePath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = CaseId(path.case_id);
+    let out = db::run(&state.pool, move |conn| {
+        access::case_access(conn, &user, id)?;
+        let row = case::get(conn, id)?;
+        full_view(conn, row, &user)
+    })
+    .await?;
+    Ok(ok_versioned(out.version, &out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    to: CaseStatus,
+    reason: Option<String>,
+}
+
+/// The workflow (DOMAIN.md §6): which explicit transitions each status allows. Closing and
+/// reopening have their own calls.
+fn transition_allowed(from: CaseStatus, to: CaseStatus) -> bool {
+    use CaseStatus::*;
+    matches!(
+        (from, to),
+        (Referred, Screening | Withdrawn | TransferredOut)
+            | (Screening, Accepted | Rejected | Withdrawn | TransferredOut)
+            | (Accepted, Open | Withdrawn | TransferredOut)
+            | (Open, Monitoring | TransferredOut)
+            | (Monitoring, Open | TransferredOut)
+    )
+}
+
+/// POST /api/v1/cases/{case_id}/transitions
+pub async fn transition_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<CasePath>,
+    body: Json<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let TransitionRequest { to, reason } = body.into_inner();
+    let reason = optional_text("reason", reason.as_deref(), 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
+    if matches!(to, CaseStatus::Rejected | CaseStatus::TransferredOut | CaseStatus::Withdrawn) && reason.is_none() {
+        return Err(ApiError::unprocessable("reason", "required_for_this_status"));
+    }
+    let id = CaseId(path.case_id);
+    let out = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access: CaseAccess = access::case_access_for_update(conn, &user, id)?;
+            access.require_staff()?;
+            let current = case::get(conn, id)?;
+            if !transition_allowed(current.status, to) {
+                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: to.as_str() });
+            }
+            let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
+            full_view(conn, row, &user)
+        })
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "case status changed");
+    Ok(ok_versioned(out.version, &out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureRequest {
+    categories: Vec<ClosureCategory>,
+    reason: String,
+    closed_on: Option<NaiveDate>,
+}
+
+/// POST /api/v1/cases/{case_id}/closure
+pub async fn close_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<CasePath>,
+    body: Json<ClosureRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let mut p = Problems::default();
+    if req.categories.is_empty() {
+        p.push("categories", "at_least_one");
+    }
+    if req.categories.len() > 5 {
+        p.push("categories", "too_many_items");
+    }
+    let reason = p.check(required_text("reason", &req.reason, 2000));
+    let (categories, reason) = p.finish(|| Some((dedup(&req.categories), reason?)))?;
+    let today = Utc::now().date_naive();
+    let closed_on = req.closed_on.unwrap_or(today);
+    let id = CaseId(path.case_id);
+    let out = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::case_access_for_update(conn, &user, id)?;
+            access.require_staff()?;
+            let current = case::get(conn, id)?;
+            if !matches!(current.status, CaseStatus::Open | CaseStatus::Monitoring | CaseStatus::Accepted) {
+                return Err(ApiError::InvalidTransition {
+                    current: current.status.as_str(),
+                    requested: CaseStatus::Closed.as_str(),
+                });
+            }
+            let panel = panel::get(conn, current.panel_id)?;
+            let mut problems = Vec::new();
+            if closed_on > today {
+                problems.push(FieldProblem::new("closed_on", "in_future"));
+            }
+            if closed_on < current.referral_date {
+                problems.push(FieldProblem::new("closed_on", "before_referral_date"));
+            }
+            let window_end = (panel.kind == PanelKind::Marac)
+                .then(|| current.referral_date + chrono::Duration::days(i64::from(panel.settings.repeat_window_days)));
+            match panel.kind {
+                PanelKind::Cmarac => {
+                    if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
+                        problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
+                    }
+                }
+                PanelKind::Marac => {
+                    if categories.contains(&ClosureCategory::TwelveMonthLapse)
+                        && window_end.is_some_and(|end| closed_on <= end)
+                    {
+                        problems.push(FieldProblem::new("closed_on", "monitoring_window_not_lapsed"));
+                    }
+                }
+                PanelKind::Jag => {}
+            }
+            if !problems.is_empty() {
+                return Err(ApiError::Unprocessable(problems));
+            }
+            let closure =
+                Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
+            let row = case::close(conn, &current, &closure, user.user_id)?;
+            full_view(conn, row, &user)
+        })
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "case closed");
+    Ok(ok_versioned(out.version, &out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequest {
+    reason: String,
+}
+
+/// POST /api/v1/cases/{case_id}/reopen
+pub async fn reopen_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<CasePath>,
+    body: Json<ReopenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = required_text("reason", &body.into_inner().reason, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
+    let id = CaseId(path.case_id);
+    let out = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            access::case_access_for_update(conn, &user, id)?.require_staff()?;
+            let current = case::get(conn, id)?;
+            if current.status != CaseStatus::Closed {
+                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "open" });
+            }
+            let row = case::reopen(conn, &current, &reason, user.user_id)?;
+            full_view(conn, row, &user)
+        })
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "case reopened");
+    Ok(ok_versioned(out.version, &out))
+}

@@ -1,0 +1,121 @@
+//! POST /api/v1/panels/{panel_id}/imports: a register as `text/csv`.
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
+use crate::error::{ApiError, Forbidden};
+use crate::extract::Query;
+use crate::import::{self, ImportOptions};
+use crate::models::{access, panel};
+use crate::startup::AppState;
+
+/// The largest register accepted, in bytes.
+pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;
+
+/// A `text/csv` request body, at most `MAX_CSV_BYTES`.
+pub struct CsvBody(pub web::Bytes);
+
+impl FromRequest for CsvBody {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_csv = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
+        let too_long = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_CSV_BYTES);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_csv {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if too_long {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let mut body = web::BytesMut::new();
+            use futures_util::StreamExt;
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::Malformed("The request body could not be read."))?;
+                if body.len() + chunk.len() > MAX_CSV_BYTES {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.contains(&0) {
+                return Err(ApiError::bad_field("file", "nul_character"));
+            }
+            if std::str::from_utf8(&body).is_err() {
+                return Err(ApiError::bad_field("file", "not_utf8"));
+            }
+            Ok(CsvBody(body.freeze()))
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+    lawful_basis: Option<LawfulBasis>,
+    special_category_condition: Option<SpecialCategoryCondition>,
+}
+
+#[derive(Deserialize)]
+pub struct PanelPath {
+    panel_id: Uuid,
+}
+
+/// POST /api/v1/panels/{panel_id}/imports
+pub async fn import_cases(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<PanelPath>,
+    query: Query<ImportQuery>,
+    body: CsvBody,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    if !access::staff_panels(&user).contains(&panel_id) {
+        return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
+    }
+    let q = query.0;
+    let mut p = Problems::default();
+    if q.lawful_basis.is_none() {
+        p.push("lawful_basis", "required");
+    }
+    if q.special_category_condition.is_none() {
+        p.push("special_category_condition", "required");
+    }
+    if !p.is_empty() {
+        return Err(ApiError::Unprocessable(p.into_problems()));
+    }
+    let options = ImportOptions {
+        dry_run: q.dry_run,
+        lawful_basis: q.lawful_basis.expect("checked above"),
+        special_category_condition: q.special_category_condition.expect("checked above"),
+    };
+    let report = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let panel = panel::get(conn, panel_id)?;
+            import::run(conn, &panel, user.user_id, &body.0, &options)
+        })
+    })
+    .await?;
+    tracing::info!(panel.id = %panel_id, created = report.created, dry_run = report.dry_run, "register import");
+    let status = if report.dry_run || report.created == 0 { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(HttpResponse::build(status).json(report))
+}
