@@ -221,6 +221,9 @@ fn agency_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<Option<Age
         .optional()
 }
 
+/// A line that cannot be imported: its reference, if it has one, and why.
+type RefusedLine = (Option<String>, Vec<FieldProblem>);
+
 /// Reads and checks every line; problems are named `column` with a code.
 fn check_line(
     conn: &mut PgConnection,
@@ -228,7 +231,7 @@ fn check_line(
     record: &csv::StringRecord,
     columns: &HashMap<Column, usize>,
     today: NaiveDate,
-) -> QueryResult<Result<Row, (Option<String>, Vec<FieldProblem>)>> {
+) -> QueryResult<Result<Row, RefusedLine>> {
     let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(str::trim).filter(|v| !v.is_empty());
     let mut problems = Vec::new();
     let mut problem = |field: &str, code: &str| problems.push(FieldProblem::new(field, code));

@@ -3,10 +3,12 @@
 
 mod agencies;
 mod auth;
+mod cases;
 mod contract;
 mod health;
 mod helpers;
 mod http_basics;
+mod imports;
 mod migrations;
 mod panels;
 mod users;

@@ -1,0 +1,157 @@
+//! Importing existing registers: dry run, all-or-nothing, idempotent, alias matching.
+
+use actix_web::test::TestRequest;
+use serde_json::{Value, json};
+
+use crate::cases::world;
+use crate::helpers::Res;
+
+const QUERY: &str = "lawful_basis=public_task&special_category_condition=safeguarding_children_individuals_at_risk";
+
+const GOOD: &str = "Reference,Status,Referral Date,Closure Date,Closure Reason,Ward,Vulnerability,Referring Agency,Entry Score,Exit Score
+CM-001,Closed,01/02/2025,15/06/2025,Moved into supported accommodation,Harlesden,\"ASB, Substance Misuse\",ST. MUNGO'S,40,25
+CM-002,Open,2025-03-10,,,Barn Hill,\"Mental Health, gambling\",Peabody Trust,35,
+";
+
+async fn import(w: &crate::cases::World, csv: &str, query: &str, token: &str) -> Res {
+    w.app
+        .call(
+            TestRequest::post()
+                .uri(&format!("/api/v1/panels/{}/imports?{query}", w.cmarac))
+                .insert_header(("authorization", format!("Bearer {token}")))
+                .insert_header(("content-type", "text/csv"))
+                .set_payload(csv.to_owned()),
+        )
+        .await
+}
+
+async fn cmarac_cases(w: &crate::cases::World) -> Vec<Value> {
+    let page = w.app.get(&format!("/api/v1/cases?panel_id={}&limit=100", w.cmarac), &w.coordinator.access).await.json();
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn with_st_mungos(w: &crate::cases::World) {
+    let res = w
+        .app
+        .post(
+            "/api/v1/agencies",
+            Some(&w.admin.access),
+            json!({ "name": "St Mungos", "agency_type": "homelessness_outreach", "aliases": ["St Mungo's Broadway"] }),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+}
+
+#[actix_web::test]
+async fn a_register_imports_after_a_dry_run_and_importing_it_again_creates_nothing() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let dry = import(&w, GOOD, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await;
+    assert_eq!(dry.status, 200);
+    let report = dry.json();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["created"], 2);
+    let lines: Vec<(u64, String)> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["outcome"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(lines, vec![(2, "create".into()), (3, "create".into())]);
+    assert!(cmarac_cases(&w).await.is_empty(), "a dry run writes nothing");
+
+    let real = import(&w, GOOD, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 201);
+    assert_eq!(real.json()["created"], 2);
+    let cases = cmarac_cases(&w).await;
+    assert_eq!(cases.len(), 2);
+    let first = cases.iter().find(|c| c["reference"] == "CM-001").unwrap();
+    assert_eq!(first["status"], "closed");
+    assert_eq!(first["closure"]["categories"], json!(["supported_accommodation"]));
+    assert_eq!(first["closure"]["reason"], "Moved into supported accommodation");
+    assert_eq!(first["closure"]["closed_on"], "2025-06-15");
+    assert_eq!(first["vulnerabilities"], json!(["anti_social_behaviour", "substance_misuse"]));
+    assert_eq!(first["area_text"], "Harlesden");
+    assert_eq!(first["risk"]["change"], -15);
+    assert_eq!(first["lawful_basis"], "public_task");
+    let second = cases.iter().find(|c| c["reference"] == "CM-002").unwrap();
+    assert_eq!(second["vulnerabilities"], json!(["mental_health", "other"]));
+    assert_eq!(second["vulnerability_other_text"], "gambling");
+    assert_eq!(second["referring_agency_id"], w.housing_agency.to_string());
+
+    let again = import(&w, GOOD, QUERY, &w.coordinator.access).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["created"], 0);
+    assert_eq!(again.json()["file_already_imported"], true);
+    assert_eq!(cmarac_cases(&w).await.len(), 2);
+
+    let grown = format!("{GOOD}CM-003,Open,2025-05-01,,,Kilburn,Hoarding,Peabody Trust,,\n");
+    let more = import(&w, &grown, QUERY, &w.coordinator.access).await;
+    assert_eq!(more.status, 201);
+    assert_eq!((more.json()["created"].as_u64(), more.json()["existing"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(cmarac_cases(&w).await.len(), 3);
+}
+
+#[actix_web::test]
+async fn one_bad_line_is_reported_by_number_and_a_real_run_writes_nothing() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let bad = format!("{GOOD}CM-009,Closed,31/09/2025,,,,,Nobody We Know,abc,\n,,,,,Orphan Estate,,,,\n");
+    let dry = import(&w, &bad, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await;
+    assert_eq!(dry.status, 200);
+    let report = dry.json();
+    assert_eq!(report["invalid"], 2);
+    let line4 = report["lines"].as_array().unwrap().iter().find(|l| l["line"] == 4).unwrap();
+    assert_eq!(line4["outcome"], "invalid");
+    let problems: Vec<(String, String)> = line4["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["field"].as_str().unwrap().into(), p["code"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            ("referral_date".into(), "invalid_date".into()),
+            ("closure_date".into(), "required_when_closed".into()),
+            ("closure_reason".into(), "required_when_closed".into()),
+            ("referring_agency".into(), "unknown_agency".into()),
+            ("entry_score".into(), "not_a_whole_number".into()),
+        ]
+    );
+    let line5 = report["lines"].as_array().unwrap().iter().find(|l| l["line"] == 5).unwrap();
+    assert!(
+        line5["problems"].as_array().unwrap().iter().any(|p| p["field"] == "reference"),
+        "an orphan line is refused"
+    );
+
+    let real = import(&w, &bad, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 422);
+    assert!(real.field_errors().contains(&("lines[4].referral_date".into(), "invalid_date".into())));
+    assert!(cmarac_cases(&w).await.is_empty(), "all or nothing");
+}
+
+#[actix_web::test]
+async fn imports_need_a_lawful_basis_csv_and_panel_staff() {
+    let w = world().await;
+    let res = import(&w, GOOD, "dry_run=true", &w.coordinator.access).await;
+    assert_eq!(res.status, 422);
+    assert_eq!(
+        res.field_errors(),
+        vec![("lawful_basis".into(), "required".into()), ("special_category_condition".into(), "required".into())]
+    );
+    let as_json = w
+        .app
+        .post(
+            &format!("/api/v1/panels/{}/imports?{QUERY}", w.cmarac),
+            Some(&w.coordinator.access),
+            json!({ "rows": [] }),
+        )
+        .await;
+    assert_eq!(as_json.status, 415);
+    let rep = import(&w, GOOD, QUERY, &w.housing.access).await;
+    assert_eq!(rep.status, 403);
+    let garbage = import(&w, "just,some\nwords,here\n", QUERY, &w.coordinator.access).await;
+    assert_eq!(garbage.status, 400);
+    assert_eq!(garbage.field_errors(), vec![("file".into(), "no_known_columns".into())]);
+}
