@@ -19,6 +19,9 @@ commands:
   create-admin --email E   create a system admin; the password comes from
                            CONFER_ADMIN_PASSWORD or the first line of standard input
   seed-demo                load clearly-labelled demo data into an empty database
+  import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE
+                           import a register (CSV) into a panel's cases, as the user
+                           EMAIL (a coordinator or chair of that panel); prints the report
   help                     show this text
 
 Configuration comes from environment variables; see .env.example.";
@@ -42,6 +45,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         "migrate" => migrate(&config),
         "create-admin" => create_admin(&config, &args[1..]),
         "seed-demo" => seed_demo(&config),
+        "import" => import_register(&config, &args[1..]),
         other => {
             eprintln!("confer: unknown command {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -133,4 +137,56 @@ fn seed_demo(config: &Config) -> anyhow::Result<()> {
         None => println!("The database already has users; demo data not loaded."),
     }
     Ok(())
+}
+
+/// `confer import`: the same import as `POST /api/v1/panels/{id}/imports`, for files at hand.
+fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
+    use crate::domain::{LawfulBasis, PanelId, Role, SpecialCategoryCondition};
+    use crate::import::{self, ImportOptions};
+    let usage = "usage: confer import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE";
+    let (mut panel, mut email, mut basis, mut condition, mut file, mut dry_run) = (None, None, None, None, None, false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--panel" => panel = it.next().and_then(|v| v.parse::<uuid::Uuid>().ok()).map(PanelId),
+            "--as" => email = it.next().map(|v| v.trim().to_lowercase()),
+            "--lawful-basis" => basis = it.next().and_then(|v| LawfulBasis::from_code(v)),
+            "--condition" => condition = it.next().and_then(|v| SpecialCategoryCondition::from_code(v)),
+            "--dry-run" => dry_run = true,
+            other if !other.starts_with("--") && file.is_none() => file = Some(other.to_owned()),
+            _ => anyhow::bail!("{usage}"),
+        }
+    }
+    let (Some(panel_id), Some(email), Some(lawful_basis), Some(special_category_condition), Some(file)) =
+        (panel, email, basis, condition, file)
+    else {
+        anyhow::bail!("{usage}");
+    };
+    let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+    let mut conn = connect(config)?;
+    let account = crate::models::session::find_login_account(&mut conn, &email)?
+        .filter(|a| a.active)
+        .ok_or_else(|| anyhow::anyhow!("no active user {email}"))?;
+    let roles = crate::models::session::roles_of(&mut conn, account.id)?;
+    if !roles.iter().any(|r| r.panel_id == Some(panel_id) && matches!(r.role, Role::Coordinator | Role::Chair)) {
+        anyhow::bail!("{email} is not a coordinator or chair of that panel");
+    }
+    let options = ImportOptions { dry_run, lawful_basis, special_category_condition };
+    let report = conn.transaction(|conn| {
+        let panel = crate::models::panel::get(conn, panel_id)?;
+        import::run(conn, &panel, account.id, &bytes, &options)
+    });
+    match report {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Err(crate::error::ApiError::Unprocessable(problems) | crate::error::ApiError::BadRequest(problems)) => {
+            for p in &problems {
+                eprintln!("{}: {}", p.field, p.code);
+            }
+            anyhow::bail!("nothing imported: {} problem(s)", problems.len())
+        }
+        Err(e) => Err(anyhow::anyhow!("import failed: {e}")),
+    }
 }

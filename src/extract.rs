@@ -65,7 +65,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::BadRequest(vec![problem_from_serde(&path, &e.inner().to_string())])
+        let problem = problem_from_serde(&path, &e.inner().to_string());
+        // The shape is wrong (unknown or missing field, wrong JSON type): 400. The shape is right
+        // but the value is not one the domain allows (an unknown code, an impossible date): 422.
+        if matches!(problem.code.as_str(), "not_an_allowed_value" | "invalid_value") {
+            ApiError::Unprocessable(vec![problem])
+        } else {
+            ApiError::BadRequest(vec![problem])
+        }
     })
 }
 
@@ -201,8 +208,8 @@ mod tests {
 
     fn problems(body: &str) -> Vec<FieldProblem> {
         match parse_json::<Outer>(body.as_bytes()) {
-            Err(ApiError::BadRequest(p)) => p,
-            other => panic!("expected a 400, got {:?}", other.map(|_| ())),
+            Err(ApiError::BadRequest(p) | ApiError::Unprocessable(p)) => p,
+            other => panic!("expected a 400 or 422, got {:?}", other.map(|_| ())),
         }
     }
 
@@ -230,6 +237,16 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert!(found.contains(&FieldProblem::new("name", "nul_character")));
         assert!(found.contains(&FieldProblem::new("items[0].code", "nul_character")));
+    }
+
+    #[test]
+    fn a_wrong_shape_is_400_and_a_disallowed_value_is_422() {
+        assert!(matches!(parse_json::<Outer>(br#"{"items": []}"#), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_json::<Outer>(br#"{"name": 1, "items": []}"#), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Outer>(br#"{"name": "a", "items": [], "limit": -1}"#),
+            Err(ApiError::Unprocessable(_))
+        ));
     }
 
     #[test]

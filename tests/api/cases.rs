@@ -393,7 +393,7 @@ async fn bad_referrals_are_refused_with_the_field_and_reason() {
         .app
         .post("/api/v1/cases", Some(&w.idva.access), marac_referral(w.marac, "2023-02-30", people.clone(), json!({})))
         .await;
-    assert_eq!(impossible.status, 400);
+    assert_eq!(impossible.status, 422);
     assert_eq!(impossible.field_errors(), vec![("referral_date".into(), "invalid_value".into())]);
 
     let unknown_code = w
@@ -409,7 +409,8 @@ async fn bad_referrals_are_refused_with_the_field_and_reason() {
             ),
         )
         .await;
-    assert_eq!(unknown_code.status, 400);
+    assert_eq!(unknown_code.status, 422);
+    assert_eq!(unknown_code.field_errors(), vec![("participants[0].role".into(), "not_an_allowed_value".into())]);
 
     let not_mine = w
         .app

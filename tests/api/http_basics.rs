@@ -97,6 +97,7 @@ async fn bad_bodies_get_415_413_and_400_problems() {
 
     let bad_enum =
         app.post("/api/v1/agencies", Some(&admin.access), json!({ "name": "Police", "agency_type": "cops" })).await;
+    assert_eq!(bad_enum.status, 422, "the right shape with a value the domain does not allow");
     assert_eq!(bad_enum.field_errors(), vec![("agency_type".into(), "not_an_allowed_value".into())]);
 
     let bad_uuid = app.get("/api/v1/agencies/not-a-uuid", &admin.access).await;

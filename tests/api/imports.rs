@@ -155,3 +155,61 @@ async fn imports_need_a_lawful_basis_csv_and_panel_staff() {
     assert_eq!(garbage.status, 400);
     assert_eq!(garbage.field_errors(), vec![("file".into(), "no_known_columns".into())]);
 }
+
+#[actix_web::test]
+async fn the_command_line_import_does_the_same_as_the_api() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let file = std::env::temp_dir().join(format!("register-{}.csv", uuid::Uuid::new_v4()));
+    std::fs::write(&file, GOOD).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import", "--panel"];
+        let panel = w.cmarac.to_string();
+        args.push(&panel);
+        args.extend([
+            "--as",
+            "coord@test.example",
+            "--lawful-basis",
+            "public_task",
+            "--condition",
+            "health_social_care",
+        ]);
+        args.extend(extra);
+        let file = file.to_str().unwrap().to_owned();
+        std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
+            .args(&args)
+            .arg(&file)
+            .env("DATABASE_URL", w.app.db.url())
+            .env("CONFER_JWT_KEYS", format!("cli:{}", crate::helpers::JWT_KEY_B64))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(cmarac_cases(&w).await.is_empty());
+    let real = run(&[]);
+    assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
+    let report: Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(report["created"], 2);
+    assert_eq!(cmarac_cases(&w).await.len(), 2);
+    let as_rep = std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
+        .args([
+            "import",
+            "--panel",
+            &w.cmarac.to_string(),
+            "--as",
+            "housing@test.example",
+            "--lawful-basis",
+            "public_task",
+            "--condition",
+            "health_social_care",
+        ])
+        .arg(&file)
+        .env("DATABASE_URL", w.app.db.url())
+        .env("CONFER_JWT_KEYS", format!("cli:{}", crate::helpers::JWT_KEY_B64))
+        .output()
+        .unwrap();
+    assert!(!as_rep.status.success(), "an agency rep may not import");
+    std::fs::remove_file(file).ok();
+}
