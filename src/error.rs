@@ -54,8 +54,9 @@ pub enum ApiError {
     Conflict(Vec<FieldProblem>),
     #[error("invalid transition")]
     InvalidTransition { current: &'static str, requested: &'static str },
+    /// `If-Match` names another version; carries the current one when known.
     #[error("precondition failed")]
-    Stale,
+    Stale(Option<i32>),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -134,7 +135,7 @@ impl ApiError {
             Self::Conflict(_) => {
                 ("conflict", "The request conflicts with existing data", "See `errors` for the field that conflicts.")
             }
-            Self::Stale => (
+            Self::Stale(_) => (
                 "precondition-failed",
                 "The resource has changed since you read it",
                 "Fetch the resource again and reapply your change.",
@@ -190,6 +191,8 @@ struct ProblemBody<'a> {
     errors: Option<&'a [FieldProblem]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     current_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<i32>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -203,7 +206,7 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::InvalidTransition { .. } => StatusCode::CONFLICT,
-            Self::Stale => StatusCode::PRECONDITION_FAILED,
+            Self::Stale(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -231,6 +234,10 @@ impl ResponseError for ApiError {
                 Self::InvalidTransition { current, .. } => Some(current),
                 _ => None,
             },
+            current_version: match self {
+                Self::Stale(current) => *current,
+                _ => None,
+            },
         };
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
@@ -243,6 +250,9 @@ impl ResponseError for ApiError {
             }
             Self::Unauthenticated => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::Stale(Some(current)) => {
+                res.insert_header((header::ETAG, format!("\"{current}\"")));
             }
             _ => {}
         }

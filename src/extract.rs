@@ -169,7 +169,7 @@ impl FromRequest for IfMatch {
                 .ok()
                 .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"')?.parse::<i32>().ok())
                 .map(IfMatch)
-                .ok_or(ApiError::Stale),
+                .ok_or(ApiError::Stale(None)),
         };
         std::future::ready(result)
     }

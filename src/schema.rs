@@ -1,6 +1,37 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    action_updates (id) {
+        id -> Uuid,
+        action_id -> Uuid,
+        seq -> Int8,
+        agency_id -> Nullable<Uuid>,
+        note -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        meeting_id -> Nullable<Uuid>,
+        description -> Text,
+        owner_agency_id -> Uuid,
+        owner_user_id -> Nullable<Uuid>,
+        due_date -> Date,
+        status -> Text,
+        outcome_note -> Nullable<Text>,
+        completed_on -> Nullable<Date>,
+        created_by -> Uuid,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     agencies (id) {
         id -> Uuid,
         name -> Text,
@@ -17,6 +48,32 @@ diesel::table! {
     agency_names (normalized) {
         normalized -> Text,
         agency_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    agenda_items (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        case_id -> Uuid,
+        section -> Text,
+        position -> Int4,
+        listing_reason -> Text,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    attendance (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        agency_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        person_name -> Nullable<Text>,
+        attendance_type -> Text,
+        confidentiality_acknowledged_at -> Nullable<Timestamptz>,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -103,6 +160,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    discussion_notes (id) {
+        id -> Uuid,
+        agenda_item_id -> Uuid,
+        agency_id -> Nullable<Uuid>,
+        shared_information -> Nullable<Text>,
+        risk_summary -> Nullable<Text>,
+        decisions -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     locations (id) {
         id -> Uuid,
         site_name -> Text,
@@ -123,6 +193,38 @@ diesel::table! {
         failures -> Int4,
         last_failed_at -> Timestamptz,
         blocked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        kind -> Text,
+        mode -> Text,
+        meeting_date -> Date,
+        start_time -> Time,
+        venue -> Nullable<Text>,
+        virtual_link -> Nullable<Text>,
+        chair_user_id -> Nullable<Uuid>,
+        agenda_cutoff_at -> Nullable<Timestamptz>,
+        status -> Text,
+        agenda_version -> Int4,
+        created_by -> Uuid,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    minutes_versions (meeting_id, version) {
+        meeting_id -> Uuid,
+        version -> Int4,
+        body -> Text,
+        circulated_at -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -262,7 +364,17 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(action_updates -> actions (action_id));
+diesel::joinable!(action_updates -> agencies (agency_id));
+diesel::joinable!(action_updates -> users (created_by));
+diesel::joinable!(actions -> agencies (owner_agency_id));
+diesel::joinable!(actions -> cases (case_id));
+diesel::joinable!(actions -> meetings (meeting_id));
 diesel::joinable!(agency_names -> agencies (agency_id));
+diesel::joinable!(agenda_items -> cases (case_id));
+diesel::joinable!(agenda_items -> meetings (meeting_id));
+diesel::joinable!(attendance -> agencies (agency_id));
+diesel::joinable!(attendance -> meetings (meeting_id));
 diesel::joinable!(case_imports -> panels (panel_id));
 diesel::joinable!(case_imports -> users (imported_by));
 diesel::joinable!(case_participants -> cases (case_id));
@@ -273,7 +385,13 @@ diesel::joinable!(case_status_history -> users (changed_by));
 diesel::joinable!(cases -> agencies (referring_agency_id));
 diesel::joinable!(cases -> locations (location_id));
 diesel::joinable!(cases -> panels (panel_id));
+diesel::joinable!(discussion_notes -> agencies (agency_id));
+diesel::joinable!(discussion_notes -> agenda_items (agenda_item_id));
+diesel::joinable!(discussion_notes -> users (created_by));
 diesel::joinable!(locations -> users (created_by));
+diesel::joinable!(meetings -> panels (panel_id));
+diesel::joinable!(minutes_versions -> meetings (meeting_id));
+diesel::joinable!(minutes_versions -> users (created_by));
 diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
@@ -288,15 +406,22 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> agencies (agency_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    action_updates,
+    actions,
     agencies,
     agency_names,
+    agenda_items,
+    attendance,
     case_imports,
     case_participants,
     case_reference_counters,
     case_status_history,
     cases,
+    discussion_notes,
     locations,
     login_throttles,
+    meetings,
+    minutes_versions,
     panel_members,
     panel_settings_versions,
     panels,

@@ -310,6 +310,114 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Meeting lifecycle (DOMAIN.md §6.5, the steps this service tracks).
+    MeetingStatus {
+        Scheduled = "scheduled",
+        AgendaPublished = "agenda_published",
+        InProgress = "in_progress",
+        Held = "held",
+        MinutesCirculated = "minutes_circulated",
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(
+    MeetingKind {
+        Regular = "regular",
+        Emergency = "emergency",
+    }
+);
+
+text_enum!(
+    MeetingMode {
+        InPerson = "in_person",
+        Virtual = "virtual",
+        Hybrid = "hybrid",
+    }
+);
+
+text_enum!(
+    /// Agenda sections in SafeLives order (DOMAIN.md §6.6).
+    AgendaSection {
+        OutstandingActions = "outstanding_actions",
+        ChildrenCases = "children_cases",
+        AdultOnlyCases = "adult_only_cases",
+        TwelveMonthLapseNotices = "twelve_month_lapse_notices",
+        Aob = "aob",
+    }
+);
+
+impl AgendaSection {
+    /// Where the section comes in the meeting.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::OutstandingActions => 0,
+            Self::ChildrenCases => 1,
+            Self::AdultOnlyCases => 2,
+            Self::TwelveMonthLapseNotices => 3,
+            Self::Aob => 4,
+        }
+    }
+}
+
+text_enum!(
+    /// Why a case is on the agenda.
+    ListingReason {
+        NewReferral = "new_referral",
+        Repeat = "repeat",
+        Review = "review",
+        TransferIn = "transfer_in",
+        OutstandingActions = "outstanding_actions",
+        LapseNotice = "lapse_notice",
+        Added = "added",
+    }
+);
+
+text_enum!(
+    AgendaOutcome {
+        Heard = "heard",
+        Deferred = "deferred",
+        Withdrawn = "withdrawn",
+        NotReached = "not_reached",
+    }
+);
+
+text_enum!(
+    /// Attendance types, DOMAIN.md §7.9.
+    AttendanceType {
+        Present = "present",
+        Apologies = "apologies",
+        InformationSent = "information_sent",
+        Observer = "observer",
+    }
+);
+
+text_enum!(
+    /// Action lifecycle, DOMAIN.md §6.4 (`overdue` is derived, not stored).
+    ActionStatus {
+        Open = "open",
+        InProgress = "in_progress",
+        Completed = "completed",
+        NotCompletedChangeOfCircumstance = "not_completed_change_of_circumstance",
+        NotCompletedAgencyNotActioned = "not_completed_agency_not_actioned",
+        Cancelled = "cancelled",
+        CarriedForward = "carried_forward",
+    }
+);
+
+impl ActionStatus {
+    /// Still to be done: counts towards overdue.
+    pub fn is_outstanding(self) -> bool {
+        matches!(self, Self::Open | Self::InProgress | Self::CarriedForward)
+    }
+
+    /// A completion or non-completion, which needs a note.
+    pub fn needs_note(self) -> bool {
+        matches!(self, Self::Completed | Self::NotCompletedChangeOfCircumstance | Self::NotCompletedAgencyNotActioned)
+    }
+}
+
 /// How a role is scoped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleScope {

@@ -40,4 +40,16 @@ typed_id!(
     LocationId,
     /// One risk assessment of a case.
     AssessmentId,
+    /// A panel meeting.
+    MeetingId,
+    /// One case listed on a meeting's agenda.
+    AgendaItemId,
+    /// One organisation's (or person's) attendance at a meeting.
+    AttendanceId,
+    /// A discussion note on an agenda item.
+    NoteId,
+    /// An action an agency agreed to take on a case.
+    ActionId,
+    /// A partner's progress note on an action.
+    ActionUpdateId,
 );

@@ -100,8 +100,8 @@ pub fn update(
             .get_result(conn)
             .optional()?;
         let Some(row) = row else {
-            get(conn, id)?; // 404 when it does not exist at all
-            return Err(ApiError::Stale);
+            let current = get(conn, id)?; // 404 when it does not exist at all
+            return Err(ApiError::Stale(Some(current.version)));
         };
         diesel::delete(agency_names::table.filter(agency_names::agency_id.eq(id))).execute(conn)?;
         register_names(conn, id, fields)?;

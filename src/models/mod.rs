@@ -3,9 +3,11 @@
 //! them inside `db::run`, never build SQL themselves.
 
 pub mod access;
+pub mod action;
 pub mod agency;
 pub mod assessment;
 pub mod case;
+pub mod meeting;
 pub mod panel;
 pub mod person;
 pub mod session;

@@ -148,7 +148,7 @@ pub fn update(conn: &mut PgConnection, id: PanelId, expected: i32, fields: &Pane
     conn.transaction(|conn| {
         let current = get(conn, id)?;
         if current.version != expected {
-            return Err(ApiError::Stale);
+            return Err(ApiError::Stale(Some(current.version)));
         }
         if current.kind != fields.kind {
             return Err(ApiError::unprocessable("kind", "cannot_change_kind"));

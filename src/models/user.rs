@@ -119,7 +119,7 @@ pub fn update(conn: &mut PgConnection, id: UserId, expected: i32, changes: UserC
     conn.transaction(|conn| {
         let current = get(conn, id)?;
         if current.version != expected {
-            return Err(ApiError::Stale);
+            return Err(ApiError::Stale(Some(current.version)));
         }
         let agency_id = changes.agency_id.unwrap_or(current.agency_id);
         let held = session::roles_of(conn, id)?;

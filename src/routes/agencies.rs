@@ -198,7 +198,7 @@ pub async fn update_agency(
     let row = db::run(&state.pool, move |conn| {
         let current = agency::get(conn, id)?;
         if current.version != expected {
-            return Err(ApiError::Stale);
+            return Err(ApiError::Stale(Some(current.version)));
         }
         agency::update(conn, id, expected, &changes.apply(&current)?)
     })

@@ -339,7 +339,7 @@ pub async fn update_panel(
     let (row, members) = db::run(&state.pool, move |conn| {
         let current = panel::get(conn, id)?;
         if current.version != expected {
-            return Err(ApiError::Stale);
+            return Err(ApiError::Stale(Some(current.version)));
         }
         let fields = change.apply(&current, panel::members(conn, id)?)?;
         let row = panel::update(conn, id, expected, &fields)?;
