@@ -32,6 +32,10 @@ pub enum Forbidden {
     PanelStaffOnly,
     /// The caller holds no role on the panel named in the request that allows this.
     NotPanelMember,
+    /// Case details of a meeting need the confidentiality statement acknowledged first.
+    ConfidentialityNotAcknowledged,
+    /// Only the owner agency (or panel staff) may change an action or post on it.
+    NotActionOwner,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +130,16 @@ impl ApiError {
             Self::Forbidden(Forbidden::NotPanelMember) => {
                 ("not-a-panel-member", "Not permitted", "You hold no role on that panel that allows this.")
             }
+            Self::Forbidden(Forbidden::ConfidentialityNotAcknowledged) => (
+                "confidentiality-not-acknowledged",
+                "Acknowledge the confidentiality statement first",
+                "Case details of this meeting are shown once you acknowledge its confidentiality statement.",
+            ),
+            Self::Forbidden(Forbidden::NotActionOwner) => (
+                "not-action-owner",
+                "Not permitted",
+                "Only the owner agency, or the panel's coordinators and chairs, may do this.",
+            ),
             Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
             Self::MethodNotAllowed => (
                 "method-not-allowed",

@@ -16,7 +16,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
-use crate::routes::{agencies, assessments, auth, cases, health, imports, panels, people, users};
+use crate::routes::{actions, agencies, assessments, auth, cases, health, imports, meetings, panels, people, users};
 
 pub struct AppState {
     pub pool: PgPool,
@@ -117,6 +117,49 @@ route_table! {
         POST assessments::create_risk_assessment => CASE_WORK,
     },
     "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
+    "/api/v1/panels/{panel_id}/meetings" => {
+        GET meetings::list_meetings => CASE_WORK,
+        POST meetings::create_meeting => PANEL_STAFF,
+    },
+    "/api/v1/panels/{panel_id}/meetings.ics" => { GET meetings::meetings_calendar => CASE_WORK },
+    "/api/v1/meetings/{meeting_id}" => {
+        GET meetings::get_meeting => CASE_WORK,
+        PATCH meetings::update_meeting => PANEL_STAFF,
+    },
+    "/api/v1/meetings/{meeting_id}/transitions" => { POST meetings::transition_meeting => PANEL_STAFF },
+    "/api/v1/meetings/{meeting_id}/agenda" => {
+        GET meetings::get_agenda => CASE_WORK,
+        PUT meetings::put_agenda => PANEL_STAFF,
+    },
+    "/api/v1/meetings/{meeting_id}/agenda/build" => { POST meetings::build_agenda => PANEL_STAFF },
+    "/api/v1/meetings/{meeting_id}/attendance" => {
+        GET meetings::list_attendance => CASE_WORK,
+        POST meetings::record_attendance => PANEL_STAFF,
+    },
+    "/api/v1/meetings/{meeting_id}/acknowledgement" => { POST meetings::acknowledge_confidentiality => CASE_WORK },
+    "/api/v1/meetings/{meeting_id}/items/{item_id}/notes" => {
+        GET meetings::list_notes => CASE_WORK,
+        POST meetings::add_note => PANEL_STAFF,
+    },
+    "/api/v1/meetings/{meeting_id}/minutes" => {
+        GET meetings::get_minutes => CASE_WORK,
+        PUT meetings::put_minutes => PANEL_STAFF,
+    },
+    "/api/v1/meetings/{meeting_id}/minutes/circulate" => { POST meetings::circulate_minutes => PANEL_STAFF },
+    "/api/v1/meetings/{meeting_id}/pack" => { GET meetings::get_pack => CASE_WORK },
+    "/api/v1/cases/{case_id}/actions" => {
+        GET actions::list_case_actions => CASE_WORK,
+        POST actions::create_action => CASE_WORK,
+    },
+    "/api/v1/actions/{action_id}" => {
+        GET actions::get_action => CASE_WORK,
+        PATCH actions::update_action => CASE_WORK,
+    },
+    "/api/v1/actions/{action_id}/updates" => {
+        GET actions::list_action_updates => CASE_WORK,
+        POST actions::add_action_update => CASE_WORK,
+    },
+    "/api/v1/agencies/{agency_id}/actions" => { GET actions::agency_actions => CASE_WORK },
 }
 
 /// The route serving `method` on the matched `pattern`, if any.

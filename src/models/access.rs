@@ -93,3 +93,37 @@ pub fn person_visible_ids(user: &AuthUser) -> case_participants::BoxedQuery<'sta
         .select(case_participants::person_id)
         .into_boxed()
 }
+
+/// Panels on which the user holds a role that works with cases.
+pub fn member_panels(user: &AuthUser) -> Vec<PanelId> {
+    panels_with(user, &[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva])
+}
+
+/// A meeting the caller may see (they hold a case-working role on its panel), and whether they
+/// are staff there; `NotFound` otherwise, like a meeting that does not exist.
+pub struct MeetingAccess {
+    pub meeting: crate::models::meeting::MeetingRow,
+    pub is_staff: bool,
+}
+
+impl MeetingAccess {
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.is_staff { Ok(()) } else { Err(ApiError::Forbidden(crate::error::Forbidden::PanelStaffOnly)) }
+    }
+}
+
+pub fn meeting_access(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    id: crate::domain::MeetingId,
+    lock: bool,
+) -> Result<MeetingAccess, ApiError> {
+    use crate::schema::meetings;
+    let query = meetings::table
+        .filter(meetings::id.eq(id))
+        .filter(meetings::panel_id.eq_any(member_panels(user)))
+        .select(crate::models::meeting::MeetingRow::as_select());
+    let meeting = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
+    let is_staff = staff_panels(user).contains(&meeting.panel_id);
+    Ok(MeetingAccess { meeting, is_staff })
+}

@@ -138,7 +138,10 @@ pub fn of_agency(
         }
         None => {}
     }
-    after_cursor!(query, actions, page.after).order((actions::created_at, actions::id)).limit(page.fetch_limit()).load(conn)
+    after_cursor!(query, actions, page.after)
+        .order((actions::created_at, actions::id))
+        .limit(page.fetch_limit())
+        .load(conn)
 }
 
 pub fn update(conn: &mut PgConnection, id: ActionId, changes: &ActionChanges) -> QueryResult<ActionRow> {

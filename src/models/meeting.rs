@@ -64,7 +64,10 @@ pub fn get_for_update(conn: &mut PgConnection, id: MeetingId) -> QueryResult<Mee
 
 pub fn list_for_panel(conn: &mut PgConnection, panel: PanelId, page: &PageRequest) -> QueryResult<Vec<MeetingRow>> {
     let query = meetings::table.filter(meetings::panel_id.eq(panel)).select(MeetingRow::as_select()).into_boxed();
-    after_cursor!(query, meetings, page.after).order((meetings::created_at, meetings::id)).limit(page.fetch_limit()).load(conn)
+    after_cursor!(query, meetings, page.after)
+        .order((meetings::created_at, meetings::id))
+        .limit(page.fetch_limit())
+        .load(conn)
 }
 
 /// Every meeting of a panel, by date, for its calendar.
@@ -86,7 +89,11 @@ pub fn update(conn: &mut PgConnection, id: MeetingId, fields: &MeetingFields) ->
 
 pub fn set_status(conn: &mut PgConnection, id: MeetingId, status: MeetingStatus) -> QueryResult<MeetingRow> {
     diesel::update(meetings::table.find(id))
-        .set((meetings::status.eq(status), meetings::version.eq(meetings::version + 1), meetings::updated_at.eq(Utc::now())))
+        .set((
+            meetings::status.eq(status),
+            meetings::version.eq(meetings::version + 1),
+            meetings::updated_at.eq(Utc::now()),
+        ))
         .returning(MeetingRow::as_returning())
         .get_result(conn)
 }
@@ -130,8 +137,10 @@ pub fn agenda_item(conn: &mut PgConnection, id: AgendaItemId) -> QueryResult<Age
 /// keep their id (and so their notes).
 pub fn replace_agenda(conn: &mut PgConnection, meeting: MeetingId, lines: &[AgendaLine]) -> QueryResult<i32> {
     let keep: Vec<CaseId> = lines.iter().map(|l| l.case_id).collect();
-    diesel::delete(agenda_items::table.filter(agenda_items::meeting_id.eq(meeting)).filter(agenda_items::case_id.ne_all(&keep)))
-        .execute(conn)?;
+    diesel::delete(
+        agenda_items::table.filter(agenda_items::meeting_id.eq(meeting)).filter(agenda_items::case_id.ne_all(&keep)),
+    )
+    .execute(conn)?;
     for (i, line) in lines.iter().enumerate() {
         let position = i as i32 + 1;
         diesel::insert_into(agenda_items::table)
@@ -162,7 +171,11 @@ pub fn replace_agenda(conn: &mut PgConnection, meeting: MeetingId, lines: &[Agen
 /// Listing a case puts it in `open` if it was `accepted`; returns the cases moved.
 pub fn open_accepted(conn: &mut PgConnection, cases_listed: &[CaseId]) -> QueryResult<Vec<CaseId>> {
     diesel::update(cases::table.filter(cases::id.eq_any(cases_listed)).filter(cases::status.eq(CaseStatus::Accepted)))
-        .set((cases::status.eq(CaseStatus::Open), cases::version.eq(cases::version + 1), cases::updated_at.eq(Utc::now())))
+        .set((
+            cases::status.eq(CaseStatus::Open),
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(Utc::now()),
+        ))
         .returning(cases::id)
         .get_results(conn)
 }
@@ -221,7 +234,11 @@ pub fn previous_meeting(conn: &mut PgConnection, panel: PanelId, date: NaiveDate
     meetings::table
         .filter(meetings::panel_id.eq(panel))
         .filter(meetings::meeting_date.lt(date))
-        .filter(meetings::status.eq_any(vec![MeetingStatus::InProgress, MeetingStatus::Held, MeetingStatus::MinutesCirculated]))
+        .filter(meetings::status.eq_any(vec![
+            MeetingStatus::InProgress,
+            MeetingStatus::Held,
+            MeetingStatus::MinutesCirculated,
+        ]))
         .order((meetings::meeting_date.desc(), meetings::start_time.desc()))
         .select(meetings::id)
         .first(conn)
@@ -233,7 +250,11 @@ pub fn cases_with_outstanding_actions_from(conn: &mut PgConnection, meeting: Mee
     use crate::domain::ActionStatus;
     actions::table
         .filter(actions::meeting_id.eq(meeting))
-        .filter(actions::status.eq_any(vec![ActionStatus::Open, ActionStatus::InProgress, ActionStatus::CarriedForward]))
+        .filter(actions::status.eq_any(vec![
+            ActionStatus::Open,
+            ActionStatus::InProgress,
+            ActionStatus::CarriedForward,
+        ]))
         .select(actions::case_id)
         .distinct()
         .load(conn)
@@ -290,7 +311,12 @@ pub fn record_attendance(
 
 /// The caller acknowledges the confidentiality statement for this meeting; their attendance is
 /// recorded as present if it was not recorded yet.
-pub fn acknowledge(conn: &mut PgConnection, meeting: MeetingId, agency: AgencyId, user: UserId) -> QueryResult<AttendanceRow> {
+pub fn acknowledge(
+    conn: &mut PgConnection,
+    meeting: MeetingId,
+    agency: AgencyId,
+    user: UserId,
+) -> QueryResult<AttendanceRow> {
     diesel::insert_into(attendance::table)
         .values((
             attendance::meeting_id.eq(meeting),
@@ -374,7 +400,13 @@ pub fn minutes_of(conn: &mut PgConnection, meeting: MeetingId) -> QueryResult<Ve
 }
 
 /// Saves the minutes as a new version; earlier versions are never changed.
-pub fn add_minutes(conn: &mut PgConnection, meeting: MeetingId, version: i32, body: &str, by: UserId) -> QueryResult<MinutesRow> {
+pub fn add_minutes(
+    conn: &mut PgConnection,
+    meeting: MeetingId,
+    version: i32,
+    body: &str,
+    by: UserId,
+) -> QueryResult<MinutesRow> {
     diesel::insert_into(minutes_versions::table)
         .values((
             minutes_versions::meeting_id.eq(meeting),

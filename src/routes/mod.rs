@@ -1,12 +1,14 @@
 //! Handlers and their request/response DTOs, one module per resource. Handlers read top to
 //! bottom: extract → authorize → validate → database → respond.
 
+pub mod actions;
 pub mod agencies;
 pub mod assessments;
 pub mod auth;
 pub mod cases;
 pub mod health;
 pub mod imports;
+pub mod meetings;
 pub mod panels;
 pub mod people;
 pub mod users;

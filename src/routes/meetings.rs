@@ -1,0 +1,1120 @@
+//! Panel meetings: scheduling, the agenda (built in SafeLives order), attendance with the
+//! confidentiality acknowledgement, discussion notes, minutes, the meeting pack and a calendar.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{
+    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, CaseId, CaseStatus,
+    ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId, PanelId, PanelKind, Problems, UserId,
+    optional_text,
+};
+use crate::error::{ApiError, FieldProblem, Forbidden};
+use crate::extract::{IfMatch, Json, Query, etag};
+use crate::models::access::{self, MeetingAccess};
+use crate::models::action::{self, ActionRow};
+use crate::models::assessment;
+use crate::models::case::{self, CaseRow};
+use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, MeetingRow, NewNote};
+use crate::models::panel::{self, PanelRow};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::routes::actions::ActionResponse;
+use crate::routes::assessments::ScoreSummary;
+use crate::routes::{created, ok_versioned};
+use crate::startup::AppState;
+
+const MAX_AGENDA_ITEMS: usize = 200;
+
+// ------------------------------------------------------------------ meetings
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingInput {
+    kind: Option<MeetingKind>,
+    mode: Option<MeetingMode>,
+    meeting_date: Option<NaiveDate>,
+    start_time: Option<NaiveTime>,
+    venue: Option<String>,
+    virtual_link: Option<String>,
+    chair_user_id: Option<Uuid>,
+    agenda_cutoff_at: Option<DateTime<Utc>>,
+}
+
+impl MeetingInput {
+    /// Checks the input merged over `base` (a stored meeting, or nothing for a new one).
+    fn merge(self, base: Option<&MeetingRow>) -> Result<MeetingFields, ApiError> {
+        let mut p = Problems::default();
+        let venue = p.check(optional_text("venue", self.venue.as_deref(), 500));
+        let link = p.check(optional_text("virtual_link", self.virtual_link.as_deref(), 500));
+        let date = self.meeting_date.or(base.map(|b| b.meeting_date));
+        let time = self.start_time.or(base.map(|b| b.start_time));
+        if date.is_none() {
+            p.push("meeting_date", "required");
+        }
+        if time.is_none() {
+            p.push("start_time", "required");
+        }
+        p.finish(|| {
+            Some(MeetingFields {
+                kind: self.kind.or(base.map(|b| b.kind)).unwrap_or(MeetingKind::Regular),
+                mode: self.mode.or(base.map(|b| b.mode)).unwrap_or(MeetingMode::Virtual),
+                meeting_date: date?,
+                start_time: time?,
+                venue: venue?.or(base.and_then(|b| b.venue.clone())),
+                virtual_link: link?.or(base.and_then(|b| b.virtual_link.clone())),
+                chair_user_id: self.chair_user_id.map(UserId).or(base.and_then(|b| b.chair_user_id)),
+                agenda_cutoff_at: self.agenda_cutoff_at.or(base.and_then(|b| b.agenda_cutoff_at)),
+            })
+        })
+    }
+}
+
+/// Domain rules for a meeting: where it happens, who chairs, when the agenda closes.
+fn check_meeting(conn: &mut diesel::PgConnection, panel: PanelId, f: &MeetingFields) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    if matches!(f.mode, MeetingMode::InPerson | MeetingMode::Hybrid) && f.venue.is_none() {
+        problems.push(FieldProblem::new("venue", "required_for_mode"));
+    }
+    if matches!(f.mode, MeetingMode::Virtual | MeetingMode::Hybrid) && f.virtual_link.is_none() {
+        problems.push(FieldProblem::new("virtual_link", "required_for_mode"));
+    }
+    if let Some(chair) = f.chair_user_id {
+        let roles = crate::models::session::roles_of(conn, chair)?;
+        if !roles.iter().any(|r| {
+            r.panel_id == Some(panel) && matches!(r.role, crate::domain::Role::Chair | crate::domain::Role::Coordinator)
+        }) {
+            problems.push(FieldProblem::new("chair_user_id", "not_a_chair_of_this_panel"));
+        }
+    }
+    if let Some(cutoff) = f.agenda_cutoff_at
+        && cutoff.naive_utc() > f.meeting_date.and_time(f.start_time)
+    {
+        problems.push(FieldProblem::new("agenda_cutoff_at", "after_meeting_start"));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::Unprocessable(problems)) }
+}
+
+#[derive(Serialize)]
+pub struct MeetingResponse {
+    id: MeetingId,
+    panel_id: PanelId,
+    kind: MeetingKind,
+    mode: MeetingMode,
+    meeting_date: NaiveDate,
+    start_time: String,
+    venue: Option<String>,
+    virtual_link: Option<String>,
+    chair_user_id: Option<UserId>,
+    agenda_cutoff_at: Option<DateTime<Utc>>,
+    status: MeetingStatus,
+    agenda_version: i32,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<MeetingRow> for MeetingResponse {
+    fn from(m: MeetingRow) -> Self {
+        Self {
+            id: m.id,
+            panel_id: m.panel_id,
+            kind: m.kind,
+            mode: m.mode,
+            meeting_date: m.meeting_date,
+            start_time: m.start_time.format("%H:%M").to_string(),
+            venue: m.venue,
+            virtual_link: m.virtual_link,
+            chair_user_id: m.chair_user_id,
+            agenda_cutoff_at: m.agenda_cutoff_at,
+            status: m.status,
+            agenda_version: m.agenda_version,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PanelPath {
+    panel_id: Uuid,
+}
+
+#[derive(Deserialize)]
+pub struct MeetingPath {
+    meeting_id: Uuid,
+}
+
+#[derive(Deserialize)]
+pub struct ItemPath {
+    meeting_id: Uuid,
+    item_id: Uuid,
+}
+
+fn require_panel_staff(user: &AuthUser, panel: PanelId) -> Result<(), ApiError> {
+    if access::staff_panels(user).contains(&panel) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(Forbidden::PanelStaffOnly))
+    }
+}
+
+/// POST /api/v1/panels/{panel_id}/meetings
+pub async fn create_meeting(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<PanelPath>,
+    body: Json<MeetingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    require_panel_staff(&user, panel_id)?;
+    let fields = body.into_inner().merge(None)?;
+    let row = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            panel::get(conn, panel_id)?;
+            check_meeting(conn, panel_id, &fields)?;
+            Ok(meeting::insert(conn, panel_id, &fields, user.user_id)?)
+        })
+    })
+    .await?;
+    tracing::info!(meeting.id = %row.id, "meeting scheduled");
+    Ok(created(format!("/api/v1/meetings/{}", row.id), row.version, &MeetingResponse::from(row)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// GET /api/v1/panels/{panel_id}/meetings
+pub async fn list_meetings(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<PanelPath>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    if !access::member_panels(&user).contains(&panel_id) {
+        return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+    }
+    let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| Ok(meeting::list_for_panel(conn, panel_id, &page)?)).await?;
+    let page = Page::from_rows(rows, &page, |m| Cursor { created_at: m.created_at, id: m.id.0 }, MeetingResponse::from);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// GET /api/v1/meetings/{meeting_id}
+pub async fn get_meeting(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let m = db::run(&state.pool, move |conn| Ok(access::meeting_access(conn, &user, id, false)?.meeting)).await?;
+    Ok(ok_versioned(m.version, &MeetingResponse::from(m)))
+}
+
+/// PATCH /api/v1/meetings/{meeting_id}
+pub async fn update_meeting(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+    if_match: IfMatch,
+    body: Json<MeetingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let input = body.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            let current = access.meeting;
+            if current.version != if_match.0 {
+                return Err(ApiError::Stale(Some(current.version)));
+            }
+            if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
+                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "rescheduled" });
+            }
+            let fields = input.merge(Some(&current))?;
+            check_meeting(conn, current.panel_id, &fields)?;
+            Ok(meeting::update(conn, id, &fields)?)
+        })
+    })
+    .await?;
+    Ok(ok_versioned(row.version, &MeetingResponse::from(row)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingTransition {
+    to: MeetingStatus,
+}
+
+/// DOMAIN.md §6.5: a meeting moves forward one step at a time; it can be cancelled until it starts.
+fn meeting_step_allowed(from: MeetingStatus, to: MeetingStatus) -> bool {
+    use MeetingStatus::*;
+    matches!(
+        (from, to),
+        (Scheduled, AgendaPublished | Cancelled) | (AgendaPublished, InProgress | Cancelled) | (InProgress, Held)
+    )
+}
+
+/// POST /api/v1/meetings/{meeting_id}/transitions
+pub async fn transition_meeting(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+    body: Json<MeetingTransition>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let to = body.into_inner().to;
+    let row = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            let from = access.meeting.status;
+            if !meeting_step_allowed(from, to) {
+                return Err(ApiError::InvalidTransition { current: from.as_str(), requested: to.as_str() });
+            }
+            Ok(meeting::set_status(conn, id, to)?)
+        })
+    })
+    .await?;
+    tracing::info!(meeting.id = %row.id, status = %row.status, "meeting status changed");
+    Ok(ok_versioned(row.version, &MeetingResponse::from(row)))
+}
+
+// ------------------------------------------------------------------ agenda
+
+#[derive(Serialize)]
+pub struct CaseSummary {
+    id: CaseId,
+    reference: String,
+    status: CaseStatus,
+    referral_date: NaiveDate,
+    repeat: bool,
+    visible_high_risk: bool,
+    children_in_household: Option<i32>,
+    summary: Option<String>,
+}
+
+impl From<&CaseRow> for CaseSummary {
+    fn from(c: &CaseRow) -> Self {
+        Self {
+            id: c.id,
+            reference: c.reference.clone(),
+            status: c.status,
+            referral_date: c.referral_date,
+            repeat: c.is_repeat,
+            visible_high_risk: c.visible_high_risk,
+            children_in_household: c.children_in_household,
+            summary: c.summary.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AgendaItemResponse {
+    id: AgendaItemId,
+    position: i32,
+    section: AgendaSection,
+    listing_reason: ListingReason,
+    outcome: Option<AgendaOutcome>,
+    starts_at: String,
+    ends_at: String,
+    /// The case, for callers who may see it and have acknowledged the confidentiality statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case: Option<CaseSummary>,
+    withheld: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct AgendaResponse {
+    meeting_id: MeetingId,
+    meeting_status: MeetingStatus,
+    agenda_version: i32,
+    minutes_per_case: i16,
+    /// False until the caller acknowledges the confidentiality statement for this meeting; until
+    /// then no case details are shown.
+    confidentiality_acknowledged: bool,
+    items: Vec<AgendaItemResponse>,
+}
+
+/// What a caller may see of an agenda: the items whose cases they can see, with details only
+/// once they have acknowledged the confidentiality statement (panel staff run the meeting and
+/// always see them).
+struct AgendaView {
+    response: AgendaResponse,
+    cases: Vec<CaseRow>,
+}
+
+fn agenda_view(
+    conn: &mut diesel::PgConnection,
+    user: &AuthUser,
+    access: &MeetingAccess,
+) -> Result<AgendaView, ApiError> {
+    let m = &access.meeting;
+    let panel = panel::get(conn, m.panel_id)?;
+    let items = meeting::agenda(conn, m.id)?;
+    let acknowledged = meeting::has_acknowledged(conn, m.id, user.user_id)?;
+    let show_details = access.is_staff || acknowledged;
+    let ids: Vec<CaseId> = items.iter().map(|i| i.case_id).collect();
+    let visible: Vec<CaseId> = {
+        use diesel::prelude::*;
+        crate::schema::cases::table
+            .filter(crate::schema::cases::id.eq_any(&ids))
+            .filter(access::case_visible(user))
+            .select(crate::schema::cases::id)
+            .load(conn)?
+    };
+    let cases: Vec<CaseRow> = visible.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
+    let slot = i64::from(panel.settings.minutes_per_case);
+    let start = m.meeting_date.and_time(m.start_time);
+    let items = items
+        .into_iter()
+        .enumerate()
+        .filter(|(_, item)| visible.contains(&item.case_id))
+        .map(|(i, item)| {
+            let starts = start + Duration::minutes(slot * i as i64);
+            let case = cases.iter().find(|c| c.id == item.case_id).filter(|_| show_details).map(CaseSummary::from);
+            AgendaItemResponse {
+                withheld: if case.is_some() { Vec::new() } else { vec!["case_details"] },
+                case,
+                id: item.id,
+                position: item.position,
+                section: item.section,
+                listing_reason: item.listing_reason,
+                outcome: item.outcome,
+                starts_at: starts.format("%H:%M").to_string(),
+                ends_at: (starts + Duration::minutes(slot)).format("%H:%M").to_string(),
+            }
+        })
+        .collect();
+    Ok(AgendaView {
+        response: AgendaResponse {
+            meeting_id: m.id,
+            meeting_status: m.status,
+            agenda_version: m.agenda_version,
+            minutes_per_case: panel.settings.minutes_per_case,
+            confidentiality_acknowledged: acknowledged,
+            items,
+        },
+        cases: if show_details { cases } else { Vec::new() },
+    })
+}
+
+fn agenda_answer(view: AgendaView) -> HttpResponse {
+    HttpResponse::Ok().insert_header(etag(view.response.agenda_version)).json(view.response)
+}
+
+/// GET /api/v1/meetings/{meeting_id}/agenda
+pub async fn get_agenda(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let view = db::run(&state.pool, move |conn| {
+        let access = access::meeting_access(conn, &user, id, false)?;
+        agenda_view(conn, &user, &access)
+    })
+    .await?;
+    Ok(agenda_answer(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaItemInput {
+    case_id: Uuid,
+    section: Option<AgendaSection>,
+    outcome: Option<AgendaOutcome>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaInput {
+    items: Vec<AgendaItemInput>,
+}
+
+/// Children's cases come first so children's agencies can leave (DOMAIN.md §6.6).
+fn default_section(case: &CaseRow, with_child: &[CaseId]) -> AgendaSection {
+    if case.children_in_household.is_some_and(|n| n > 0) || with_child.contains(&case.id) {
+        AgendaSection::ChildrenCases
+    } else {
+        AgendaSection::AdultOnlyCases
+    }
+}
+
+fn cutoff_passed(m: &MeetingRow) -> bool {
+    m.kind == MeetingKind::Regular && m.agenda_cutoff_at.is_some_and(|c| Utc::now() > c)
+}
+
+/// Saves the agenda and lists its cases: accepted cases become open, with a history entry.
+fn save_agenda(
+    conn: &mut diesel::PgConnection,
+    user: &AuthUser,
+    m: &MeetingRow,
+    lines: &[AgendaLine],
+) -> Result<(), ApiError> {
+    let existing: Vec<CaseId> = meeting::agenda(conn, m.id)?.into_iter().map(|i| i.case_id).collect();
+    let added = lines.iter().any(|l| !existing.contains(&l.case_id));
+    let removed = existing.iter().any(|c| !lines.iter().any(|l| l.case_id == *c));
+    if (added || removed) && m.status != MeetingStatus::Scheduled {
+        return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_changed" });
+    }
+    if added && cutoff_passed(m) {
+        return Err(ApiError::unprocessable("items", "after_agenda_cutoff"));
+    }
+    meeting::replace_agenda(conn, m.id, lines)?;
+    let listed: Vec<CaseId> = lines.iter().map(|l| l.case_id).collect();
+    for opened in meeting::open_accepted(conn, &listed)? {
+        let reason = format!("Listed for the meeting on {}", m.meeting_date);
+        case::record_history(conn, opened, Some(CaseStatus::Accepted), CaseStatus::Open, Some(&reason), user.user_id)?;
+    }
+    Ok(())
+}
+
+/// PUT /api/v1/meetings/{meeting_id}/agenda
+pub async fn put_agenda(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+    if_match: IfMatch,
+    body: Json<AgendaInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let input = body.into_inner();
+    if input.items.len() > MAX_AGENDA_ITEMS {
+        return Err(ApiError::bad_field("items", "too_many_items"));
+    }
+    let view = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            let m = &access.meeting;
+            if m.agenda_version != if_match.0 {
+                return Err(ApiError::Stale(Some(m.agenda_version)));
+            }
+            let current: Vec<AgendaItemRow> = meeting::agenda(conn, m.id)?;
+            let ids: Vec<CaseId> = input.items.iter().map(|i| CaseId(i.case_id)).collect();
+            let with_child = meeting::cases_with_child_participants(conn, &ids)?;
+            let mut problems = Vec::new();
+            let mut lines: Vec<AgendaLine> = Vec::new();
+            for (i, item) in input.items.iter().enumerate() {
+                let case_id = CaseId(item.case_id);
+                if lines.iter().any(|l| l.case_id == case_id) {
+                    problems.push(FieldProblem::new(format!("items[{i}].case_id"), "duplicate"));
+                    continue;
+                }
+                let row = match access::case_access(conn, &user, case_id) {
+                    Ok(a) if a.panel_id == m.panel_id => case::get(conn, case_id)?,
+                    Ok(_) | Err(ApiError::NotFound) => {
+                        problems.push(FieldProblem::new(format!("items[{i}].case_id"), "unknown_case"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let already = current.iter().find(|c| c.case_id == case_id);
+                if already.is_none()
+                    && !matches!(row.status, CaseStatus::Accepted | CaseStatus::Open | CaseStatus::Monitoring)
+                {
+                    problems.push(FieldProblem::new(format!("items[{i}].case_id"), "case_not_ready_for_listing"));
+                    continue;
+                }
+                lines.push(AgendaLine {
+                    case_id,
+                    section: item
+                        .section
+                        .or(already.map(|a| a.section))
+                        .unwrap_or_else(|| default_section(&row, &with_child)),
+                    listing_reason: already.map_or(ListingReason::Added, |a| a.listing_reason),
+                    outcome: item.outcome.or(already.and_then(|a| a.outcome)),
+                });
+            }
+            if !problems.is_empty() {
+                return Err(ApiError::Unprocessable(problems));
+            }
+            // Sections run in SafeLives order; the order given is kept within each section.
+            lines.sort_by_key(|l| l.section.rank());
+            save_agenda(conn, &user, m, &lines)?;
+            let access = access::meeting_access(conn, &user, id, false)?;
+            agenda_view(conn, &user, &access)
+        })
+    })
+    .await?;
+    Ok(agenda_answer(view))
+}
+
+/// The proposed agenda: outstanding actions from the previous meeting first, then cases with
+/// children in the household, then adult-only cases, then notices of lapsed 12-month windows.
+fn propose_agenda(
+    conn: &mut diesel::PgConnection,
+    m: &MeetingRow,
+    panel: &PanelRow,
+) -> Result<Vec<AgendaLine>, ApiError> {
+    let candidates = meeting::agenda_candidates(conn, m.panel_id)?;
+    let heard = meeting::cases_heard_before(conn, m.panel_id, m.meeting_date)?;
+    let outstanding = match meeting::previous_meeting(conn, m.panel_id, m.meeting_date)? {
+        Some(prev) => meeting::cases_with_outstanding_actions_from(conn, prev)?,
+        None => Vec::new(),
+    };
+    let ids: Vec<CaseId> = candidates.iter().map(|c| c.case_id).collect();
+    let with_child = meeting::cases_with_child_participants(conn, &ids)?;
+    let window = Duration::days(i64::from(panel.settings.repeat_window_days));
+    let mut lines: Vec<AgendaLine> = Vec::new();
+    for c in &candidates {
+        let has_children = c.children_in_household.is_some_and(|n| n > 0) || with_child.contains(&c.case_id);
+        let line = |section, listing_reason| AgendaLine { case_id: c.case_id, section, listing_reason, outcome: None };
+        let case_section = if has_children { AgendaSection::ChildrenCases } else { AgendaSection::AdultOnlyCases };
+        if outstanding.contains(&c.case_id) {
+            lines.push(line(AgendaSection::OutstandingActions, ListingReason::OutstandingActions));
+        } else if c.status == CaseStatus::Accepted && !heard.contains(&c.case_id) {
+            let reason = if c.is_repeat { ListingReason::Repeat } else { ListingReason::NewReferral };
+            lines.push(line(case_section, reason));
+        } else if panel.kind == PanelKind::Marac
+            && c.status == CaseStatus::Monitoring
+            && c.referral_date + window < m.meeting_date
+        {
+            lines.push(line(AgendaSection::TwelveMonthLapseNotices, ListingReason::LapseNotice));
+        } else if panel.kind != PanelKind::Marac && c.status == CaseStatus::Open {
+            // Community MARAC and JAG cases are reviewed at each meeting while open.
+            lines.push(line(case_section, ListingReason::Review));
+        }
+    }
+    lines.sort_by_key(|l| l.section.rank());
+    Ok(lines)
+}
+
+/// POST /api/v1/meetings/{meeting_id}/agenda/build
+pub async fn build_agenda(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let view = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            let m = &access.meeting;
+            if m.status != MeetingStatus::Scheduled {
+                return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_built" });
+            }
+            let panel = panel::get(conn, m.panel_id)?;
+            let lines = propose_agenda(conn, m, &panel)?;
+            save_agenda(conn, &user, m, &lines)?;
+            let access = access::meeting_access(conn, &user, id, false)?;
+            agenda_view(conn, &user, &access)
+        })
+    })
+    .await?;
+    Ok(agenda_answer(view))
+}
+
+// ------------------------------------------------------------------ attendance
+
+#[derive(Serialize)]
+pub struct AttendanceResponse {
+    id: AttendanceId,
+    agency_id: AgencyId,
+    user_id: Option<UserId>,
+    person_name: Option<String>,
+    attendance_type: AttendanceType,
+    confidentiality_acknowledged_at: Option<DateTime<Utc>>,
+}
+
+impl From<meeting::AttendanceRow> for AttendanceResponse {
+    fn from(a: meeting::AttendanceRow) -> Self {
+        Self {
+            id: a.id,
+            agency_id: a.agency_id,
+            user_id: a.user_id,
+            person_name: a.person_name,
+            attendance_type: a.attendance_type,
+            confidentiality_acknowledged_at: a.confidentiality_acknowledged_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AttendanceList {
+    items: Vec<AttendanceResponse>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceInput {
+    agency_id: Uuid,
+    user_id: Option<Uuid>,
+    person_name: Option<String>,
+    attendance_type: AttendanceType,
+}
+
+/// GET /api/v1/meetings/{meeting_id}/attendance
+pub async fn list_attendance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let items = db::run(&state.pool, move |conn| {
+        access::meeting_access(conn, &user, id, false)?;
+        Ok(meeting::attendance_of(conn, id)?.into_iter().map(AttendanceResponse::from).collect())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AttendanceList { items }))
+}
+
+/// POST /api/v1/meetings/{meeting_id}/attendance
+pub async fn record_attendance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+    body: Json<AttendanceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let input = body.into_inner();
+    let name =
+        optional_text("person_name", input.person_name.as_deref(), 200).map_err(|p| ApiError::BadRequest(vec![p]))?;
+    let row = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            let agency = AgencyId(input.agency_id);
+            let members = panel::members(conn, access.meeting.panel_id)?;
+            if !members.iter().any(|m| m.agency_id == agency) {
+                return Err(ApiError::unprocessable("agency_id", "not_a_member_of_the_panel"));
+            }
+            let attendee = input.user_id.map(UserId);
+            if let Some(u) = attendee {
+                let row = crate::models::user::get(conn, u)
+                    .map_err(|_| ApiError::unprocessable("user_id", "unknown_user"))?;
+                if row.agency_id != Some(agency) {
+                    return Err(ApiError::unprocessable("user_id", "not_of_that_agency"));
+                }
+            }
+            Ok(meeting::record_attendance(
+                conn,
+                id,
+                agency,
+                attendee,
+                name.as_deref(),
+                input.attendance_type,
+                user.user_id,
+            )?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(AttendanceResponse::from(row)))
+}
+
+/// POST /api/v1/meetings/{meeting_id}/acknowledgement: the caller acknowledges the
+/// confidentiality statement for this meeting.
+pub async fn acknowledge_confidentiality(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let row = db::run(&state.pool, move |conn| {
+        access::meeting_access(conn, &user, id, false)?;
+        let agency = user.agency_id.ok_or(ApiError::unprocessable("agency_id", "requires_agency"))?;
+        Ok(meeting::acknowledge(conn, id, agency, user.user_id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AttendanceResponse::from(row)))
+}
+
+// ------------------------------------------------------------------ notes
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteInput {
+    agency_id: Option<Uuid>,
+    shared_information: Option<String>,
+    risk_summary: Option<String>,
+    decisions: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct NoteResponse {
+    id: NoteId,
+    agenda_item_id: AgendaItemId,
+    agency_id: Option<AgencyId>,
+    shared_information: Option<String>,
+    risk_summary: Option<String>,
+    decisions: Option<String>,
+    created_by: UserId,
+    created_at: DateTime<Utc>,
+}
+
+impl From<meeting::NoteRow> for NoteResponse {
+    fn from(n: meeting::NoteRow) -> Self {
+        Self {
+            id: n.id,
+            agenda_item_id: n.agenda_item_id,
+            agency_id: n.agency_id,
+            shared_information: n.shared_information,
+            risk_summary: n.risk_summary,
+            decisions: n.decisions,
+            created_by: n.created_by,
+            created_at: n.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct NoteList {
+    items: Vec<NoteResponse>,
+}
+
+/// The agenda item, checked to belong to the meeting and to a case the caller can see.
+fn visible_item(
+    conn: &mut diesel::PgConnection,
+    user: &AuthUser,
+    meeting_id: MeetingId,
+    item_id: AgendaItemId,
+    lock: bool,
+) -> Result<(MeetingAccess, AgendaItemRow), ApiError> {
+    let access = access::meeting_access(conn, user, meeting_id, lock)?;
+    let item = meeting::agenda_item(conn, item_id)?;
+    if item.meeting_id != meeting_id {
+        return Err(ApiError::NotFound);
+    }
+    access::case_access(conn, user, item.case_id)?;
+    Ok((access, item))
+}
+
+/// POST /api/v1/meetings/{meeting_id}/items/{item_id}/notes
+pub async fn add_note(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<ItemPath>,
+    body: Json<NoteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (meeting_id, item_id) = (MeetingId(path.meeting_id), AgendaItemId(path.item_id));
+    let input = body.into_inner();
+    let mut p = Problems::default();
+    let shared = p.check(optional_text("shared_information", input.shared_information.as_deref(), 10_000));
+    let risk = p.check(optional_text("risk_summary", input.risk_summary.as_deref(), 10_000));
+    let decisions = p.check(optional_text("decisions", input.decisions.as_deref(), 10_000));
+    let (shared, risk, decisions) = p.finish(|| Some((shared?, risk?, decisions?)))?;
+    if shared.is_none() && risk.is_none() && decisions.is_none() {
+        return Err(ApiError::bad_field("shared_information", "note_is_empty"));
+    }
+    let row = db::run(&state.pool, move |conn| {
+        let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
+        access.require_staff()?;
+        if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
+            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "noted" });
+        }
+        let note = NewNote {
+            agenda_item_id: item.id,
+            agency_id: input.agency_id.map(AgencyId),
+            shared_information: shared,
+            risk_summary: risk,
+            decisions,
+            created_by: user.user_id,
+        };
+        Ok(meeting::add_note(conn, &note)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(NoteResponse::from(row)))
+}
+
+/// GET /api/v1/meetings/{meeting_id}/items/{item_id}/notes
+pub async fn list_notes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<ItemPath>,
+) -> Result<HttpResponse, ApiError> {
+    let (meeting_id, item_id) = (MeetingId(path.meeting_id), AgendaItemId(path.item_id));
+    let items = db::run(&state.pool, move |conn| {
+        let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
+        if !access.is_staff && !meeting::has_acknowledged(conn, meeting_id, user.user_id)? {
+            return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
+        }
+        Ok(meeting::notes_of(conn, &[item.id])?.into_iter().map(NoteResponse::from).collect())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(NoteList { items }))
+}
+
+// ------------------------------------------------------------------ minutes
+
+#[derive(Serialize)]
+pub struct MinutesVersion {
+    version: i32,
+    body: String,
+    circulated_at: Option<DateTime<Utc>>,
+    created_by: UserId,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+pub struct MinutesResponse {
+    meeting_id: MeetingId,
+    /// `draft` until circulated; after that the text is read-only and corrections are new versions.
+    state: &'static str,
+    current: Option<MinutesVersion>,
+    versions: Vec<MinutesVersion>,
+}
+
+fn minutes_response(meeting_id: MeetingId, rows: Vec<meeting::MinutesRow>) -> (i32, MinutesResponse) {
+    let versions: Vec<MinutesVersion> = rows
+        .into_iter()
+        .map(|m| MinutesVersion {
+            version: m.version,
+            body: m.body,
+            circulated_at: m.circulated_at,
+            created_by: m.created_by,
+            created_at: m.created_at,
+        })
+        .collect();
+    let latest = versions.last().map_or(0, |v| v.version);
+    let state = if versions.last().is_some_and(|v| v.circulated_at.is_some()) { "circulated" } else { "draft" };
+    let current = versions.last().map(|v| MinutesVersion {
+        version: v.version,
+        body: v.body.clone(),
+        circulated_at: v.circulated_at,
+        created_by: v.created_by,
+        created_at: v.created_at,
+    });
+    (latest, MinutesResponse { meeting_id, state, current, versions })
+}
+
+/// Minutes are restricted to the panel's staff and organisations recorded at the meeting.
+fn may_read_minutes(
+    conn: &mut diesel::PgConnection,
+    user: &AuthUser,
+    access: &MeetingAccess,
+) -> Result<bool, ApiError> {
+    if access.is_staff {
+        return Ok(true);
+    }
+    let Some(agency) = user.agency_id else { return Ok(false) };
+    Ok(meeting::attendance_of(conn, access.meeting.id)?.iter().any(|a| a.agency_id == agency))
+}
+
+/// GET /api/v1/meetings/{meeting_id}/minutes
+pub async fn get_minutes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let (latest, body) = db::run(&state.pool, move |conn| {
+        let access = access::meeting_access(conn, &user, id, false)?;
+        if !may_read_minutes(conn, &user, &access)? {
+            return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+        }
+        Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(etag(latest)).json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinutesInput {
+    body: String,
+}
+
+/// PUT /api/v1/meetings/{meeting_id}/minutes: saves a new version (`If-Match: "0"` for the
+/// first). After circulation this is a correction: a new version, the circulated text kept.
+pub async fn put_minutes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+    if_match: IfMatch,
+    body: Json<MinutesInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let text = crate::domain::required_text("body", &body.into_inner().body, 200_000)
+        .map_err(|p| ApiError::BadRequest(vec![p]))?;
+    let (latest, out) = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            if !matches!(
+                access.meeting.status,
+                MeetingStatus::InProgress | MeetingStatus::Held | MeetingStatus::MinutesCirculated
+            ) {
+                return Err(ApiError::InvalidTransition {
+                    current: access.meeting.status.as_str(),
+                    requested: "minuted",
+                });
+            }
+            let versions = meeting::minutes_of(conn, id)?;
+            let latest = versions.last().map_or(0, |v| v.version);
+            if latest != if_match.0 {
+                return Err(ApiError::Stale(Some(latest)));
+            }
+            meeting::add_minutes(conn, id, latest + 1, &text, user.user_id)?;
+            Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(etag(latest)).json(out))
+}
+
+/// POST /api/v1/meetings/{meeting_id}/minutes/circulate: the current version becomes read-only
+/// and the meeting's minutes are circulated.
+pub async fn circulate_minutes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let (latest, out) = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let access = access::meeting_access(conn, &user, id, true)?;
+            access.require_staff()?;
+            if !matches!(access.meeting.status, MeetingStatus::Held | MeetingStatus::MinutesCirculated) {
+                return Err(ApiError::InvalidTransition {
+                    current: access.meeting.status.as_str(),
+                    requested: MeetingStatus::MinutesCirculated.as_str(),
+                });
+            }
+            let versions = meeting::minutes_of(conn, id)?;
+            let Some(latest) = versions.last() else {
+                return Err(ApiError::unprocessable("body", "no_minutes_to_circulate"));
+            };
+            meeting::circulate_minutes(conn, id, latest.version)?;
+            if access.meeting.status == MeetingStatus::Held {
+                meeting::set_status(conn, id, MeetingStatus::MinutesCirculated)?;
+            }
+            Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(etag(latest)).json(out))
+}
+
+// ------------------------------------------------------------------ pack and calendar
+
+#[derive(Serialize)]
+pub struct PackItem {
+    item_id: AgendaItemId,
+    position: i32,
+    section: AgendaSection,
+    starts_at: String,
+    case: CaseSummary,
+    risk: ScoreSummary,
+    outstanding_actions: Vec<ActionResponse>,
+}
+
+#[derive(Serialize)]
+pub struct PackResponse {
+    meeting: MeetingResponse,
+    items: Vec<PackItem>,
+}
+
+/// GET /api/v1/meetings/{meeting_id}/pack: the agenda with each visible case's summary, latest
+/// scores and outstanding actions, in one answer.
+pub async fn get_pack(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<MeetingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.meeting_id);
+    let pack = db::run(&state.pool, move |conn| {
+        let access = access::meeting_access(conn, &user, id, false)?;
+        if !access.is_staff && !meeting::has_acknowledged(conn, id, user.user_id)? {
+            return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
+        }
+        let view = agenda_view(conn, &user, &access)?;
+        let ids: Vec<CaseId> = view.cases.iter().map(|c| c.id).collect();
+        let assessments = assessment::of_cases(conn, &ids)?;
+        let actions: Vec<ActionRow> = action::of_cases(conn, &ids)?;
+        let today = action::london_today(conn)?;
+        let items = view
+            .response
+            .items
+            .into_iter()
+            .filter_map(|item| {
+                let c = view.cases.iter().find(|c| Some(c.id) == item.case.as_ref().map(|s| s.id))?;
+                Some(PackItem {
+                    item_id: item.id,
+                    position: item.position,
+                    section: item.section,
+                    starts_at: item.starts_at,
+                    risk: ScoreSummary::of(assessments.iter().filter(|a| a.case_id == c.id)),
+                    outstanding_actions: actions
+                        .iter()
+                        .filter(|a| a.case_id == c.id && a.status.is_outstanding())
+                        .map(|a| ActionResponse::render(a.clone(), today))
+                        .collect(),
+                    case: CaseSummary::from(c),
+                })
+            })
+            .collect();
+        Ok(PackResponse { meeting: MeetingResponse::from(access.meeting), items })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(pack))
+}
+
+fn ics_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace('\n', "\\n").replace('\r', "")
+}
+
+/// GET /api/v1/panels/{panel_id}/meetings.ics: the panel's meetings as an iCalendar feed, with
+/// no case details.
+pub async fn meetings_calendar(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<PanelPath>,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    if !access::member_panels(&user).contains(&panel_id) {
+        return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+    }
+    let (panel, meetings) =
+        db::run(&state.pool, move |conn| Ok((panel::get(conn, panel_id)?, meeting::all_for_panel(conn, panel_id)?)))
+            .await?;
+    let mut ics =
+        String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//confer//meetings//EN\r\nCALSCALE:GREGORIAN\r\n");
+    ics.push_str(&format!("X-WR-CALNAME:{}\r\n", ics_escape(&panel.name)));
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    for m in meetings {
+        let start = m.meeting_date.and_time(m.start_time);
+        let end = start + Duration::hours(3);
+        let location = match m.mode {
+            MeetingMode::Virtual => "Virtual meeting".to_owned(),
+            _ => m.venue.clone().unwrap_or_default(),
+        };
+        let kind = if m.kind == MeetingKind::Emergency { "Emergency meeting" } else { "Meeting" };
+        ics.push_str("BEGIN:VEVENT\r\n");
+        ics.push_str(&format!("UID:{}@confer\r\nDTSTAMP:{stamp}\r\n", m.id));
+        ics.push_str(&format!("DTSTART;TZID=Europe/London:{}\r\n", start.format("%Y%m%dT%H%M%S")));
+        ics.push_str(&format!("DTEND;TZID=Europe/London:{}\r\n", end.format("%Y%m%dT%H%M%S")));
+        ics.push_str(&format!("SUMMARY:{}\r\n", ics_escape(&format!("{}: {kind}", panel.name))));
+        if !location.is_empty() {
+            ics.push_str(&format!("LOCATION:{}\r\n", ics_escape(&location)));
+        }
+        ics.push_str(if m.status == MeetingStatus::Cancelled {
+            "STATUS:CANCELLED\r\n"
+        } else {
+            "STATUS:CONFIRMED\r\n"
+        });
+        ics.push_str(&format!("SEQUENCE:{}\r\n", m.version));
+        ics.push_str("END:VEVENT\r\n");
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    Ok(HttpResponse::Ok().content_type("text/calendar; charset=utf-8").body(ics))
+}
