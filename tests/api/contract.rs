@@ -70,7 +70,9 @@ pub fn check_response(method: &Method, path: &str, res: &Res) {
     let media = content_type.split(';').next().unwrap_or_default().trim().to_owned();
     let schema = &response["content"][&media]["schema"];
     assert!(!schema.is_null(), "{context}: content type {media} is not documented");
-    validate(schema, &res.json(), &context);
+    if media.ends_with("json") {
+        validate(schema, &res.json(), &context);
+    }
 }
 
 #[test]

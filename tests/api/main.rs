@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod http_basics;
 mod imports;
+mod meetings;
 mod migrations;
 mod panels;
 mod users;

@@ -1,0 +1,513 @@
+//! Meetings and actions: agenda order, cut-off, confidentiality, minutes, actions and updates.
+
+use actix_web::http::Method;
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::cases::{World, dash, days_ago, marac_referral, person, world};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn in_days(n: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(n)).to_string()
+}
+
+impl World {
+    async fn meeting(&self, panel: uuid::Uuid, date: &str, extra: Value) -> Value {
+        let mut body =
+            json!({ "meeting_date": date, "start_time": "10:00", "virtual_link": "https://meet.example/room" });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res =
+            self.app.post(&format!("/api/v1/panels/{panel}/meetings"), Some(&self.coordinator.access), body).await;
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+        res.json()
+    }
+
+    async fn accepted_marac_case(&self, children: i64, extra_people: Value) -> Value {
+        let mut people = vec![
+            json!({ "role": "victim", "person": person("V") }),
+            json!({ "role": "perpetrator", "person": { "surname": "P" } }),
+        ];
+        people.extend(extra_people.as_array().unwrap().iter().cloned());
+        let mut body = marac_referral(self.marac, &days_ago(5), json!(people), json!({ "entry_assessment": dash(16) }));
+        body["children_in_household"] = json!(children);
+        let case = self.refer(&self.idva, body).await;
+        let c = id(&case);
+        for to in ["screening", "accepted"] {
+            assert_eq!(self.move_to(&c, to, None).await.status, 200);
+        }
+        case
+    }
+
+    async fn meeting_to(&self, meeting: &str, to: &str) -> crate::helpers::Res {
+        self.app
+            .post(
+                &format!("/api/v1/meetings/{meeting}/transitions"),
+                Some(&self.coordinator.access),
+                json!({ "to": to }),
+            )
+            .await
+    }
+
+    async fn agenda(&self, meeting: &str, who: &crate::helpers::Session) -> crate::helpers::Res {
+        self.app.get(&format!("/api/v1/meetings/{meeting}/agenda"), &who.access).await
+    }
+}
+
+#[actix_web::test]
+async fn the_agenda_is_built_in_safelives_order_with_time_slots() {
+    let w = world().await;
+    let adult = w.accepted_marac_case(0, json!([])).await;
+    let with_children = w.accepted_marac_case(2, json!([])).await;
+    let with_child_participant =
+        w.accepted_marac_case(0, json!([{ "role": "child", "person": { "surname": "Kid" } }])).await;
+    // A case whose 12-month window has lapsed while monitored.
+    let old = w
+        .refer(
+            &w.idva,
+            marac_referral(
+                w.marac,
+                &days_ago(400),
+                json!([{ "role": "victim", "person": person("Old") }]),
+                json!({ "entry_assessment": dash(15) }),
+            ),
+        )
+        .await;
+    for to in ["screening", "accepted", "open", "monitoring"] {
+        assert_eq!(w.move_to(&id(&old), to, None).await.status, 200);
+    }
+    let m = w.meeting(w.marac, &in_days(7), json!({})).await;
+    let built =
+        w.app.post(&format!("/api/v1/meetings/{}/agenda/build", id(&m)), Some(&w.coordinator.access), json!({})).await;
+    assert_eq!(built.status, 200, "{}", String::from_utf8_lossy(&built.body));
+    let items = built.json()["items"].as_array().unwrap().clone();
+    let order: Vec<(String, String)> = items
+        .iter()
+        .map(|i| (i["case"]["id"].as_str().unwrap().to_owned(), i["section"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(order.len(), 4);
+    assert_eq!(order[0].1, "children_cases");
+    assert_eq!(order[1].1, "children_cases");
+    assert!(order[..2].iter().any(|(c, _)| *c == id(&with_children)));
+    assert!(order[..2].iter().any(|(c, _)| *c == id(&with_child_participant)));
+    assert_eq!(order[2], (id(&adult), "adult_only_cases".into()));
+    assert_eq!(order[3], (id(&old), "twelve_month_lapse_notices".into()));
+    let slots: Vec<(&str, &str)> =
+        items.iter().map(|i| (i["starts_at"].as_str().unwrap(), i["ends_at"].as_str().unwrap())).collect();
+    assert_eq!(slots, vec![("10:00", "10:10"), ("10:10", "10:20"), ("10:20", "10:30"), ("10:30", "10:40")]);
+    // Listing an accepted case opens it.
+    let case = w.app.get(&format!("/api/v1/cases/{}", id(&adult)), &w.coordinator.access).await.json();
+    assert_eq!(case["status"], "open");
+    assert_eq!(case["history"].as_array().unwrap().last().unwrap()["to_status"], "open");
+}
+
+#[actix_web::test]
+async fn outstanding_actions_from_the_previous_meeting_come_first() {
+    let w = world().await;
+    let first_case = w.accepted_marac_case(0, json!([])).await;
+    let earlier = w.meeting(w.marac, &days_ago(14), json!({})).await;
+    let e = id(&earlier);
+    let built = w.app.post(&format!("/api/v1/meetings/{e}/agenda/build"), Some(&w.coordinator.access), json!({})).await;
+    assert_eq!(built.json()["items"].as_array().unwrap().len(), 1);
+    for to in ["agenda_published", "in_progress", "held"] {
+        assert_eq!(w.meeting_to(&e, to).await.status, 200, "{to}");
+    }
+    let action = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{}/actions", id(&first_case)),
+            Some(&w.police.access),
+            json!({ "description": "Flag the address", "due_date": in_days(3), "meeting_id": e }),
+        )
+        .await;
+    assert_eq!(action.status, 201, "{}", String::from_utf8_lossy(&action.body));
+    let newcomer = w.accepted_marac_case(1, json!([])).await;
+
+    let next = w.meeting(w.marac, &in_days(1), json!({})).await;
+    let items = w
+        .app
+        .post(&format!("/api/v1/meetings/{}/agenda/build", id(&next)), Some(&w.coordinator.access), json!({}))
+        .await
+        .json()["items"]
+        .clone();
+    let order: Vec<(String, String)> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["case"]["id"].as_str().unwrap().to_owned(), i["section"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(order, vec![(id(&first_case), "outstanding_actions".into()), (id(&newcomer), "children_cases".into())]);
+}
+
+#[actix_web::test]
+async fn the_coordinator_edits_the_agenda_until_publication_and_the_cutoff_holds() {
+    let w = world().await;
+    let a = w.accepted_marac_case(0, json!([])).await;
+    let b = w.accepted_marac_case(3, json!([])).await;
+    let m = w.meeting(w.marac, &in_days(7), json!({})).await;
+    let mid = id(&m);
+    let path = format!("/api/v1/meetings/{mid}/agenda");
+    let put = |tag: &'static str, items: Value| {
+        let app = &w.app;
+        let token = w.coordinator.access.clone();
+        let path = path.clone();
+        async move {
+            app.call(
+                actix_web::test::TestRequest::put()
+                    .uri(&path)
+                    .insert_header(("authorization", format!("Bearer {token}")))
+                    .insert_header(("if-match", tag))
+                    .set_json(json!({ "items": items })),
+            )
+            .await
+        }
+    };
+    let missing = w
+        .app
+        .call(
+            actix_web::test::TestRequest::put()
+                .uri(&path)
+                .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+                .set_json(json!({ "items": [] })),
+        )
+        .await;
+    assert_eq!(missing.status, 428);
+    let saved = put("\"1\"", json!([{ "case_id": id(&a) }, { "case_id": id(&b) }])).await;
+    assert_eq!(saved.status, 200, "{}", String::from_utf8_lossy(&saved.body));
+    let body = saved.json();
+    let sections: Vec<&str> =
+        body["items"].as_array().unwrap().iter().map(|i| i["section"].as_str().unwrap()).collect();
+    assert_eq!(
+        sections,
+        vec!["children_cases", "adult_only_cases"],
+        "sections keep SafeLives order whatever the order given"
+    );
+    assert_eq!(saved.header("etag").as_deref(), Some("\"2\""));
+    let stale = put("\"1\"", json!([])).await;
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.json()["current_version"], 2);
+    let unknown = put("\"2\"", json!([{ "case_id": uuid::Uuid::new_v4() }])).await;
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.field_errors(), vec![("items[0].case_id".into(), "unknown_case".into())]);
+    let removed = put("\"2\"", json!([{ "case_id": id(&b) }])).await;
+    assert_eq!(removed.json()["items"].as_array().unwrap().len(), 1);
+
+    assert_eq!(w.meeting_to(&mid, "agenda_published").await.status, 200);
+    let after_publish = put("\"3\"", json!([{ "case_id": id(&b) }, { "case_id": id(&a) }])).await;
+    assert_eq!(after_publish.status, 409, "no additions once published");
+    let outcome = put("\"3\"", json!([{ "case_id": id(&b), "outcome": "heard" }])).await;
+    assert_eq!(outcome.status, 200, "outcomes can still be recorded");
+
+    // A regular meeting whose cut-off has passed takes no new cases; an emergency one does.
+    w.accepted_marac_case(0, json!([])).await;
+    let late = w
+        .meeting(w.marac, &in_days(2), json!({ "agenda_cutoff_at": (Utc::now() - Duration::hours(1)).to_rfc3339() }))
+        .await;
+    let res = w
+        .app
+        .post(&format!("/api/v1/meetings/{}/agenda/build", id(&late)), Some(&w.coordinator.access), json!({}))
+        .await;
+    assert_eq!(res.status, 422);
+    assert_eq!(res.field_errors(), vec![("items".into(), "after_agenda_cutoff".into())]);
+    let emergency = w
+        .meeting(
+            w.marac,
+            &in_days(2),
+            json!({ "kind": "emergency", "agenda_cutoff_at": (Utc::now() - Duration::hours(1)).to_rfc3339() }),
+        )
+        .await;
+    let res = w
+        .app
+        .post(&format!("/api/v1/meetings/{}/agenda/build", id(&emergency)), Some(&w.coordinator.access), json!({}))
+        .await;
+    assert_eq!(res.status, 200);
+}
+
+#[actix_web::test]
+async fn case_details_wait_for_the_confidentiality_acknowledgement() {
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let m = w.meeting(w.marac, &in_days(3), json!({})).await;
+    let mid = id(&m);
+    w.app.post(&format!("/api/v1/meetings/{mid}/agenda/build"), Some(&w.coordinator.access), json!({})).await;
+    let before = w.agenda(&mid, &w.police).await;
+    assert_eq!(before.status, 200);
+    let body = before.json();
+    assert_eq!(body["confidentiality_acknowledged"], false);
+    assert!(body["items"][0].get("case").is_none());
+    assert_eq!(body["items"][0]["withheld"], json!(["case_details"]));
+    assert!(!String::from_utf8_lossy(&before.body).contains(case["reference"].as_str().unwrap()));
+    let pack = w.app.get(&format!("/api/v1/meetings/{mid}/pack"), &w.police.access).await;
+    assert_eq!(pack.status, 403);
+    assert_eq!(pack.problem_type(), "/problems/confidentiality-not-acknowledged");
+
+    let ack = w
+        .app
+        .request(Method::POST, &format!("/api/v1/meetings/{mid}/acknowledgement"), Some(&w.police.access), None)
+        .await;
+    assert_eq!(ack.status, 200);
+    assert!(ack.json()["confidentiality_acknowledged_at"].is_string());
+    let after = w.agenda(&mid, &w.police).await.json();
+    assert_eq!(after["items"][0]["case"]["reference"], case["reference"]);
+    let pack = w.app.get(&format!("/api/v1/meetings/{mid}/pack"), &w.police.access).await;
+    assert_eq!(pack.status, 200);
+    assert_eq!(pack.json()["items"][0]["risk"]["latest_entry"]["score"], 16);
+
+    // Housing sits on no MARAC: the meeting is as good as missing.
+    assert_eq!(w.agenda(&mid, &w.housing).await.status, 404);
+}
+
+#[actix_web::test]
+async fn a_full_panel_cycle_runs_through_the_api() {
+    let w = world().await;
+    let case = w.accepted_marac_case(1, json!([])).await;
+    let m = w.meeting(w.marac, &days_ago(0), json!({})).await;
+    let mid = id(&m);
+    let agenda = w
+        .app
+        .post(&format!("/api/v1/meetings/{mid}/agenda/build"), Some(&w.coordinator.access), json!({}))
+        .await
+        .json();
+    let item = agenda["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.meeting_to(&mid, "agenda_published").await.status, 200);
+    let att = w
+        .app
+        .post(
+            &format!("/api/v1/meetings/{mid}/attendance"),
+            Some(&w.coordinator.access),
+            json!({ "agency_id": w.police_agency, "attendance_type": "present", "person_name": "DS Smith" }),
+        )
+        .await;
+    assert_eq!(att.status, 201);
+    let outsider = w
+        .app
+        .post(
+            &format!("/api/v1/meetings/{mid}/attendance"),
+            Some(&w.coordinator.access),
+            json!({ "agency_id": w.housing_agency, "attendance_type": "present" }),
+        )
+        .await;
+    assert_eq!(outsider.status, 422, "housing is not a member of this MARAC");
+    let early_note = w
+        .app
+        .post(
+            &format!("/api/v1/meetings/{mid}/items/{item}/notes"),
+            Some(&w.coordinator.access),
+            json!({ "decisions": "x" }),
+        )
+        .await;
+    assert_eq!(early_note.status, 409);
+    assert_eq!(w.meeting_to(&mid, "in_progress").await.status, 200);
+    let note = w
+        .app
+        .post(&format!("/api/v1/meetings/{mid}/items/{item}/notes"), Some(&w.coordinator.access), json!({ "agency_id": w.police_agency, "shared_information": "Two call-outs since referral", "risk_summary": "High", "decisions": "Sanctuary scheme" }))
+        .await;
+    assert_eq!(note.status, 201);
+    let wrong_parent = w
+        .app
+        .get(&format!("/api/v1/meetings/{}/items/{item}/notes", uuid::Uuid::new_v4()), &w.coordinator.access)
+        .await;
+    assert_eq!(wrong_parent.status, 404);
+    let other = w.meeting(w.marac, &in_days(30), json!({})).await;
+    let mismatched =
+        w.app.get(&format!("/api/v1/meetings/{}/items/{item}/notes", id(&other)), &w.coordinator.access).await;
+    assert_eq!(mismatched.status, 404, "an item of another meeting is not found under this one");
+    let action = w
+        .app
+        .post(&format!("/api/v1/cases/{}/actions", id(&case)), Some(&w.coordinator.access), json!({ "description": "Mark address for urgent response", "owner_agency_id": w.police_agency, "due_date": in_days(14), "meeting_id": mid }))
+        .await;
+    assert_eq!(action.status, 201);
+    assert_eq!(w.meeting_to(&mid, "held").await.status, 200);
+
+    let minutes = format!("/api/v1/meetings/{mid}/minutes");
+    let put = |tag: &'static str, text: &'static str| {
+        let app = &w.app;
+        let token = w.coordinator.access.clone();
+        let path = minutes.clone();
+        async move {
+            app.call(
+                actix_web::test::TestRequest::put()
+                    .uri(&path)
+                    .insert_header(("authorization", format!("Bearer {token}")))
+                    .insert_header(("if-match", tag))
+                    .set_json(json!({ "body": text })),
+            )
+            .await
+        }
+    };
+    assert_eq!(put("\"0\"", "Draft one").await.status, 200);
+    let second = put("\"1\"", "Draft two").await;
+    assert_eq!(second.json()["state"], "draft");
+    let circulated =
+        w.app.request(Method::POST, &format!("{minutes}/circulate"), Some(&w.coordinator.access), None).await;
+    assert_eq!(circulated.status, 200);
+    assert_eq!(circulated.json()["state"], "circulated");
+    let correction = put("\"2\"", "Corrected text").await;
+    assert_eq!(correction.status, 200);
+    let versions = correction.json()["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[1]["body"], "Draft two", "the circulated text is kept");
+    assert!(versions[1]["circulated_at"].is_string());
+    assert_eq!(correction.json()["state"], "draft");
+    assert_eq!(put("\"2\"", "Stale").await.status, 412);
+    let meeting = w.app.get(&format!("/api/v1/meetings/{mid}"), &w.coordinator.access).await.json();
+    assert_eq!(meeting["status"], "minutes_circulated");
+
+    let as_police = w.app.get(&minutes, &w.police.access).await;
+    assert_eq!(as_police.status, 200, "an organisation recorded at the meeting reads the minutes");
+    let ics = w.app.get(&format!("/api/v1/panels/{}/meetings.ics", w.marac), &w.police.access).await;
+    assert_eq!(ics.status, 200);
+    let text = String::from_utf8_lossy(&ics.body).to_string();
+    assert!(
+        text.starts_with("BEGIN:VCALENDAR") && text.contains("BEGIN:VEVENT") && text.contains("TZID=Europe/London")
+    );
+    assert!(!text.contains(case["reference"].as_str().unwrap()), "no case details in the calendar");
+}
+
+#[actix_web::test]
+async fn only_the_owner_agency_or_panel_staff_change_an_action() {
+    let w = world().await;
+    let case = w
+        .refer(&w.housing, json!({
+            "panel_id": w.cmarac, "referral_date": days_ago(10), "participants": [{ "role": "vulnerable_person", "person": person("T") }],
+            "consent": { "status": "given" }, "lawful_basis": "public_task", "special_category_condition": "health_social_care"
+        }))
+        .await;
+    let c = id(&case);
+    let volunteered = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.police.access),
+            json!({ "description": "Welfare visit", "due_date": in_days(7) }),
+        )
+        .await;
+    assert_eq!(volunteered.status, 201);
+    assert_eq!(volunteered.json()["owner_agency_id"], w.police_agency.to_string());
+    let for_others = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.police.access),
+            json!({ "description": "x", "due_date": in_days(7), "owner_agency_id": w.housing_agency }),
+        )
+        .await;
+    assert_eq!(for_others.status, 422);
+    let a = id(&volunteered.json());
+    let path = format!("/api/v1/actions/{a}");
+
+    let by_housing = w.app.patch(&path, &w.housing.access, Some("\"1\""), json!({ "status": "in_progress" })).await;
+    assert_eq!(by_housing.status, 403);
+    assert_eq!(by_housing.problem_type(), "/problems/not-action-owner");
+    let no_note = w.app.patch(&path, &w.police.access, Some("\"1\""), json!({ "status": "completed" })).await;
+    assert_eq!(no_note.status, 422);
+    assert_eq!(no_note.field_errors(), vec![("outcome_note".into(), "required_for_this_status".into())]);
+    let reassign =
+        w.app.patch(&path, &w.police.access, Some("\"1\""), json!({ "owner_agency_id": w.housing_agency })).await;
+    assert_eq!(reassign.status, 403, "only staff reassign");
+    let progress = w.app.patch(&path, &w.police.access, Some("\"1\""), json!({ "status": "in_progress" })).await;
+    assert_eq!(progress.status, 200);
+    let by_coordinator =
+        w.app.patch(&path, &w.coordinator.access, Some("\"2\""), json!({ "owner_agency_id": w.housing_agency })).await;
+    assert_eq!(by_coordinator.status, 200);
+    let done = w
+        .app
+        .patch(
+            &path,
+            &w.housing.access,
+            Some("\"3\""),
+            json!({ "status": "completed", "outcome_note": "Visit done; engaging" }),
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.json()["completed_on"].is_string());
+    let reopened = w.app.patch(&path, &w.housing.access, Some("\"4\""), json!({ "status": "open" })).await;
+    assert_eq!(reopened.status, 409);
+    assert_eq!(reopened.json()["current_status"], "completed");
+
+    let missing = w.app.patch(&path, &w.housing.access, None, json!({ "description": "x" })).await;
+    assert_eq!(missing.status, 428);
+    // A MARAC user who cannot see the CMARAC case cannot see its action either.
+    let idva_view = w.app.get(&path, &w.idva.access).await;
+    let missing_action = w.app.get(&format!("/api/v1/actions/{}", uuid::Uuid::new_v4()), &w.idva.access).await;
+    assert_eq!(idva_view.status, 404);
+    assert_eq!(idva_view.body_without_request_id(), missing_action.body_without_request_id());
+}
+
+#[actix_web::test]
+async fn two_agencies_racing_on_one_action_lose_nothing() {
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let a = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{}/actions", id(&case)),
+            Some(&w.coordinator.access),
+            json!({ "description": "Joint visit", "owner_agency_id": w.police_agency, "due_date": in_days(5) }),
+        )
+        .await
+        .json();
+    let path = format!("/api/v1/actions/{}", id(&a));
+    let (first, second) = tokio::join!(
+        w.app.patch(&path, &w.police.access, Some("\"1\""), json!({ "description": "Joint visit with IDVA" })),
+        w.app.patch(&path, &w.coordinator.access, Some("\"1\""), json!({ "due_date": in_days(9) })),
+    );
+    let mut statuses = vec![first.status.as_u16(), second.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 412], "exactly one wins");
+    let loser = if first.status == 412 { &first } else { &second };
+    assert_eq!(loser.json()["current_version"], 2);
+    assert_eq!(loser.header("etag").as_deref(), Some("\"2\""));
+    let now = w.app.get(&path, &w.coordinator.access).await.json();
+    assert_eq!(now["version"], 2);
+}
+
+#[actix_web::test]
+async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() {
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let c = id(&case);
+    let mut ids = Vec::new();
+    for due in [days_ago(1), days_ago(0), in_days(1)] {
+        let res = w
+            .app
+            .post(
+                &format!("/api/v1/cases/{c}/actions"),
+                Some(&w.police.access),
+                json!({ "description": format!("Due {due}"), "due_date": due }),
+            )
+            .await;
+        assert_eq!(res.status, 201);
+        ids.push((due, res.json()));
+    }
+    let overdue: Vec<bool> = ids.iter().map(|(_, a)| a["overdue"].as_bool().unwrap()).collect();
+    assert_eq!(overdue, vec![true, false, false], "due yesterday is overdue; due today is not yet");
+    let list =
+        w.app.get(&format!("/api/v1/agencies/{}/actions?overdue=true", w.police_agency), &w.police.access).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let open = w
+        .app
+        .get(&format!("/api/v1/agencies/{}/actions?status=open&overdue=false", w.police_agency), &w.police.access)
+        .await
+        .json();
+    assert_eq!(open["items"].as_array().unwrap().len(), 2);
+    let others = w.app.get(&format!("/api/v1/agencies/{}/actions", w.housing_agency), &w.police.access).await;
+    assert_eq!(others.status, 403, "an agency reads its own to-do list");
+
+    let a = id(&ids[0].1);
+    for text in ["Called the victim", "Visited the address", "Marked the address"] {
+        let res =
+            w.app.post(&format!("/api/v1/actions/{a}/updates"), Some(&w.police.access), json!({ "note": text })).await;
+        assert_eq!(res.status, 201);
+    }
+    let updates = w.app.get(&format!("/api/v1/actions/{a}/updates"), &w.coordinator.access).await.json();
+    let notes: Vec<&str> = updates["items"].as_array().unwrap().iter().map(|u| u["note"].as_str().unwrap()).collect();
+    assert_eq!(notes, vec!["Called the victim", "Visited the address", "Marked the address"]);
+    let by_idva =
+        w.app.post(&format!("/api/v1/actions/{a}/updates"), Some(&w.idva.access), json!({ "note": "Not mine" })).await;
+    assert_eq!(by_idva.status, 403);
+}
