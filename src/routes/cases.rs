@@ -880,6 +880,10 @@ pub async fn close_case(
                     if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
                         problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
                     }
+                    // DOMAIN.md §6.2: remaining actions are completed, cancelled or handed on first.
+                    if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
+                        problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
+                    }
                 }
                 PanelKind::Marac => {
                     if categories.contains(&ClosureCategory::TwelveMonthLapse)

@@ -530,6 +530,36 @@ async fn a_cmarac_case_closes_only_with_an_exit_assessment_and_shows_the_fall_in
         )
         .await;
     assert_eq!(exit.status, 201);
+    let action = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.housing.access),
+            json!({ "description": "Tenancy support", "due_date": days_ago(0) }),
+        )
+        .await;
+    assert_eq!(action.status, 201);
+    let open_action = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/closure"),
+            Some(&w.coordinator.access),
+            json!({ "categories": ["engagement_sustained"], "reason": "ABA signed" }),
+        )
+        .await;
+    assert_eq!(open_action.status, 422);
+    assert_eq!(open_action.field_errors(), vec![("actions".into(), "outstanding_actions_remain".into())]);
+    let a = action.json()["id"].as_str().unwrap().to_owned();
+    let done = w
+        .app
+        .patch(
+            &format!("/api/v1/actions/{a}"),
+            &w.housing.access,
+            Some("\"1\""),
+            json!({ "status": "completed", "outcome_note": "Support in place" }),
+        )
+        .await;
+    assert_eq!(done.status, 200);
     let closed = w
         .app
         .post(
