@@ -78,6 +78,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_chain_head (id) {
+        id -> Bool,
+        last_id -> Int8,
+        last_hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        request_id -> Text,
+        user_id -> Nullable<Uuid>,
+        org_id -> Nullable<Uuid>,
+        roles -> Array<Text>,
+        panel_id -> Nullable<Uuid>,
+        action -> Text,
+        route -> Text,
+        method -> Text,
+        object_type -> Text,
+        object_ids -> Array<Uuid>,
+        tags_disclosed -> Array<Text>,
+        purpose -> Nullable<Text>,
+        outcome -> Text,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
     case_imports (id) {
         id -> Uuid,
         panel_id -> Uuid,
@@ -156,6 +186,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        safety_plan -> Nullable<Text>,
     }
 }
 
@@ -169,6 +200,24 @@ diesel::table! {
         decisions -> Nullable<Text>,
         created_by -> Uuid,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    field_policy (subject_kind, subject, tag) {
+        subject_kind -> Text,
+        subject -> Text,
+        tag -> Text,
+        access -> Text,
+    }
+}
+
+diesel::table! {
+    field_policy_version (id) {
+        id -> Bool,
+        version -> Int4,
+        changed_at -> Timestamptz,
+        changed_by -> Nullable<Uuid>,
     }
 }
 
@@ -296,6 +345,9 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        health_notes -> Nullable<Text>,
+        criminal_history -> Nullable<Text>,
+        school -> Nullable<Text>,
     }
 }
 
@@ -306,6 +358,17 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    research_notes (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        agency_id -> Uuid,
+        body -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -388,6 +451,7 @@ diesel::joinable!(cases -> panels (panel_id));
 diesel::joinable!(discussion_notes -> agencies (agency_id));
 diesel::joinable!(discussion_notes -> agenda_items (agenda_item_id));
 diesel::joinable!(discussion_notes -> users (created_by));
+diesel::joinable!(field_policy_version -> users (changed_by));
 diesel::joinable!(locations -> users (created_by));
 diesel::joinable!(meetings -> panels (panel_id));
 diesel::joinable!(minutes_versions -> meetings (meeting_id));
@@ -397,6 +461,9 @@ diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
 diesel::joinable!(people -> users (created_by));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(research_notes -> agencies (agency_id));
+diesel::joinable!(research_notes -> cases (case_id));
+diesel::joinable!(research_notes -> users (created_by));
 diesel::joinable!(risk_assessments -> agencies (agency_id));
 diesel::joinable!(risk_assessments -> cases (case_id));
 diesel::joinable!(risk_assessments -> users (created_by));
@@ -412,12 +479,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_names,
     agenda_items,
     attendance,
+    audit_chain_head,
+    audit_events,
     case_imports,
     case_participants,
     case_reference_counters,
     case_status_history,
     cases,
     discussion_notes,
+    field_policy,
+    field_policy_version,
     locations,
     login_throttles,
     meetings,
@@ -427,6 +498,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     panels,
     people,
     refresh_tokens,
+    research_notes,
     risk_assessments,
     sessions,
     user_roles,
