@@ -38,6 +38,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub db_checkout_timeout: Duration,
     pub db_statement_timeout: Duration,
+    /// The database role pooled connections switch to (`SET ROLE`); `None` keeps the login role.
+    pub db_runtime_role: Option<String>,
     pub json_body_limit: usize,
     pub shutdown_timeout: Duration,
     pub workers: usize,
@@ -123,6 +125,7 @@ impl Config {
             db_pool_size: db_pool_size as u32,
             db_checkout_timeout: Duration::from_millis(parsed("CONFER_DB_CHECKOUT_TIMEOUT_MS", "2000")?.max(100)),
             db_statement_timeout: Duration::from_millis(parsed("CONFER_DB_STATEMENT_TIMEOUT_MS", "5000")?.max(100)),
+            db_runtime_role: parse_runtime_role(lookup("CONFER_DB_RUNTIME_ROLE"))?,
             json_body_limit: json_body_limit as usize,
             shutdown_timeout: Duration::from_secs(parsed("CONFER_SHUTDOWN_TIMEOUT_SECS", "20")?),
             workers: workers as usize,
@@ -134,6 +137,23 @@ impl Config {
 
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
+    }
+}
+
+/// Unset → `confer_app` (created by the migrations); empty → none (connect as the login role).
+fn parse_runtime_role(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let role = match raw {
+        None => return Ok(Some("confer_app".to_owned())),
+        Some(r) if r.trim().is_empty() => return Ok(None),
+        Some(r) => r.trim().to_owned(),
+    };
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(Some(role))
+    } else {
+        Err(ConfigError("CONFER_DB_RUNTIME_ROLE must be a plain lower-case role name such as confer_app".into()))
     }
 }
 

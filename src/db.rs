@@ -19,16 +19,19 @@ pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// Time limits set on every connection the pool hands out (SECURITY.md IN-12).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct SessionLimits {
     statement_timeout: Duration,
+    /// The role the service acts as (SECURITY.md AU-2); an identifier checked by `Config`.
+    runtime_role: Option<String>,
 }
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         let ms = self.statement_timeout.as_millis();
+        let role = self.runtime_role.as_ref().map(|r| format!("SET ROLE {r};")).unwrap_or_default();
         conn.batch_execute(&format!(
-            "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {ms}; SET TIME ZONE 'UTC'",
+            "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {ms}; SET TIME ZONE 'UTC'; {role}",
             ms * 2
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -44,7 +47,10 @@ pub fn pool(config: &Config) -> PgPool {
         .min_idle(Some(0))
         .connection_timeout(config.db_checkout_timeout)
         .test_on_check_out(true)
-        .connection_customizer(Box::new(SessionLimits { statement_timeout: config.db_statement_timeout }))
+        .connection_customizer(Box::new(SessionLimits {
+            statement_timeout: config.db_statement_timeout,
+            runtime_role: config.db_runtime_role.clone(),
+        }))
         .build_unchecked(manager)
 }
 
@@ -82,10 +88,23 @@ pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
-/// True when every embedded migration has been applied.
+#[derive(QueryableByName)]
+struct AppliedVersion {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// True when every embedded migration has been applied. Reads the migrations table directly, so
+/// it works as the runtime role, which may not create it.
 pub fn migrations_current(conn: &mut PgConnection) -> anyhow::Result<bool> {
-    let pending = conn.has_pending_migration(MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(!pending)
+    use diesel::migration::MigrationSource;
+    let applied: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<AppliedVersion>(conn)?
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(embedded.iter().all(|m| applied.contains(&m.name().version().to_string())))
 }
 
 #[derive(QueryableByName)]
