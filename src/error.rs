@@ -36,6 +36,10 @@ pub enum Forbidden {
     ConfidentialityNotAcknowledged,
     /// Only the owner agency (or panel staff) may change an action or post on it.
     NotActionOwner,
+    /// The field policy does not let the caller write a field the request carries.
+    FieldNotWritable,
+    /// Reading this needs a valid stated purpose (SECURITY.md AU-3).
+    PurposeRequired,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +144,16 @@ impl ApiError {
                 "Not permitted",
                 "Only the owner agency, or the panel's coordinators and chairs, may do this.",
             ),
+            Self::Forbidden(Forbidden::FieldNotWritable) => (
+                "field-not-writable",
+                "Not permitted",
+                "Your organisation may not write a field this request carries; see `errors`.",
+            ),
+            Self::Forbidden(Forbidden::PurposeRequired) => (
+                "purpose-required",
+                "A stated purpose is required",
+                "Send X-Access-Purpose as meeting:<id>, action:<id> linked to this case, or reason:<at least 20 characters>.",
+            ),
             Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
             Self::MethodNotAllowed => (
                 "method-not-allowed",
@@ -211,6 +225,11 @@ struct ProblemBody<'a> {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The problem `type` slug of an error response, kept in the response's extensions so the audit
+/// guard can tell one refusal from another without reading the body.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemType(pub &'static str);
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -254,6 +273,7 @@ impl ResponseError for ApiError {
             },
         };
         let mut res = HttpResponse::build(status);
+        res.extensions_mut().insert(ProblemType(slug));
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         match self {
             Self::RateLimited { retry_after_secs } => {

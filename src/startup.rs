@@ -42,9 +42,12 @@ pub struct RouteSpec {
 
 const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
 /// Roles that work with case content; which cases each sees is the object rule's business.
-const CASE_WORK: Grant = Grant::Roles(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva]);
+const CASE_WORK: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva]);
 /// Panel staff: screening, closure and imports.
-const PANEL_STAFF: Grant = Grant::Roles(&[Role::Coordinator, Role::Chair]);
+const PANEL_STAFF: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair]);
+/// The directory of organisations and panels: everyone but managers, who reach only aggregates.
+const DIRECTORY: Grant =
+    Grant::Roles(&[Role::SystemAdmin, Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva, Role::Auditor]);
 
 /// Declares the route table once and derives from it both `ROUTES` (read by the auth gate, the
 /// OpenAPI contract test and the grant tests) and `register` (the actix resources). Each path is
@@ -80,11 +83,11 @@ route_table! {
     "/api/v1/auth/logout-all" => { POST auth::logout_all => Grant::AnyUser },
     "/api/v1/me" => { GET auth::get_me => Grant::AnyUser },
     "/api/v1/agencies" => {
-        GET agencies::list_agencies => Grant::AnyUser,
+        GET agencies::list_agencies => DIRECTORY,
         POST agencies::create_agency => ADMIN,
     },
     "/api/v1/agencies/{agency_id}" => {
-        GET agencies::get_agency => Grant::AnyUser,
+        GET agencies::get_agency => DIRECTORY,
         PATCH agencies::update_agency => ADMIN,
     },
     "/api/v1/users" => {
@@ -96,11 +99,11 @@ route_table! {
         PATCH users::update_user => ADMIN,
     },
     "/api/v1/panels" => {
-        GET panels::list_panels => Grant::AnyUser,
+        GET panels::list_panels => DIRECTORY,
         POST panels::create_panel => ADMIN,
     },
     "/api/v1/panels/{panel_id}" => {
-        GET panels::get_panel => Grant::AnyUser,
+        GET panels::get_panel => DIRECTORY,
         PATCH panels::update_panel => ADMIN,
     },
     "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
@@ -183,8 +186,9 @@ impl ApiError {
     }
 }
 
-/// The application. Middleware order: `request_context` wraps everything, then `gate`
-/// (authentication and function grants) runs before any handler or extractor.
+/// The application. Middleware order: `request_context` wraps everything, then `audit::guard`
+/// (one audit event per case-data request), then `gate` (authentication and function grants),
+/// which runs before any handler or extractor.
 pub fn app(
     state: web::Data<AppState>,
 ) -> App<

@@ -30,13 +30,15 @@ pub enum Grant {
     AnyUser,
     /// A user holding at least one of these roles (on any panel; object rules narrow it further).
     Roles(&'static [Role]),
+    /// As `Roles`, for routes that touch case data: every request is audited (`audit::guard`).
+    CaseData(&'static [Role]),
 }
 
 impl Grant {
     pub fn allows(&self, user: &AuthUser) -> bool {
         match self {
             Grant::Public | Grant::AnyUser => true,
-            Grant::Roles(roles) => user.roles.iter().any(|held| roles.contains(&held.role)),
+            Grant::Roles(roles) | Grant::CaseData(roles) => user.roles.iter().any(|held| roles.contains(&held.role)),
         }
     }
 }

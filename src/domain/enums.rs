@@ -418,6 +418,61 @@ impl ActionStatus {
     }
 }
 
+text_enum!(
+    /// What an audit event records (SECURITY.md §4.1, after DPA 2018 s.62).
+    AuditAction {
+        Collect = "collect",
+        Alter = "alter",
+        Consult = "consult",
+        Disclose = "disclose",
+        Combine = "combine",
+        Erase = "erase",
+        Authenticate = "authenticate",
+        PolicyChange = "policy_change",
+    }
+);
+
+text_enum!(
+    AuditOutcome {
+        Ok = "ok",
+        DeniedFunction = "denied_function",
+        DeniedObject = "denied_object",
+        DeniedField = "denied_field",
+        Invalid = "invalid",
+        Error = "error",
+    }
+);
+
+text_enum!(
+    /// Sensitivity tags of SECURITY.md §2.4; untagged fields are core.
+    Tag {
+        VictimAddress = "victim.address",
+        VictimSafeContact = "victim.safe_contact",
+        DashAnswers = "risk.dash_answers",
+        Health = "health",
+        PerpetratorCriminal = "perpetrator.criminal",
+        Children = "children",
+        SafetyPlan = "safety_plan",
+        ResearchNotes = "research_notes",
+    }
+);
+
+impl Tag {
+    /// Reads of these need a stated purpose (SECURITY.md AU-3).
+    pub fn needs_purpose(self) -> bool {
+        matches!(self, Self::VictimAddress | Self::VictimSafeContact | Self::SafetyPlan | Self::Health)
+    }
+}
+
+text_enum!(
+    /// What the field policy grants for a tag.
+    FieldAccessLevel {
+        Read = "read",
+        Write = "write",
+        Own = "own",
+    }
+);
+
 /// How a role is scoped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleScope {

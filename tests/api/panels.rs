@@ -37,7 +37,9 @@ async fn panels_carry_local_settings_with_domain_defaults() {
         .await;
     assert_eq!(dup.status, 409);
 
-    let rep_view = app.user(&admin, "r@test.example", Some(police), json!([])).await;
+    let panel_id = body["id"].as_str().unwrap();
+    let rep_view =
+        app.user(&admin, "r@test.example", Some(police), json!([{ "role": "agency_rep", "panel_id": panel_id }])).await;
     let listed = app.get("/api/v1/panels?kind=jag", &rep_view.access).await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }

@@ -1,0 +1,396 @@
+//! The audit trail (SECURITY.md §4): one event per request that touches case data, reads and
+//! refusals included, plus authentication and policy changes. Events hold ids and tags, never
+//! values. Each row's hash chains it to the one before; appends serialise on the chain head.
+//!
+//! Handlers record the precise event (tags disclosed, ids, purpose) inside their transaction with
+//! `Audit::record`, as its last statement. The `guard` middleware wraps every case-data route and
+//! writes the event from the response for any request that did not record one (refusals, invalid
+//! input, errors), so each such request has exactly one; if that write fails the client gets 503.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Timestamptz;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, Grant};
+use crate::domain::{AgencyId, AuditAction, AuditOutcome, PanelId, Tag, UserId};
+use crate::error::{ApiError, ProblemType};
+use crate::schema::{audit_chain_head, audit_events};
+use crate::startup::{AppState, find_route};
+
+/// Who did what, for one request. Built by the `Audit` extractor.
+#[derive(Clone)]
+pub struct Audit {
+    request_id: String,
+    route: String,
+    method: String,
+    user_id: Option<UserId>,
+    org_id: Option<AgencyId>,
+    roles: Vec<String>,
+    written: Arc<AtomicBool>,
+}
+
+/// Marks that the request's event has been written.
+#[derive(Clone)]
+struct Written(Arc<AtomicBool>);
+
+/// One event to record.
+pub struct Event {
+    pub action: AuditAction,
+    pub panel_id: Option<PanelId>,
+    pub object_type: &'static str,
+    pub object_ids: Vec<Uuid>,
+    pub tags: Vec<Tag>,
+    pub purpose: Option<String>,
+    pub outcome: AuditOutcome,
+}
+
+impl Event {
+    pub fn ok(action: AuditAction, object_type: &'static str, object_ids: Vec<Uuid>) -> Self {
+        Self {
+            action,
+            panel_id: None,
+            object_type,
+            object_ids,
+            tags: Vec::new(),
+            purpose: None,
+            outcome: AuditOutcome::Ok,
+        }
+    }
+
+    pub fn on_panel(mut self, panel: PanelId) -> Self {
+        self.panel_id = Some(panel);
+        self
+    }
+
+    pub fn disclosing(mut self, tags: impl IntoIterator<Item = Tag>) -> Self {
+        for t in tags {
+            if !self.tags.contains(&t) {
+                self.tags.push(t);
+            }
+        }
+        self
+    }
+
+    pub fn for_purpose(mut self, purpose: Option<String>) -> Self {
+        self.purpose = purpose;
+        self
+    }
+
+    pub fn with_outcome(mut self, outcome: AuditOutcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}
+
+impl Audit {
+    fn from_parts(req: &HttpRequest) -> Self {
+        let user = req.extensions().get::<AuthUser>().cloned();
+        let written = req.extensions().get::<Written>().map(|w| w.0.clone()).unwrap_or_default();
+        let mut roles: Vec<String> = user
+            .iter()
+            .flat_map(|u| u.roles.iter())
+            .map(|r| match r.panel_id {
+                Some(p) => format!("{}@{p}", r.role),
+                None => r.role.as_str().to_owned(),
+            })
+            .collect();
+        roles.sort();
+        Self {
+            request_id: crate::request_context::request_id().unwrap_or_else(|| "none".to_owned()),
+            route: req.match_pattern().unwrap_or_else(|| "unmatched".to_owned()),
+            method: req.method().as_str().to_owned(),
+            user_id: user.as_ref().map(|u| u.user_id),
+            org_id: user.as_ref().and_then(|u| u.agency_id),
+            roles,
+            written,
+        }
+    }
+
+    /// For sign-in events, where the user is known only once the credentials are checked.
+    pub fn as_user(mut self, user: Option<UserId>) -> Self {
+        self.user_id = user;
+        self
+    }
+
+    /// Appends the event; call it as the last statement of the transaction it describes.
+    pub fn record(&self, conn: &mut PgConnection, event: Event) -> Result<(), ApiError> {
+        let occurred_at: DateTime<Utc> =
+            diesel::select(diesel::dsl::sql::<Timestamptz>("clock_timestamp()")).get_result(conn)?;
+        let prev_hash: Vec<u8> =
+            audit_chain_head::table.select(audit_chain_head::last_hash).for_update().first(conn)?;
+        let row = Row {
+            occurred_at,
+            request_id: self.request_id.clone(),
+            user_id: self.user_id.map(|u| u.0),
+            org_id: self.org_id.map(|a| a.0),
+            roles: self.roles.clone(),
+            panel_id: event.panel_id.map(|p| p.0),
+            action: event.action.as_str().to_owned(),
+            route: self.route.clone(),
+            method: self.method.clone(),
+            object_type: event.object_type.to_owned(),
+            object_ids: event.object_ids,
+            tags_disclosed: event.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            purpose: event.purpose,
+            outcome: event.outcome.as_str().to_owned(),
+        };
+        let hash = row.hash(&prev_hash);
+        let id: i64 = diesel::insert_into(audit_events::table)
+            .values((&row, audit_events::prev_hash.eq(&prev_hash), audit_events::hash.eq(&hash)))
+            .returning(audit_events::id)
+            .get_result(conn)?;
+        diesel::update(audit_chain_head::table)
+            .set((audit_chain_head::last_id.eq(id), audit_chain_head::last_hash.eq(&hash)))
+            .execute(conn)?;
+        self.written.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl FromRequest for Audit {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::from_parts(req)))
+    }
+}
+
+/// The hashed content of an event.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct Row {
+    pub occurred_at: DateTime<Utc>,
+    pub request_id: String,
+    pub user_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
+    pub roles: Vec<String>,
+    pub panel_id: Option<Uuid>,
+    pub action: String,
+    pub route: String,
+    pub method: String,
+    pub object_type: String,
+    pub object_ids: Vec<Uuid>,
+    pub tags_disclosed: Vec<String>,
+    pub purpose: Option<String>,
+    pub outcome: String,
+}
+
+impl Row {
+    /// SHA-256 of the previous hash and a length-prefixed encoding of every field, so no two
+    /// different rows encode alike.
+    pub fn hash(&self, prev_hash: &[u8]) -> Vec<u8> {
+        fn field(h: &mut Sha256, bytes: &[u8]) {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+        fn list(h: &mut Sha256, items: &[String]) {
+            h.update((items.len() as u64).to_be_bytes());
+            for i in items {
+                field(h, i.as_bytes());
+            }
+        }
+        let opt = |v: Option<Uuid>| v.map(|u| u.to_string()).unwrap_or_default();
+        let mut h = Sha256::new();
+        field(&mut h, prev_hash);
+        field(&mut h, &self.occurred_at.timestamp_micros().to_be_bytes());
+        field(&mut h, self.request_id.as_bytes());
+        field(&mut h, opt(self.user_id).as_bytes());
+        field(&mut h, opt(self.org_id).as_bytes());
+        list(&mut h, &self.roles);
+        field(&mut h, opt(self.panel_id).as_bytes());
+        field(&mut h, self.action.as_bytes());
+        field(&mut h, self.route.as_bytes());
+        field(&mut h, self.method.as_bytes());
+        field(&mut h, self.object_type.as_bytes());
+        list(&mut h, &self.object_ids.iter().map(Uuid::to_string).collect::<Vec<_>>());
+        list(&mut h, &self.tags_disclosed);
+        field(&mut h, self.purpose.as_deref().unwrap_or("").as_bytes());
+        field(&mut h, self.outcome.as_bytes());
+        h.finalize().to_vec()
+    }
+}
+
+/// The first link that does not verify: its id and why.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BrokenLink {
+    pub id: i64,
+    pub reason: &'static str,
+}
+
+/// Recomputes the chain from the start; returns how many events verified, or the first broken link.
+pub fn verify(conn: &mut PgConnection) -> anyhow::Result<Result<u64, BrokenLink>> {
+    let mut expected_prev = vec![0u8; 32];
+    let mut after = 0i64;
+    let mut count = 0u64;
+    loop {
+        let batch: Vec<(i64, Vec<u8>, Vec<u8>, Row)> = audit_events::table
+            .filter(audit_events::id.gt(after))
+            .order(audit_events::id)
+            .limit(1000)
+            .select((audit_events::id, audit_events::prev_hash, audit_events::hash, Row::as_select()))
+            .load(conn)?;
+        if batch.is_empty() {
+            break;
+        }
+        for (id, prev, hash, row) in batch {
+            if prev != expected_prev {
+                return Ok(Err(BrokenLink { id, reason: "prev_hash does not match the previous event" }));
+            }
+            if row.hash(&prev) != hash {
+                return Ok(Err(BrokenLink { id, reason: "hash does not match the event's content" }));
+            }
+            expected_prev = hash;
+            after = id;
+            count += 1;
+        }
+    }
+    let (last_id, last_hash): (i64, Vec<u8>) =
+        audit_chain_head::table.select((audit_chain_head::last_id, audit_chain_head::last_hash)).first(conn)?;
+    if last_id != after || last_hash != expected_prev {
+        return Ok(Err(BrokenLink { id: after, reason: "the chain head does not match the last event" }));
+    }
+    Ok(Ok(count))
+}
+
+fn outcome_for(res: &ServiceResponse<BoxBody>) -> AuditOutcome {
+    let status = res.status();
+    let problem = res.response().extensions().get::<ProblemType>().map(|p| p.0);
+    match status.as_u16() {
+        200..=299 => AuditOutcome::Ok,
+        401 => AuditOutcome::DeniedFunction,
+        403 if problem == Some("field-not-writable") || problem == Some("purpose-required") => {
+            AuditOutcome::DeniedField
+        }
+        403 => AuditOutcome::DeniedFunction,
+        404 => AuditOutcome::DeniedObject,
+        400..=499 => AuditOutcome::Invalid,
+        _ => AuditOutcome::Error,
+    }
+}
+
+fn action_for(method: &str) -> AuditAction {
+    match method {
+        "GET" | "HEAD" => AuditAction::Consult,
+        "POST" => AuditAction::Collect,
+        _ => AuditAction::Alter,
+    }
+}
+
+/// The ids in the path, by the route pattern's `{…}` segments.
+fn path_ids(pattern: &str, path: &str) -> Vec<Uuid> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .filter(|(p, _)| p.starts_with('{'))
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect()
+}
+
+/// Middleware for every case-data route: makes sure the request leaves exactly one event.
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let pattern = req.match_pattern();
+    let audited = pattern
+        .as_deref()
+        .and_then(|p| find_route(p, req.method().as_str()))
+        .is_some_and(|r| matches!(r.grant, Grant::CaseData(_)));
+    if !audited {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let written = Arc::new(AtomicBool::new(false));
+    req.extensions_mut().insert(Written(written.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let ids = path_ids(pattern.as_deref().unwrap_or_default(), req.path());
+    let res = next.call(req).await?.map_into_boxed_body();
+    if written.load(Ordering::SeqCst) {
+        return Ok(res);
+    }
+    let Some(state) = state else { return Ok(res) };
+    let audit = Audit::from_parts(res.request());
+    let event = Event {
+        action: action_for(&audit.method),
+        panel_id: None,
+        object_type: "request",
+        object_ids: ids,
+        tags: Vec::new(),
+        purpose: None,
+        outcome: outcome_for(&res),
+    };
+    let recorded = crate::db::run(&state.pool, move |conn| conn.transaction(|conn| audit.record(conn, event))).await;
+    match recorded {
+        Ok(()) => Ok(res),
+        Err(e) => {
+            tracing::error!(error = %e, "audit event could not be written; answering 503");
+            let (req, _) = res.into_parts();
+            Ok(ServiceResponse::new(req, ApiError::Unavailable.error_response()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row {
+            occurred_at: DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap(),
+            request_id: "r1".into(),
+            user_id: Some(Uuid::nil()),
+            org_id: None,
+            roles: vec!["coordinator@x".into()],
+            panel_id: None,
+            action: "consult".into(),
+            route: "/api/v1/cases/{case_id}".into(),
+            method: "GET".into(),
+            object_type: "case".into(),
+            object_ids: vec![Uuid::nil()],
+            tags_disclosed: vec!["victim.address".into()],
+            purpose: None,
+            outcome: "ok".into(),
+        }
+    }
+
+    #[test]
+    fn every_field_and_the_previous_hash_change_the_hash() {
+        let base = row();
+        let h = base.hash(&[0; 32]);
+        assert_ne!(h, base.hash(&[1; 32]));
+        let mut other = base.clone();
+        other.tags_disclosed.clear();
+        assert_ne!(h, other.hash(&[0; 32]));
+        let mut other = base.clone();
+        other.outcome = "denied_object".into();
+        assert_ne!(h, other.hash(&[0; 32]));
+        // Length prefixes keep field boundaries: moving a character between fields changes the hash.
+        let mut a = base.clone();
+        a.request_id = "r1c".into();
+        a.action = "onsult".into();
+        assert_ne!(h, a.hash(&[0; 32]));
+    }
+
+    #[test]
+    fn path_ids_follow_the_pattern() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        assert_eq!(
+            path_ids(
+                "/api/v1/meetings/{meeting_id}/items/{item_id}/notes",
+                &format!("/api/v1/meetings/{a}/items/{b}/notes")
+            ),
+            vec![a, b]
+        );
+        assert!(path_ids("/api/v1/cases", "/api/v1/cases").is_empty());
+    }
+}
