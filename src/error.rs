@@ -36,10 +36,10 @@ pub enum Forbidden {
     ConfidentialityNotAcknowledged,
     /// Only the owner agency (or panel staff) may change an action or post on it.
     NotActionOwner,
-    /// The field policy does not let the caller write a field the request carries.
-    FieldNotWritable,
     /// Reading this needs a valid stated purpose (SECURITY.md AU-3).
     PurposeRequired,
+    /// The caller's organisation is not listed to attend the meeting.
+    NotListedToAttend,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("not permitted")]
     Forbidden(Forbidden),
+    /// The field policy does not let the caller write fields the request carries.
+    #[error("field not writable")]
+    FieldsNotWritable(Vec<FieldProblem>),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -144,15 +147,20 @@ impl ApiError {
                 "Not permitted",
                 "Only the owner agency, or the panel's coordinators and chairs, may do this.",
             ),
-            Self::Forbidden(Forbidden::FieldNotWritable) => (
-                "field-not-writable",
-                "Not permitted",
-                "Your organisation may not write a field this request carries; see `errors`.",
-            ),
             Self::Forbidden(Forbidden::PurposeRequired) => (
                 "purpose-required",
                 "A stated purpose is required",
                 "Send X-Access-Purpose as meeting:<id>, action:<id> linked to this case, or reason:<at least 20 characters>.",
+            ),
+            Self::Forbidden(Forbidden::NotListedToAttend) => (
+                "not-listed-to-attend",
+                "Not permitted",
+                "Your organisation is not listed to attend this meeting; ask the coordinator.",
+            ),
+            Self::FieldsNotWritable(_) => (
+                "field-not-writable",
+                "Not permitted",
+                "Your organisation may not write a field this request carries; see `errors`.",
             ),
             Self::NotFound => ("not-found", "Not found", "There is nothing at this address."),
             Self::MethodNotAllowed => (
@@ -201,7 +209,7 @@ impl ApiError {
 
     fn field_problems(&self) -> Option<&[FieldProblem]> {
         match self {
-            Self::BadRequest(p) | Self::Conflict(p) | Self::Unprocessable(p) => Some(p),
+            Self::BadRequest(p) | Self::Conflict(p) | Self::Unprocessable(p) | Self::FieldsNotWritable(p) => Some(p),
             _ => None,
         }
     }
@@ -235,7 +243,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::FieldsNotWritable(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::InvalidTransition { .. } => StatusCode::CONFLICT,

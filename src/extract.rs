@@ -175,6 +175,31 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// `X-Access-Purpose`: why the caller reads the most sensitive fields (SECURITY.md AU-3), as
+/// `meeting:<id>`, `action:<id>` or `reason:<text>`. Checked against the case by
+/// `models::access::check_purpose`.
+pub struct AccessPurpose(pub Option<String>);
+
+pub const PURPOSE_HEADER: &str = "x-access-purpose";
+
+impl FromRequest for AccessPurpose {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(PURPOSE_HEADER) {
+            None => Ok(AccessPurpose(None)),
+            Some(v) => match v.to_str() {
+                Ok(s) if s.len() <= 500 && !s.chars().any(char::is_control) => {
+                    Ok(AccessPurpose(Some(s.trim().to_owned())))
+                }
+                _ => Err(ApiError::bad_field(PURPOSE_HEADER, "invalid_purpose")),
+            },
+        };
+        std::future::ready(result)
+    }
+}
+
 /// The strong ETag for a row version.
 pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))

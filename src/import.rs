@@ -529,6 +529,7 @@ fn create_case(
         closure_categories: row.closure_categories.clone(),
         closure_reason: row.closure_reason.clone(),
         closed_on: row.closed_on,
+        safety_plan: None,
         created_by: user,
     };
     let created = case::insert(conn, &new, &[])?;

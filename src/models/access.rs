@@ -1,11 +1,11 @@
 //! THE object-level rule (SECURITY.md AC-2): which cases a user may see, as one SQL predicate
 //! used by every case query, list or single, so counts and cursors cannot leak hidden rows.
 //!
-//! Today (the cases issue): coordinators and chairs see every case of their panel; agency reps
-//! and IDVAs see the cases of panels on which they hold the role, provided their organisation is
-//! an active member of that panel with a signed information sharing agreement. System admins,
-//! managers and auditors see no case content. The access-control issue narrows agency sight to
-//! need-to-know (referrer, attendee, action owner) here, in this one place.
+//! Coordinators and chairs see every case of their panel. Agency reps and IDVAs see a case of a
+//! panel on which they hold the role when their organisation is an active member of that panel
+//! with a signed information sharing agreement **and** it referred the case, or is listed to
+//! attend (present or sending information) a meeting where the case is on the agenda, or owns an
+//! action on it. System admins, managers and auditors hold no case role and see no case content.
 
 use diesel::dsl::exists;
 use diesel::pg::Pg;
@@ -13,9 +13,13 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use crate::auth::AuthUser;
+use crate::domain::AttendanceType;
 use crate::domain::{CaseId, PanelId, Role};
 use crate::error::ApiError;
-use crate::schema::{case_participants, cases, panel_members};
+use crate::schema::{actions, agenda_items, attendance, case_participants, cases, panel_members};
+
+/// Attendance types that give an organisation sight of the cases on the meeting's agenda.
+pub const ATTENDANCE_GIVING_SIGHT: [AttendanceType; 2] = [AttendanceType::Present, AttendanceType::InformationSent];
 
 type CasePredicate = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
 
@@ -34,13 +38,34 @@ pub fn case_visible(user: &AuthUser) -> CasePredicate {
     let rep = panels_with(user, &[Role::AgencyRep, Role::Idva]);
     let by_membership: CasePredicate = match user.agency_id {
         Some(agency) if !rep.is_empty() => Box::new(
-            cases::panel_id.eq_any(rep).and(exists(
-                panel_members::table
-                    .filter(panel_members::panel_id.eq(cases::panel_id))
-                    .filter(panel_members::agency_id.eq(agency))
-                    .filter(panel_members::active.eq(true))
-                    .filter(panel_members::isa_signed_on.is_not_null()),
-            )),
+            cases::panel_id
+                .eq_any(rep)
+                .and(exists(
+                    panel_members::table
+                        .filter(panel_members::panel_id.eq(cases::panel_id))
+                        .filter(panel_members::agency_id.eq(agency))
+                        .filter(panel_members::active.eq(true))
+                        .filter(panel_members::isa_signed_on.is_not_null()),
+                ))
+                .and(
+                    cases::referring_agency_id
+                        .eq(agency)
+                        .or(exists(
+                            actions::table
+                                .filter(actions::case_id.eq(cases::id))
+                                .filter(actions::owner_agency_id.eq(agency)),
+                        ))
+                        .or(exists(
+                            agenda_items::table.filter(agenda_items::case_id.eq(cases::id)).filter(
+                                agenda_items::meeting_id.eq_any(
+                                    attendance::table
+                                        .filter(attendance::agency_id.eq(agency))
+                                        .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
+                                        .select(attendance::meeting_id),
+                                ),
+                            ),
+                        )),
+                ),
         ),
         _ => Box::new(diesel::dsl::sql::<Bool>("false")),
     };
@@ -126,4 +151,43 @@ pub fn meeting_access(
     let meeting = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
     let is_staff = staff_panels(user).contains(&meeting.panel_id);
     Ok(MeetingAccess { meeting, is_staff })
+}
+
+/// The least a break-glass reason must say.
+pub const MIN_REASON_CHARS: usize = 20;
+
+/// Checks a stated purpose for reading a case's most sensitive fields: a meeting of the case's
+/// panel where it is on the agenda, an action on the case, or a break-glass reason of at least
+/// 20 characters (which raises an alert). Returns the purpose as audited; 403 purpose-required
+/// when it does not hold.
+pub fn check_purpose(conn: &mut PgConnection, user: &AuthUser, case: CaseId, raw: &str) -> Result<String, ApiError> {
+    use crate::schema::meetings;
+    let refused = || ApiError::Forbidden(crate::error::Forbidden::PurposeRequired);
+    if let Some(id) = raw.strip_prefix("meeting:") {
+        let id: uuid::Uuid = id.trim().parse().map_err(|_| refused())?;
+        let listed: bool = diesel::select(exists(
+            agenda_items::table
+                .inner_join(meetings::table)
+                .filter(agenda_items::case_id.eq(case))
+                .filter(meetings::id.eq(id))
+                .filter(meetings::panel_id.eq_any(member_panels(user))),
+        ))
+        .get_result(conn)?;
+        return if listed { Ok(format!("meeting:{id}")) } else { Err(refused()) };
+    }
+    if let Some(id) = raw.strip_prefix("action:") {
+        let id: uuid::Uuid = id.trim().parse().map_err(|_| refused())?;
+        let on_case: bool =
+            diesel::select(exists(actions::table.filter(actions::id.eq(id)).filter(actions::case_id.eq(case))))
+                .get_result(conn)?;
+        return if on_case { Ok(format!("action:{id}")) } else { Err(refused()) };
+    }
+    if let Some(reason) = raw.strip_prefix("reason:") {
+        let reason = reason.trim();
+        if reason.chars().count() >= MIN_REASON_CHARS {
+            tracing::warn!(user.id = %user.user_id, case.id = %case, "break-glass read of protected fields");
+            return Ok(format!("reason:{reason}"));
+        }
+    }
+    Err(refused())
 }

@@ -50,6 +50,7 @@ pub struct CaseRow {
     pub closure_reason: Option<String>,
     pub closed_on: Option<NaiveDate>,
     pub monitoring_window_ends_on: Option<NaiveDate>,
+    pub safety_plan: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,6 +89,7 @@ pub struct NewCase {
     pub closure_categories: Vec<ClosureCategory>,
     pub closure_reason: Option<String>,
     pub closed_on: Option<NaiveDate>,
+    pub safety_plan: Option<String>,
     pub created_by: UserId,
 }
 

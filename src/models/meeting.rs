@@ -309,20 +309,31 @@ pub fn record_attendance(
         .get_result(conn)
 }
 
-/// The caller acknowledges the confidentiality statement for this meeting; their attendance is
-/// recorded as present if it was not recorded yet.
+/// The caller acknowledges the confidentiality statement for this meeting. Only someone whose
+/// organisation is listed to attend may: their own attendance row is stamped, created from the
+/// organisation's row if the coordinator listed the organisation rather than the person.
+/// `None` when the organisation is not listed.
 pub fn acknowledge(
     conn: &mut PgConnection,
     meeting: MeetingId,
     agency: AgencyId,
     user: UserId,
-) -> QueryResult<AttendanceRow> {
+) -> QueryResult<Option<AttendanceRow>> {
+    let listed: Option<AttendanceType> = attendance::table
+        .filter(attendance::meeting_id.eq(meeting))
+        .filter(attendance::agency_id.eq(agency))
+        .filter(attendance::user_id.eq(user).or(attendance::user_id.is_null()))
+        .order(attendance::user_id.desc().nulls_last())
+        .select(attendance::attendance_type)
+        .first(conn)
+        .optional()?;
+    let Some(kind) = listed else { return Ok(None) };
     diesel::insert_into(attendance::table)
         .values((
             attendance::meeting_id.eq(meeting),
             attendance::agency_id.eq(agency),
             attendance::user_id.eq(Some(user)),
-            attendance::attendance_type.eq(AttendanceType::Present),
+            attendance::attendance_type.eq(kind),
             attendance::confidentiality_acknowledged_at.eq(Utc::now()),
             attendance::recorded_by.eq(user),
         ))
@@ -331,6 +342,7 @@ pub fn acknowledge(
         .set(attendance::confidentiality_acknowledged_at.eq(Utc::now()))
         .returning(AttendanceRow::as_returning())
         .get_result(conn)
+        .map(Some)
 }
 
 pub fn has_acknowledged(conn: &mut PgConnection, meeting: MeetingId, user: UserId) -> QueryResult<bool> {

@@ -10,6 +10,7 @@ pub mod case;
 pub mod meeting;
 pub mod panel;
 pub mod person;
+pub mod policy;
 pub mod session;
 pub mod user;
 

@@ -28,6 +28,9 @@ pub struct PersonRow {
     pub safe_contact_details: Option<String>,
     pub notes: Option<String>,
     pub must_not_receive: bool,
+    pub health_notes: Option<String>,
+    pub criminal_history: Option<String>,
+    pub school: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -54,6 +57,9 @@ pub struct NewPerson {
     pub safe_contact_details: Option<String>,
     pub notes: Option<String>,
     pub must_not_receive: bool,
+    pub health_notes: Option<String>,
+    pub criminal_history: Option<String>,
+    pub school: Option<String>,
     pub created_by: UserId,
 }
 

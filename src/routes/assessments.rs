@@ -8,11 +8,12 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::audit::{Audit, Event};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
-    AgencyId, AssessmentId, AssessmentStage, CaseId, CaseStatus, PanelId, PanelKind, RiskTool, Role, UserId,
+    AgencyId, AssessmentId, AssessmentStage, AuditAction, CaseId, CaseStatus, PanelKind, RiskTool, Tag, UserId,
     optional_text,
 };
 use crate::error::{ApiError, FieldProblem};
@@ -21,10 +22,10 @@ use crate::models::access;
 use crate::models::assessment::{self, AssessmentRow, NewAssessment};
 use crate::models::case;
 use crate::models::panel::{self, PanelRow};
+use crate::models::policy::{self, Redactor};
 use crate::routes::created;
 use crate::startup::AppState;
 
-pub const TAG_DASH_ANSWERS: &str = "risk.dash_answers";
 const MAX_MATRIX_SCORE: i32 = 10_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +46,13 @@ pub struct AssessmentInput {
     answers: Option<BTreeMap<String, DashAnswerInput>>,
     score: Option<i32>,
     breakdown: Option<BTreeMap<String, f64>>,
+}
+
+impl AssessmentInput {
+    /// DASH answers carry the risk.dash_answers tag.
+    pub fn has_dash_answers(&self) -> bool {
+        self.tool == RiskTool::DashRic && self.answers.is_some()
+    }
 }
 
 /// A checked, scored assessment, ready to store against a case.
@@ -273,23 +281,14 @@ pub struct AssessmentResponse {
     withheld: Vec<&'static str>,
 }
 
-/// Interim field rule until the policy table of the access-control issue: individual DASH
-/// answers go to the panel's coordinators and chairs, IDVAs on the panel, and the organisation
-/// that supplied them (SECURITY.md §2.4, provenance). The score is core.
-fn may_read_answers(a: &AssessmentRow, user: &AuthUser, panel: PanelId) -> bool {
-    let panel_role = user
-        .roles
-        .iter()
-        .any(|r| r.panel_id == Some(panel) && matches!(r.role, Role::Coordinator | Role::Chair | Role::Idva));
-    panel_role || (a.agency_id.is_some() && a.agency_id == user.agency_id)
-}
-
 impl AssessmentResponse {
-    pub fn render(a: AssessmentRow, user: &AuthUser, panel: PanelId) -> Self {
-        let is_dash = a.tool == RiskTool::DashRic;
-        let readable = !is_dash || may_read_answers(&a, user, panel);
+    /// Renders through the field policy: individual DASH answers carry risk.dash_answers (the
+    /// score is core); the organisation that supplied them may always read them back.
+    pub fn render(a: AssessmentRow, r: &mut Redactor) -> Self {
+        let mut withheld = Vec::new();
+        let readable = a.tool != RiskTool::DashRic || r.allow(Tag::DashAnswers, a.agency_id, &mut withheld);
         Self {
-            withheld: if readable { Vec::new() } else { vec![TAG_DASH_ANSWERS] },
+            withheld,
             answers: if readable { a.answers } else { None },
             id: a.id,
             case_id: a.case_id,
@@ -323,6 +322,7 @@ pub struct AssessmentList {
 pub async fn create_risk_assessment(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
     body: Json<AssessmentInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -343,6 +343,13 @@ pub async fn create_risk_assessment(
                 return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "assessed" });
             }
             let panel = panel::get(conn, access.panel_id)?;
+            let fields = policy::field_access(conn, &user, access.panel_id)?;
+            if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {
+                return Err(ApiError::FieldsNotWritable(vec![FieldProblem::new(
+                    "answers",
+                    "not_writable:risk.dash_answers",
+                )]));
+            }
             let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
             if let Some(d) = input.assessed_on
                 && d < current.referral_date
@@ -356,7 +363,13 @@ pub async fn create_risk_assessment(
             }
             let row =
                 assessment::insert(conn, &scored.into_new(id, user.agency_id, user.user_id, Utc::now().date_naive()))?;
-            Ok(AssessmentResponse::render(row, &user, access.panel_id))
+            let mut r = Redactor::new(fields, false);
+            let out = AssessmentResponse::render(row, &mut r);
+            let event = Event::ok(AuditAction::Collect, "risk_assessment", vec![id.0, out.id.0])
+                .on_panel(access.panel_id)
+                .disclosing(r.disclosed());
+            audit.record(conn, event)?;
+            Ok(out)
         })
     })
     .await?;
@@ -368,13 +381,20 @@ pub async fn create_risk_assessment(
 pub async fn list_risk_assessments(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
     let items = db::run(&state.pool, move |conn| {
         let access = access::case_access(conn, &user, id)?;
         let rows = assessment::of_cases(conn, &[id])?;
-        Ok(rows.into_iter().map(|a| AssessmentResponse::render(a, &user, access.panel_id)).collect())
+        let mut r = Redactor::new(policy::field_access(conn, &user, access.panel_id)?, false);
+        let items: Vec<AssessmentResponse> = rows.into_iter().map(|a| AssessmentResponse::render(a, &mut r)).collect();
+        let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0])
+            .on_panel(access.panel_id)
+            .disclosing(r.disclosed());
+        audit.record(conn, event)?;
+        Ok(items)
     })
     .await?;
     Ok(HttpResponse::Ok().json(AssessmentList { items }))

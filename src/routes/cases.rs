@@ -2,23 +2,26 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, Utc};
+use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::audit::{Audit, Event};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
-    PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, UserId, Vulnerability,
-    optional_text, required_text,
+    AgencyId, AuditAction, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId,
+    PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, Tag, UserId,
+    Vulnerability, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
-use crate::extract::{Json, Query};
+use crate::extract::{AccessPurpose, Json, Query};
 use crate::models::access::{self, CaseAccess};
 use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
+use crate::models::policy::{self, Redactor};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput};
@@ -101,6 +104,7 @@ pub struct CreateCaseRequest {
     lawful_basis: Option<LawfulBasis>,
     special_category_condition: Option<SpecialCategoryCondition>,
     summary: Option<String>,
+    safety_plan: Option<String>,
     entry_assessment: Option<AssessmentInput>,
 }
 
@@ -130,7 +134,10 @@ struct ParsedReferral {
     lawful_basis: Option<LawfulBasis>,
     special_category_condition: Option<SpecialCategoryCondition>,
     summary: Option<String>,
+    safety_plan: Option<String>,
     entry_assessment: Option<AssessmentInput>,
+    /// Tagged fields the referral writes, with the field path carrying each.
+    tags_written: Vec<(Tag, String)>,
 }
 
 fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {
@@ -158,10 +165,14 @@ impl CreateCaseRequest {
             p.push("participants", "too_many_items");
         }
         let mut participants = Vec::new();
+        let mut tags_written: Vec<(Tag, String)> = Vec::new();
         for (i, input) in self.participants.into_iter().enumerate() {
             match (input.person_id, input.person) {
                 (Some(id), None) => participants.push(Participant::Existing(PersonId(id), input.role)),
                 (None, Some(person)) => {
+                    for (tag, field) in person.tags_written(input.role) {
+                        tags_written.push((tag, format!("participants[{i}].person.{field}")));
+                    }
                     if let Some(new) = person.parse(&format!("participants[{i}].person"), input.role, user, &mut p) {
                         participants.push(Participant::New(Box::new(new), input.role));
                     }
@@ -211,6 +222,13 @@ impl CreateCaseRequest {
             (c.status, c.victim_aware, reason.flatten())
         });
         let summary = p.check(optional_text("summary", self.summary.as_deref(), 10_000));
+        let safety_plan = p.check(optional_text("safety_plan", self.safety_plan.as_deref(), 10_000));
+        if safety_plan.as_ref().is_some_and(Option::is_some) {
+            tags_written.push((Tag::SafetyPlan, "safety_plan".to_owned()));
+        }
+        if self.entry_assessment.as_ref().is_some_and(AssessmentInput::has_dash_answers) {
+            tags_written.push((Tag::DashAnswers, "entry_assessment.answers".to_owned()));
+        }
         p.finish(|| {
             Some(ParsedReferral {
                 panel_id: PanelId(self.panel_id),
@@ -231,7 +249,9 @@ impl CreateCaseRequest {
                 lawful_basis: self.lawful_basis,
                 special_category_condition: self.special_category_condition,
                 summary: summary?,
+                safety_plan: safety_plan?,
                 entry_assessment: self.entry_assessment,
+                tags_written,
             })
         })
     }
@@ -403,21 +423,28 @@ pub struct CaseResponse {
     assessments: Option<Vec<AssessmentResponse>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<HistoryEntry>>,
+    /// Tag safety_plan; in the full view only, when the policy and a stated purpose allow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    safety_plan: Option<Option<String>>,
+    /// Case-level sensitivity tags left out of this answer.
+    withheld: Vec<&'static str>,
     version: i32,
     created_at: chrono::DateTime<Utc>,
     updated_at: chrono::DateTime<Utc>,
 }
 
-/// What a full case view carries beyond the row itself.
+/// What a full case view carries beyond the row itself, already rendered through the policy.
 pub struct CaseDetail {
     pub participants: Vec<ParticipantResponse>,
-    pub assessments: Vec<AssessmentRow>,
+    pub assessments: Vec<AssessmentResponse>,
     pub history: Vec<case::HistoryRow>,
     pub location: Option<case::LocationRow>,
+    pub safety_plan: Option<Option<String>>,
+    pub withheld: Vec<&'static str>,
 }
 
 impl CaseResponse {
-    pub fn render(row: CaseRow, assessments: &[AssessmentRow], detail: Option<CaseDetail>, user: &AuthUser) -> Self {
+    pub fn render(row: CaseRow, assessments: &[AssessmentRow], detail: Option<CaseDetail>) -> Self {
         let closure =
             (row.status == CaseStatus::Closed || !row.closure_categories.is_empty()).then(|| ClosureResponse {
                 categories: row.closure_categories.clone(),
@@ -426,11 +453,14 @@ impl CaseResponse {
                 monitoring_window_ends_on: row.monitoring_window_ends_on,
             });
         let risk = ScoreSummary::of(assessments.iter().filter(|a| a.case_id == row.id));
-        let panel_id = row.panel_id;
+        let (safety_plan, withheld) = match &detail {
+            Some(d) => (d.safety_plan.clone(), d.withheld.clone()),
+            None => (None, Vec::new()),
+        };
         let (participants, assessments, history, location) = match detail {
             Some(d) => (
                 Some(d.participants),
-                Some(d.assessments.into_iter().map(|a| AssessmentResponse::render(a, user, panel_id)).collect()),
+                Some(d.assessments),
                 Some(
                     d.history
                         .into_iter()
@@ -495,6 +525,8 @@ impl CaseResponse {
             participants,
             assessments,
             history,
+            safety_plan,
+            withheld,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -502,24 +534,47 @@ impl CaseResponse {
     }
 }
 
-/// Loads everything a full case view shows.
-fn load_detail(conn: &mut diesel::PgConnection, row: &CaseRow, user: &AuthUser) -> Result<CaseDetail, ApiError> {
+/// The full view of a case through the field policy: its people, assessments, history and
+/// safety plan, and the tags it disclosed (for the audit event). `purpose_stated`: a valid
+/// purpose was given, so the tags that need one may be shown.
+fn full_view(
+    conn: &mut diesel::PgConnection,
+    row: CaseRow,
+    user: &AuthUser,
+    purpose_stated: bool,
+) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
+    let mut r = Redactor::new(policy::field_access(conn, user, row.panel_id)?, purpose_stated);
+    let supplier = Some(row.referring_agency_id);
     let participants = person::participants_of(conn, &[row.id])?
         .into_iter()
-        .map(|(_, role, person)| ParticipantResponse::render(role, person, user, row.panel_id))
+        .map(|(_, role, person)| ParticipantResponse::render(role, person, &mut r, supplier))
         .collect();
-    Ok(CaseDetail {
+    let assessment_rows = assessment::of_cases(conn, &[row.id])?;
+    let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
+    let mut withheld = Vec::new();
+    let safety_plan = r.allow(Tag::SafetyPlan, supplier, &mut withheld).then(|| row.safety_plan.clone());
+    let detail = CaseDetail {
         participants,
-        assessments: assessment::of_cases(conn, &[row.id])?,
+        assessments,
         history: case::history(conn, row.id)?,
         location: row.location_id.map(|id| case::location(conn, id)).transpose()?,
-    })
+        safety_plan,
+        withheld,
+    };
+    Ok((CaseResponse::render(row, &assessment_rows, Some(detail)), r.disclosed()))
 }
 
-fn full_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResponse, ApiError> {
-    let detail = load_detail(conn, &row, user)?;
-    let assessments = detail.assessments.clone();
-    Ok(CaseResponse::render(row, &assessments, Some(detail), user))
+/// The answer to a change of a case, and its `alter` event, recorded last in the transaction.
+fn altered(
+    conn: &mut diesel::PgConnection,
+    audit: &Audit,
+    row: CaseRow,
+    user: &AuthUser,
+) -> Result<CaseResponse, ApiError> {
+    let (view, disclosed) = full_view(conn, row, user, false)?;
+    let event = Event::ok(AuditAction::Alter, "case", vec![view.id.0]).on_panel(view.panel_id).disclosing(disclosed);
+    audit.record(conn, event)?;
+    Ok(view)
 }
 
 // ---------------------------------------------------------------- handlers
@@ -536,6 +591,7 @@ const REFERRING_ROLES: &[Role] = &[Role::Coordinator, Role::Chair, Role::AgencyR
 pub async fn create_case(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     body: Json<CreateCaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let referral = body.into_inner().parse(user.user_id)?;
@@ -549,6 +605,17 @@ pub async fn create_case(
             }
             let is_staff = roles_here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
             let panel = panel::get(conn, referral.panel_id)?;
+            // The field policy decides which tagged fields the caller may supply (403 otherwise).
+            let fields = policy::field_access(conn, &user, panel.id)?;
+            let unwritable: Vec<FieldProblem> = referral
+                .tags_written
+                .iter()
+                .filter(|(tag, _)| !fields.can_write(*tag))
+                .map(|(tag, field)| FieldProblem::new(field.clone(), format!("not_writable:{}", tag.as_str())))
+                .collect();
+            if !unwritable.is_empty() {
+                return Err(ApiError::FieldsNotWritable(unwritable));
+            }
             let today = Utc::now().date_naive();
             let mut problems = check_referral_rules(&referral, panel.kind, today);
 
@@ -677,6 +744,7 @@ pub async fn create_case(
                 lawful_basis: referral.lawful_basis.expect("checked above"),
                 special_category_condition: referral.special_category_condition.expect("checked above"),
                 summary: referral.summary,
+                safety_plan: referral.safety_plan,
                 closure_categories: Vec::new(),
                 closure_reason: None,
                 closed_on: None,
@@ -686,7 +754,13 @@ pub async fn create_case(
             if let Some(s) = scored {
                 assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
             }
-            full_view(conn, row, &user)
+            let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
+            let (view, disclosed) = full_view(conn, row, &user, false)?;
+            let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
+                .on_panel(view.panel_id)
+                .disclosing(written.into_iter().chain(disclosed));
+            audit.record(conn, event)?;
+            Ok(view)
         })
     })
     .await?;
@@ -714,6 +788,7 @@ pub struct ListCasesQuery {
 pub async fn list_cases(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     query: Query<ListCasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -746,12 +821,15 @@ pub async fn list_cases(
         let rows = case::list(conn, &user, &filter, &page)?;
         let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
         let assessments = assessment::of_cases(conn, &ids)?;
-        Ok(Page::from_rows(
+        let page = Page::from_rows(
             rows,
             &page,
             |r| Cursor { created_at: r.created_at, id: r.id.0 },
-            |row| CaseResponse::render(row, &assessments, None, &user),
-        ))
+            |row| CaseResponse::render(row, &assessments, None),
+        );
+        let listed = page.items.iter().map(|c| c.id.0).collect();
+        audit.record(conn, Event::ok(AuditAction::Consult, "case", listed))?;
+        Ok(page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -761,13 +839,24 @@ pub async fn list_cases(
 pub async fn get_case(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
+    purpose: AccessPurpose,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
     let out = db::run(&state.pool, move |conn| {
-        access::case_access(conn, &user, id)?;
-        let row = case::get(conn, id)?;
-        full_view(conn, row, &user)
+        conn.transaction(|conn| {
+            let access = access::case_access(conn, &user, id)?;
+            let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, id, &p)).transpose()?;
+            let row = case::get(conn, id)?;
+            let (view, disclosed) = full_view(conn, row, &user, purpose.is_some())?;
+            let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
+                .on_panel(access.panel_id)
+                .disclosing(disclosed)
+                .for_purpose(purpose);
+            audit.record(conn, event)?;
+            Ok(view)
+        })
     })
     .await?;
     Ok(ok_versioned(out.version, &out))
@@ -798,6 +887,7 @@ fn transition_allowed(from: CaseStatus, to: CaseStatus) -> bool {
 pub async fn transition_case(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
     body: Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -817,7 +907,7 @@ pub async fn transition_case(
                 return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: to.as_str() });
             }
             let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
-            full_view(conn, row, &user)
+            altered(conn, &audit, row, &user)
         })
     })
     .await?;
@@ -837,6 +927,7 @@ pub struct ClosureRequest {
 pub async fn close_case(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
     body: Json<ClosureRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -900,7 +991,7 @@ pub async fn close_case(
             let closure =
                 Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
             let row = case::close(conn, &current, &closure, user.user_id)?;
-            full_view(conn, row, &user)
+            altered(conn, &audit, row, &user)
         })
     })
     .await?;
@@ -918,6 +1009,7 @@ pub struct ReopenRequest {
 pub async fn reopen_case(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
     body: Json<ReopenRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -932,7 +1024,7 @@ pub async fn reopen_case(
                 return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "open" });
             }
             let row = case::reopen(conn, &current, &reason, user.user_id)?;
-            full_view(conn, row, &user)
+            altered(conn, &audit, row, &user)
         })
     })
     .await?;

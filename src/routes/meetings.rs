@@ -731,7 +731,7 @@ pub async fn acknowledge_confidentiality(
     let row = db::run(&state.pool, move |conn| {
         access::meeting_access(conn, &user, id, false)?;
         let agency = user.agency_id.ok_or(ApiError::unprocessable("agency_id", "requires_agency"))?;
-        Ok(meeting::acknowledge(conn, id, agency, user.user_id)?)
+        meeting::acknowledge(conn, id, agency, user.user_id)?.ok_or(ApiError::Forbidden(Forbidden::NotListedToAttend))
     })
     .await?;
     Ok(HttpResponse::Ok().json(AttendanceResponse::from(row)))

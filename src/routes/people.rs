@@ -7,16 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AddressKind, Gender, PanelId, ParticipantRole, PersonId, Problems, Role, ShortText, TriState, UserId,
+    AddressKind, AgencyId, Gender, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState, UserId,
     normalize_org_name, optional_text, required_text,
 };
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::person::{self, NewPerson, PersonRow};
+use crate::models::policy::Redactor;
 use crate::startup::AppState;
-
-pub const TAG_VICTIM_ADDRESS: &str = "victim.address";
-pub const TAG_VICTIM_SAFE_CONTACT: &str = "victim.safe_contact";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +35,9 @@ pub struct PersonInput {
     safe_to_contact: Option<bool>,
     safe_contact_details: Option<String>,
     notes: Option<String>,
+    health_notes: Option<String>,
+    criminal_history: Option<String>,
+    school: Option<String>,
 }
 
 /// The key people are matched on: forenames and surname, normalised.
@@ -73,6 +74,9 @@ impl PersonInput {
         let safe_contact =
             p.check(optional_text(&f("safe_contact_details"), self.safe_contact_details.as_deref(), 2000));
         let notes = p.check(optional_text(&f("notes"), self.notes.as_deref(), 10_000));
+        let health = p.check(optional_text(&f("health_notes"), self.health_notes.as_deref(), 10_000));
+        let criminal = p.check(optional_text(&f("criminal_history"), self.criminal_history.as_deref(), 10_000));
+        let school = p.check(optional_text(&f("school"), self.school.as_deref(), 200));
         let surname = surname?;
         let forenames = forenames?.unwrap_or_default();
         Some(NewPerson {
@@ -93,23 +97,37 @@ impl PersonInput {
             safe_contact_details: safe_contact?,
             notes: notes?,
             must_not_receive: role.must_not_receive(),
+            health_notes: health?,
+            criminal_history: criminal?,
+            school: school?,
             created_by: user,
         })
     }
 }
 
+/// A person on a case. Tagged fields are left out (whether or not they hold a value) when the
+/// field policy or a missing purpose withholds them; `withheld` names their tags.
 #[derive(Serialize)]
 pub struct PersonResponse {
     id: PersonId,
-    surname: String,
-    forenames: String,
-    aliases: Vec<String>,
-    date_of_birth: Option<NaiveDate>,
-    gender: Gender,
-    ethnicity: Option<String>,
-    bame: TriState,
-    disability: TriState,
-    lgbt: TriState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    surname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forenames: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aliases: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_of_birth: Option<Option<NaiveDate>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<Gender>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ethnicity: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bame: Option<TriState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disability: Option<TriState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lgbt: Option<TriState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     address_kind: Option<Option<AddressKind>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,10 +138,17 @@ pub struct PersonResponse {
     safe_to_contact: Option<Option<bool>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     safe_contact_details: Option<Option<String>>,
-    notes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    school: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health_notes: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    criminal_history: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<Option<String>>,
     must_not_receive: bool,
-    /// Sensitivity tags left out of this answer because the caller may not read them. A field
-    /// is left out whether or not it holds a value.
+    /// Sensitivity tags left out of this answer because the caller may not read them (or stated
+    /// no purpose). A field is left out whether or not it holds a value.
     withheld: Vec<&'static str>,
 }
 
@@ -133,42 +158,75 @@ pub struct ParticipantResponse {
     person: PersonResponse,
 }
 
-/// Interim field rule until the policy table of the access-control issue: the address and safe
-/// contact details of a victim, vulnerable person or child are shown only to the panel's
-/// coordinators and to IDVAs on the panel (SECURITY.md §2.4 gives both `write`).
-fn may_read_protected_contact(user: &AuthUser, panel: PanelId) -> bool {
-    user.roles.iter().any(|r| r.panel_id == Some(panel) && matches!(r.role, Role::Coordinator | Role::Idva))
+/// Roles whose address and safe-contact details carry the victim tags.
+fn contact_is_protected(role: ParticipantRole) -> bool {
+    matches!(role, ParticipantRole::Victim | ParticipantRole::VulnerablePerson)
 }
 
 impl ParticipantResponse {
-    pub fn render(role: ParticipantRole, p: PersonRow, user: &AuthUser, panel: PanelId) -> Self {
-        let protected =
-            matches!(role, ParticipantRole::Victim | ParticipantRole::VulnerablePerson | ParticipantRole::Child);
-        let show = !protected || may_read_protected_contact(user, panel);
-        let withheld = if show { Vec::new() } else { vec![TAG_VICTIM_ADDRESS, TAG_VICTIM_SAFE_CONTACT] };
+    /// Renders a participant through the field policy. `supplier` is the organisation that
+    /// supplied the record (the case's referrer), which may always read it back.
+    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor, supplier: Option<AgencyId>) -> Self {
+        let mut withheld = Vec::new();
+        // A child's whole record (names, dates of birth, school) carries the children tag.
+        let identity = role != ParticipantRole::Child || r.allow(Tag::Children, supplier, &mut withheld);
+        let protected = contact_is_protected(role);
+        let address = identity && (!protected || r.allow(Tag::VictimAddress, supplier, &mut withheld));
+        let contact = identity && (!protected || r.allow(Tag::VictimSafeContact, supplier, &mut withheld));
+        let health = identity && r.allow(Tag::Health, supplier, &mut withheld);
+        let criminal = identity && r.allow(Tag::PerpetratorCriminal, supplier, &mut withheld);
+        let show = |ok: bool| ok.then_some(());
         Self {
             role,
             person: PersonResponse {
                 id: p.id,
-                surname: p.surname,
-                forenames: p.forenames,
-                aliases: p.aliases,
-                date_of_birth: p.date_of_birth,
-                gender: p.gender,
-                ethnicity: p.ethnicity,
-                bame: p.bame,
-                disability: p.disability,
-                lgbt: p.lgbt,
-                address_kind: show.then_some(p.address_kind),
-                address: show.then_some(p.address),
-                postcode: show.then_some(p.postcode),
-                safe_to_contact: show.then_some(p.safe_to_contact),
-                safe_contact_details: show.then_some(p.safe_contact_details),
-                notes: p.notes,
+                surname: show(identity).map(|_| p.surname),
+                forenames: show(identity).map(|_| p.forenames),
+                aliases: show(identity).map(|_| p.aliases),
+                date_of_birth: show(identity).map(|_| p.date_of_birth),
+                gender: show(identity).map(|_| p.gender),
+                ethnicity: show(identity).map(|_| p.ethnicity),
+                bame: show(identity).map(|_| p.bame),
+                disability: show(identity).map(|_| p.disability),
+                lgbt: show(identity).map(|_| p.lgbt),
+                address_kind: show(address).map(|_| p.address_kind),
+                address: show(address).map(|_| p.address),
+                postcode: show(address).map(|_| p.postcode),
+                safe_to_contact: show(contact).map(|_| p.safe_to_contact),
+                safe_contact_details: show(contact).map(|_| p.safe_contact_details),
+                school: show(identity).map(|_| p.school),
+                health_notes: show(health).map(|_| p.health_notes),
+                criminal_history: show(criminal).map(|_| p.criminal_history),
+                notes: show(identity).map(|_| p.notes),
                 must_not_receive: p.must_not_receive,
                 withheld,
             },
         }
+    }
+}
+
+impl PersonInput {
+    /// The sensitivity tags this new record would write, with the field that carries each.
+    pub fn tags_written(&self, role: ParticipantRole) -> Vec<(Tag, &'static str)> {
+        let mut out = Vec::new();
+        if role == ParticipantRole::Child {
+            out.push((Tag::Children, "surname"));
+        }
+        if contact_is_protected(role) {
+            if self.address.is_some() || self.postcode.is_some() || self.address_kind.is_some() {
+                out.push((Tag::VictimAddress, "address"));
+            }
+            if self.safe_contact_details.is_some() || self.safe_to_contact.is_some() {
+                out.push((Tag::VictimSafeContact, "safe_contact_details"));
+            }
+        }
+        if self.health_notes.is_some() {
+            out.push((Tag::Health, "health_notes"));
+        }
+        if self.criminal_history.is_some() {
+            out.push((Tag::PerpetratorCriminal, "criminal_history"));
+        }
+        out
     }
 }
 
