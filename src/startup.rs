@@ -16,7 +16,9 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
-use crate::routes::{actions, agencies, assessments, auth, cases, health, imports, meetings, panels, people, users};
+use crate::routes::{
+    actions, agencies, assessments, auth, cases, health, imports, meetings, panels, people, policy, users,
+};
 
 pub struct AppState {
     pub pool: PgPool,
@@ -120,6 +122,10 @@ route_table! {
         POST assessments::create_risk_assessment => CASE_WORK,
     },
     "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
+    "/api/v1/field-policy" => {
+        GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),
+        PUT policy::put_field_policy => ADMIN,
+    },
     "/api/v1/panels/{panel_id}/meetings" => {
         GET meetings::list_meetings => CASE_WORK,
         POST meetings::create_meeting => PANEL_STAFF,

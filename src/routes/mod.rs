@@ -11,6 +11,7 @@ pub mod imports;
 pub mod meetings;
 pub mod panels;
 pub mod people;
+pub mod policy;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -83,9 +83,17 @@ pub fn dash(yes: usize) -> Value {
 }
 
 pub fn person(surname: &str) -> Value {
+    json!({ "surname": surname, "forenames": "Alex", "date_of_birth": "1990-04-01" })
+}
+
+/// A victim with a refuge address and safe contact details, which only some may write or read.
+pub fn victim(surname: &str) -> Value {
     json!({ "surname": surname, "forenames": "Alex", "date_of_birth": "1990-04-01",
             "address_kind": "refuge", "address": "CANARY-victim.address-1", "safe_contact_details": "CANARY-victim.safe_contact-1" })
 }
+
+/// A break-glass purpose, enough to read the most sensitive fields.
+pub const PURPOSE: (&str, &str) = ("x-access-purpose", "reason:preparing the safety plan for this week's panel");
 
 fn lawful() -> Value {
     json!({ "consent": { "status": "given", "victim_aware": true },
@@ -102,6 +110,33 @@ pub fn marac_referral(panel: Uuid, date: &str, participants: Value, extra: Value
 }
 
 impl World {
+    /// Gives the police sight of a case the need-to-know way: the coordinator records an action
+    /// the police own on it.
+    pub async fn link_police(&self, case: &str) -> Value {
+        let res = self
+            .app
+            .post(
+                &format!("/api/v1/cases/{case}/actions"),
+                Some(&self.coordinator.access),
+                json!({ "description": "Check police records", "owner_agency_id": self.police_agency, "due_date": days_ago(-7) }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+        res.json()
+    }
+
+    /// GET with a stated purpose.
+    pub async fn get_with_purpose(&self, path: &str, who: &Session) -> crate::helpers::Res {
+        self.app
+            .call(
+                actix_web::test::TestRequest::get()
+                    .uri(path)
+                    .insert_header(("authorization", format!("Bearer {}", who.access)))
+                    .insert_header(PURPOSE),
+            )
+            .await
+    }
+
     pub async fn refer(&self, who: &Session, body: Value) -> Value {
         let res = self.app.post("/api/v1/cases", Some(&who.access), body).await;
         assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
@@ -124,7 +159,7 @@ impl World {
         let body = marac_referral(
             self.marac,
             &days_ago(3),
-            json!([{ "role": "victim", "person": person("Victim") }, { "role": "perpetrator", "person": { "surname": "Perp" } }]),
+            json!([{ "role": "victim", "person": victim("Victim") }, { "role": "perpetrator", "person": { "surname": "Perp" } }]),
             json!({ "entry_assessment": dash(yes), "criteria": { "professional_judgement": { "reason": "Practitioner concern" } } }),
         );
         self.refer(&self.idva, body).await
@@ -615,6 +650,12 @@ async fn cases_outside_a_users_panels_answer_404_exactly_like_missing_ones() {
     }
     let listed = w.app.get("/api/v1/cases", &w.housing.access).await.json();
     assert!(listed["items"].as_array().unwrap().iter().all(|i| i["id"] != case["id"]));
+    // Need to know: the police, a member of the panel, see the case only once linked to it.
+    let unlinked = w.app.get(&format!("/api/v1/cases/{c}"), &w.police.access).await;
+    let nothing = w.app.get(&format!("/api/v1/cases/{}", Uuid::new_v4()), &w.police.access).await;
+    assert_eq!(unlinked.status, 404);
+    assert_eq!(unlinked.body_without_request_id(), nothing.body_without_request_id());
+    w.link_police(&c).await;
     assert_eq!(w.app.get(&format!("/api/v1/cases/{c}"), &w.police.access).await.status, 200);
 
     // Admins and managers reach no case content at all.
@@ -636,6 +677,7 @@ async fn an_organisation_without_a_signed_isa_sees_no_cases() {
     let w = world().await;
     let case = w.marac_case(15).await;
     let c = id(&case);
+    w.link_police(&c).await;
     assert_eq!(w.app.get(&format!("/api/v1/cases/{c}"), &w.police.access).await.status, 200);
     let path = format!("/api/v1/panels/{}", w.marac);
     let panel = w.app.get(&path, &w.admin.access).await;
@@ -656,27 +698,77 @@ async fn an_organisation_without_a_signed_isa_sees_no_cases() {
 }
 
 #[actix_web::test]
-async fn victim_contact_details_and_dash_answers_are_withheld_from_agencies_without_the_right() {
+async fn victim_contact_details_and_dash_answers_follow_the_field_policy_and_a_stated_purpose() {
     let w = world().await;
     let case = w.marac_case(15).await;
     let c = id(&case);
-    let as_police = w.app.get(&format!("/api/v1/cases/{c}"), &w.police.access).await;
-    let text = String::from_utf8_lossy(&as_police.body).to_string();
-    assert!(!text.contains("CANARY-victim.address") && !text.contains("CANARY-victim.safe_contact"), "{text}");
-    let victim =
-        as_police.json()["participants"].as_array().unwrap().iter().find(|p| p["role"] == "victim").unwrap().clone();
-    assert_eq!(victim["person"]["withheld"], json!(["victim.address", "victim.safe_contact"]));
-    assert!(victim["person"].get("address").is_none());
-    assert!(as_police.json()["assessments"][0].get("answers").is_none());
-    assert_eq!(as_police.json()["assessments"][0]["withheld"], json!(["risk.dash_answers"]));
-    assert_eq!(as_police.json()["assessments"][0]["score"], 15, "the score is core");
+    w.link_police(&c).await;
+    let path = format!("/api/v1/cases/{c}");
+    let victim_of = |body: &Value| {
+        body["participants"].as_array().unwrap().iter().find(|p| p["role"] == "victim").unwrap()["person"].clone()
+    };
 
+    // Without a purpose nobody sees the refuge address or the safe contact details.
+    for who in [&w.police, &w.idva, &w.coordinator] {
+        let res = w.app.get(&path, &who.access).await;
+        let text = String::from_utf8_lossy(&res.body).to_string();
+        assert!(!text.contains("CANARY-victim"), "{text}");
+        let person = victim_of(&res.json());
+        assert!(person.get("address").is_none() && person.get("safe_contact_details").is_none());
+        assert!(person["withheld"].as_array().unwrap().contains(&json!("victim.address")));
+    }
+    // With one, each sees what the policy gives it: police read the address but not the safe
+    // contact; the IDVA and the coordinator both.
+    let police = w.get_with_purpose(&path, &w.police).await;
+    let text = String::from_utf8_lossy(&police.body).to_string();
+    assert!(text.contains("CANARY-victim.address") && !text.contains("CANARY-victim.safe_contact"), "{text}");
+    assert_eq!(victim_of(&police.json())["withheld"], json!(["victim.safe_contact", "health"]));
+    assert!(police.json()["assessments"][0].get("answers").is_none());
+    assert_eq!(police.json()["assessments"][0]["withheld"], json!(["risk.dash_answers"]));
+    assert_eq!(police.json()["assessments"][0]["score"], 15, "the score is core");
     for who in [&w.idva, &w.coordinator] {
-        let full = w.app.get(&format!("/api/v1/cases/{c}"), &who.access).await;
+        let full = w.get_with_purpose(&path, who).await;
         let text = String::from_utf8_lossy(&full.body).to_string();
         assert!(text.contains("CANARY-victim.address") && text.contains("CANARY-victim.safe_contact"));
         assert!(full.json()["assessments"][0]["answers"].is_object());
     }
+    // A purpose that does not hold is refused, not ignored.
+    for bad in ["reason:too short", "meeting:00000000-0000-0000-0000-000000000000", "because"] {
+        let res = w
+            .app
+            .call(
+                actix_web::test::TestRequest::get()
+                    .uri(&path)
+                    .insert_header(("authorization", format!("Bearer {}", w.idva.access)))
+                    .insert_header(("x-access-purpose", bad)),
+            )
+            .await;
+        assert_eq!(res.status, 403, "{bad}");
+        assert_eq!(res.problem_type(), "/problems/purpose-required");
+    }
+    // Writing a field the policy does not give write on is refused with 403.
+    let by_police = w
+        .app
+        .post(
+            "/api/v1/cases",
+            Some(&w.police.access),
+            marac_referral(
+                w.marac,
+                &days_ago(1),
+                json!([{ "role": "victim", "person": victim("V") }]),
+                json!({ "criteria": { "professional_judgement": { "reason": "Officer concern" } } }),
+            ),
+        )
+        .await;
+    assert_eq!(by_police.status, 403);
+    assert_eq!(by_police.problem_type(), "/problems/field-not-writable");
+    assert_eq!(
+        by_police.field_errors(),
+        vec![
+            ("participants[0].person.address".into(), "not_writable:victim.address".into()),
+            ("participants[0].person.safe_contact_details".into(), "not_writable:victim.safe_contact".into()),
+        ]
+    );
 }
 
 #[actix_web::test]
@@ -760,7 +852,13 @@ async fn cases_are_found_by_filters_and_paged() {
 #[actix_web::test]
 async fn likely_duplicates_are_offered_only_from_visible_cases() {
     let w = world().await;
-    w.marac_case(15).await;
+    let case = w.marac_case(15).await;
+    let unlinked = w
+        .app
+        .post("/api/v1/people/matches", Some(&w.police.access), json!({ "surname": "Victim", "forenames": "Alex" }))
+        .await;
+    assert_eq!(unlinked.json()["items"].as_array().unwrap().len(), 0, "the police cannot see this case yet");
+    w.link_police(&id(&case)).await;
     let res = w
         .app
         .post(

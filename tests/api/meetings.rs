@@ -43,6 +43,31 @@ impl World {
         case
     }
 
+    /// Sets one cell of the field policy through the admin endpoint.
+    pub async fn set_policy(&self, kind: &str, subject: &str, tag: &str, access: &str) {
+        let current = self.app.get("/api/v1/field-policy", &self.admin.access).await;
+        let tag_etag = current.header("etag").unwrap();
+        let mut rows: Vec<Value> = current.json()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !(r["subject_kind"] == kind && r["subject"] == subject && r["tag"] == tag))
+            .cloned()
+            .collect();
+        rows.push(json!({ "subject_kind": kind, "subject": subject, "tag": tag, "access": access }));
+        let res = self
+            .app
+            .call(
+                actix_web::test::TestRequest::put()
+                    .uri("/api/v1/field-policy")
+                    .insert_header(("authorization", format!("Bearer {}", self.admin.access)))
+                    .insert_header(("if-match", tag_etag))
+                    .set_json(json!({ "rows": rows })),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    }
+
     async fn meeting_to(&self, meeting: &str, to: &str) -> crate::helpers::Res {
         self.app
             .post(
@@ -63,8 +88,11 @@ async fn the_agenda_is_built_in_safelives_order_with_time_slots() {
     let w = world().await;
     let adult = w.accepted_marac_case(0, json!([])).await;
     let with_children = w.accepted_marac_case(2, json!([])).await;
-    let with_child_participant =
-        w.accepted_marac_case(0, json!([{ "role": "child", "person": { "surname": "Kid" } }])).await;
+    let with_child_participant = {
+        // The default policy gives the IDVA service read, not write, on children's records.
+        w.set_policy("agency_type", "idva_service", "children", "write").await;
+        w.accepted_marac_case(0, json!([{ "role": "child", "person": { "surname": "Kid" } }])).await
+    };
     // A case whose 12-month window has lapsed while monitored.
     let old = w
         .refer(
@@ -120,8 +148,8 @@ async fn outstanding_actions_from_the_previous_meeting_come_first() {
         .app
         .post(
             &format!("/api/v1/cases/{}/actions", id(&first_case)),
-            Some(&w.police.access),
-            json!({ "description": "Flag the address", "due_date": in_days(3), "meeting_id": e }),
+            Some(&w.coordinator.access),
+            json!({ "description": "Flag the address", "owner_agency_id": w.police_agency, "due_date": in_days(3), "meeting_id": e }),
         )
         .await;
     assert_eq!(action.status, 201, "{}", String::from_utf8_lossy(&action.body));
@@ -234,6 +262,24 @@ async fn case_details_wait_for_the_confidentiality_acknowledgement() {
     let m = w.meeting(w.marac, &in_days(3), json!({})).await;
     let mid = id(&m);
     w.app.post(&format!("/api/v1/meetings/{mid}/agenda/build"), Some(&w.coordinator.access), json!({})).await;
+    // Not yet listed to attend: the police see no items and cannot acknowledge.
+    let unlisted = w.agenda(&mid, &w.police).await.json();
+    assert_eq!(unlisted["items"].as_array().unwrap().len(), 0);
+    let early = w
+        .app
+        .request(Method::POST, &format!("/api/v1/meetings/{mid}/acknowledgement"), Some(&w.police.access), None)
+        .await;
+    assert_eq!(early.status, 403);
+    assert_eq!(early.problem_type(), "/problems/not-listed-to-attend");
+    let listed = w
+        .app
+        .post(
+            &format!("/api/v1/meetings/{mid}/attendance"),
+            Some(&w.coordinator.access),
+            json!({ "agency_id": w.police_agency, "attendance_type": "present" }),
+        )
+        .await;
+    assert_eq!(listed.status, 201);
     let before = w.agenda(&mid, &w.police).await;
     assert_eq!(before.status, 200);
     let body = before.json();
@@ -378,16 +424,34 @@ async fn only_the_owner_agency_or_panel_staff_change_an_action() {
         }))
         .await;
     let c = id(&case);
-    let volunteered = w
+    let unseen = w
         .app
         .post(
             &format!("/api/v1/cases/{c}/actions"),
             Some(&w.police.access),
-            json!({ "description": "Welfare visit", "due_date": in_days(7) }),
+            json!({ "description": "x", "due_date": in_days(7) }),
+        )
+        .await;
+    assert_eq!(unseen.status, 404, "the police cannot see the case before they are linked to it");
+    let volunteered = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.coordinator.access),
+            json!({ "description": "Welfare visit", "owner_agency_id": w.police_agency, "due_date": in_days(7) }),
         )
         .await;
     assert_eq!(volunteered.status, 201);
     assert_eq!(volunteered.json()["owner_agency_id"], w.police_agency.to_string());
+    let own = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.police.access),
+            json!({ "description": "Check PNC", "due_date": in_days(7) }),
+        )
+        .await;
+    assert_eq!(own.status, 201, "now linked, the police volunteer their own actions");
     let for_others = w
         .app
         .post(
@@ -477,8 +541,8 @@ async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() 
             .app
             .post(
                 &format!("/api/v1/cases/{c}/actions"),
-                Some(&w.police.access),
-                json!({ "description": format!("Due {due}"), "due_date": due }),
+                Some(&w.coordinator.access),
+                json!({ "description": format!("Due {due}"), "owner_agency_id": w.police_agency, "due_date": due }),
             )
             .await;
         assert_eq!(res.status, 201);

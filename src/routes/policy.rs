@@ -1,0 +1,96 @@
+//! The field-level policy as data: read by admins and auditors, replaced whole by system admins
+//! (audited as `policy_change`). Changes count on the next request.
+
+use actix_web::{HttpResponse, web};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{Audit, Event};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{AgencyType, AuditAction, FieldAccessLevel, Role, Tag};
+use crate::error::{ApiError, FieldProblem};
+use crate::extract::{IfMatch, Json, etag};
+use crate::models::policy::{self, PolicyRow};
+use crate::startup::AppState;
+
+const MAX_ROWS: usize = 1000;
+
+#[derive(Serialize)]
+pub struct PolicyResponse {
+    version: i32,
+    rows: Vec<PolicyRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRowInput {
+    subject_kind: String,
+    subject: String,
+    tag: Tag,
+    access: FieldAccessLevel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    rows: Vec<PolicyRowInput>,
+}
+
+/// GET /api/v1/field-policy
+pub async fn get_field_policy(state: web::Data<AppState>, _user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let (version, rows) = db::run(&state.pool, |conn| Ok(policy::all_rows(conn)?)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(PolicyResponse { version, rows }))
+}
+
+/// PUT /api/v1/field-policy: replaces the whole policy.
+pub async fn put_field_policy(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    audit: Audit,
+    if_match: IfMatch,
+    body: Json<PolicyInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    if input.rows.len() > MAX_ROWS {
+        return Err(ApiError::bad_field("rows", "too_many_items"));
+    }
+    let mut problems = Vec::new();
+    let mut rows: Vec<PolicyRow> = Vec::new();
+    for (i, r) in input.rows.into_iter().enumerate() {
+        let valid_subject = match r.subject_kind.as_str() {
+            "agency_type" => AgencyType::from_code(&r.subject).is_some(),
+            "role" => matches!(Role::from_code(&r.subject), Some(Role::Coordinator | Role::Chair)),
+            _ => {
+                problems.push(FieldProblem::new(format!("rows[{i}].subject_kind"), "not_an_allowed_value"));
+                continue;
+            }
+        };
+        if !valid_subject {
+            problems.push(FieldProblem::new(format!("rows[{i}].subject"), "unknown_subject"));
+            continue;
+        }
+        if rows.iter().any(|o| o.subject_kind == r.subject_kind && o.subject == r.subject && o.tag == r.tag) {
+            problems.push(FieldProblem::new(format!("rows[{i}]"), "duplicate"));
+            continue;
+        }
+        rows.push(PolicyRow { subject_kind: r.subject_kind, subject: r.subject, tag: r.tag, access: r.access });
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Unprocessable(problems));
+    }
+    let (version, rows) = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let (current, _) = policy::all_rows(conn)?;
+            if current != if_match.0 {
+                return Err(ApiError::Stale(Some(current)));
+            }
+            policy::replace(conn, &rows, user.user_id)?;
+            audit.record(conn, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new()))?;
+            Ok(policy::all_rows(conn)?)
+        })
+    })
+    .await?;
+    tracing::info!(policy.version = version, "field policy replaced");
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(PolicyResponse { version, rows }))
+}
