@@ -22,6 +22,8 @@ commands:
   import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE
                            import a register (CSV) into a panel's cases, as the user
                            EMAIL (a coordinator or chair of that panel); prints the report
+  audit verify             recompute the audit trail's hash chain; exits 1 at the
+                           first broken link
   help                     show this text
 
 Configuration comes from environment variables; see .env.example.";
@@ -46,6 +48,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         "create-admin" => create_admin(&config, &args[1..]),
         "seed-demo" => seed_demo(&config),
         "import" => import_register(&config, &args[1..]),
+        "audit" if args.get(1).map(String::as_str) == Some("verify") => return audit_verify(&config),
         other => {
             eprintln!("confer: unknown command {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -188,5 +191,24 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
             anyhow::bail!("nothing imported: {} problem(s)", problems.len())
         }
         Err(e) => Err(anyhow::anyhow!("import failed: {e}")),
+    }
+}
+
+/// `confer audit verify`: exit 0 when the chain verifies, 1 at the first broken link.
+fn audit_verify(config: &Config) -> ExitCode {
+    let result = connect(config).and_then(|mut conn| crate::audit::verify(&mut conn));
+    match result {
+        Ok(Ok(count)) => {
+            println!("audit trail verified: {count} events");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(broken)) => {
+            println!("audit trail broken at event {}: {}", broken.id, broken.reason);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("confer: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, assessments, auth, cases, health, imports, meetings, panels, people, policy, users,
+    actions, agencies, assessments, audit, auth, cases, health, imports, meetings, panels, people, policy, users,
 };
 
 pub struct AppState {
@@ -122,6 +122,7 @@ route_table! {
         POST assessments::create_risk_assessment => CASE_WORK,
     },
     "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
+    "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
     "/api/v1/field-policy" => {
         GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),
         PUT policy::put_field_policy => ADMIN,

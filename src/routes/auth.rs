@@ -4,14 +4,16 @@ use actix_web::{HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Audit, Event};
 use crate::auth::{AuthUser, password};
 use crate::db;
-use crate::domain::{AgencyId, AgencyType, Problems, RoleDto, SessionId, UserId};
+use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::session::{self as sessions, Rotation};
 use crate::models::{agency, user};
 use crate::startup::AppState;
+use diesel::Connection;
 
 /// The longest password a sign-in accepts; longer ones cannot have been set.
 const MAX_LOGIN_PASSWORD_CHARS: usize = 128;
@@ -54,7 +56,11 @@ fn tokens(
 }
 
 /// POST /api/v1/auth/login
-pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    audit: Audit,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let mut problems = Problems::default();
     let email = email.trim().to_lowercase();
@@ -78,6 +84,11 @@ pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Resu
     })
     .await?;
     if let Some(retry_after_secs) = backoff {
+        let audit = audit.as_user(account.as_ref().map(|a| a.id));
+        db::run(&state.pool, move |conn| {
+            conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
+        })
+        .await?;
         return Err(ApiError::RateLimited { retry_after_secs });
     }
 
@@ -95,27 +106,47 @@ pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Resu
 
     match account {
         Some(account) if matches && account.active => {
+            let audit = audit.as_user(Some(account.id));
             let (session, refresh_token) = db::run(&state.pool, move |conn| {
-                sessions::clear_login_failures(conn, &key)?;
-                if let Some(hash) = rehash {
-                    sessions::replace_password_hash(conn, account.id, &hash)?;
-                }
-                Ok(sessions::start_session(conn, account.id)?)
+                conn.transaction(|conn| {
+                    sessions::clear_login_failures(conn, &key)?;
+                    if let Some(hash) = rehash {
+                        sessions::replace_password_hash(conn, account.id, &hash)?;
+                    }
+                    let (session, token) = sessions::start_session(conn, account.id)?;
+                    audit.record(conn, sign_in_event(vec![session.0], AuditOutcome::Ok))?;
+                    Ok((session, token))
+                })
             })
             .await?;
             tracing::info!(user.id = %account.id, session.id = %session, "signed in");
             tokens(&state, account.id, session, account.tokens_valid_after, refresh_token)
         }
         _ => {
-            db::run(&state.pool, move |conn| Ok(sessions::record_login_failure(conn, &key)?)).await?;
+            let audit = audit.as_user(account.as_ref().map(|a| a.id));
+            db::run(&state.pool, move |conn| {
+                conn.transaction(|conn| {
+                    sessions::record_login_failure(conn, &key)?;
+                    audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction))
+                })
+            })
+            .await?;
             tracing::info!("sign-in refused");
             Err(ApiError::InvalidCredentials)
         }
     }
 }
 
+fn sign_in_event(sessions: Vec<uuid::Uuid>, outcome: AuditOutcome) -> Event {
+    Event::ok(AuditAction::Authenticate, "session", sessions).with_outcome(outcome)
+}
+
 /// POST /api/v1/auth/refresh
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    audit: Audit,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let presented = body.into_inner().refresh_token;
     if presented.is_empty() || presented.len() > 256 {
         return Err(ApiError::Unauthenticated);
@@ -126,6 +157,13 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
         }
         Rotation::Reused { user, session } => {
             tracing::warn!(user.id = %user, session.id = %session, "refresh token reused: session revoked");
+            let audit = audit.as_user(Some(user));
+            db::run(&state.pool, move |conn| {
+                conn.transaction(|conn| {
+                    audit.record(conn, sign_in_event(vec![session.0], AuditOutcome::DeniedFunction))
+                })
+            })
+            .await?;
             Err(ApiError::Unauthenticated)
         }
         Rotation::Invalid => Err(ApiError::Unauthenticated),

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod agencies;
 pub mod assessments;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod health;
