@@ -34,4 +34,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
+export CONFER_TEST_LOG="$DATA/app-log.json"
 cargo test --locked --all-targets -- --test-threads "${TEST_THREADS:-4}"
+
+echo "== application logs carry no secrets or personal data (SECURITY.md F15)"
+lines=$(wc -l < "$CONFER_TEST_LOG")
+if grep -E 'CANARY|Bearer |eyJ[A-Za-z0-9_-]{10,}|\$argon2|demo-only-password|a long test password' "$CONFER_TEST_LOG" | head -5; then
+    echo "FAIL: secrets or canaries found in $lines log lines" >&2
+    exit 1
+fi
+echo "log scan: $lines log lines, 0 secrets or canaries"

@@ -207,7 +207,11 @@ pub fn app(
         InitError = (),
     >,
 > {
-    App::new().wrap(from_fn(gate)).wrap(from_fn(request_context::middleware)).configure(|cfg| configure(cfg, state))
+    App::new()
+        .wrap(from_fn(gate))
+        .wrap(from_fn(crate::audit::guard))
+        .wrap(from_fn(request_context::middleware))
+        .configure(|cfg| configure(cfg, state))
 }
 
 /// Builds the HTTP server on `listener`.

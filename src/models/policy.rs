@@ -66,12 +66,12 @@ pub fn field_access(conn: &mut PgConnection, user: &AuthUser, panel: PanelId) ->
             .select((field_policy::tag, field_policy::access))
             .load(conn)?;
         for (tag, level) in rows {
-            let stronger = match (levels.get(&tag), level) {
-                (None, _) => true,
-                (Some(FieldAccessLevel::Own), FieldAccessLevel::Read | FieldAccessLevel::Write) => true,
-                (Some(FieldAccessLevel::Read), FieldAccessLevel::Write) => true,
-                _ => false,
-            };
+            let stronger = matches!(
+                (levels.get(&tag), level),
+                (None, _)
+                    | (Some(FieldAccessLevel::Own), FieldAccessLevel::Read | FieldAccessLevel::Write)
+                    | (Some(FieldAccessLevel::Read), FieldAccessLevel::Write)
+            );
             if stronger {
                 levels.insert(tag, level);
             }

@@ -115,6 +115,22 @@ impl Drop for TestDb {
     }
 }
 
+/// With `CONFER_TEST_LOG` set, the application's logs (JSON, at debug level) go to that file, so
+/// scripts/test.sh can check that no secret or personal data reaches a log line (SECURITY.md F15).
+fn init_log_capture() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(path) = std::env::var("CONFER_TEST_LOG") {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("log file opens");
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .with_writer(std::sync::Mutex::new(file))
+                .try_init();
+        }
+    });
+}
+
 pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), database_url.into()),
@@ -199,6 +215,7 @@ impl TestApp {
 
     /// An app whose pool uses `url` (say, a server that is down) instead of `db`.
     pub async fn with_database_url(db: TestDb, url: &str, extra: &[(&str, &str)]) -> Self {
+        init_log_capture();
         let config = config_for(url, extra);
         let pool = db::pool(&config);
         let state = web::Data::new(AppState::new(&config, pool));

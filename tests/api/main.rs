@@ -12,4 +12,5 @@ mod imports;
 mod meetings;
 mod migrations;
 mod panels;
+mod security;
 mod users;
