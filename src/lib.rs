@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod import;
+pub mod metrics;
 pub mod models;
 pub mod pagination;
 pub mod request_context;

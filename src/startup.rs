@@ -17,7 +17,8 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, assessments, audit, auth, cases, health, imports, meetings, panels, people, policy, users,
+    actions, agencies, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people, policy,
+    users,
 };
 
 pub struct AppState {
@@ -122,6 +123,9 @@ route_table! {
         POST assessments::create_risk_assessment => CASE_WORK,
     },
     "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
+    "/api/v1/panels/{panel_id}/metrics" => {
+        GET metrics::panel_metrics => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
+    },
     "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
     "/api/v1/field-policy" => {
         GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod health;
 pub mod imports;
 pub mod meetings;
+pub mod metrics;
 pub mod panels;
 pub mod people;
 pub mod policy;

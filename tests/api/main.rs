@@ -10,6 +10,7 @@ mod helpers;
 mod http_basics;
 mod imports;
 mod meetings;
+mod metrics;
 mod migrations;
 mod panels;
 mod security;

@@ -1,0 +1,651 @@
+//! Manager metrics (DOMAIN.md §8): every figure computed by SQL aggregates over the stored
+//! records, returned with its numerator and denominator, rounded once to 1 dp (half away from
+//! zero, in integer arithmetic), and suppressed below k for managers (DOMAIN.md §8.7).
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Uuid as SqlUuid};
+use serde::Serialize;
+
+use crate::domain::{PanelId, PanelKind};
+use crate::models::panel::PanelRow;
+
+/// `num / den × 100` to 1 dp, half away from zero; `None` when `den` is 0.
+pub fn pct_1dp(num: i64, den: i64) -> Option<f64> {
+    ratio_1dp(num * 100, den)
+}
+
+/// `num / den` to 1 dp, half away from zero, in integers so no binary rounding flips a 5.
+pub fn ratio_1dp(num: i64, den: i64) -> Option<f64> {
+    if den == 0 {
+        return None;
+    }
+    let (n, d) = (i128::from(num) * 10, i128::from(den));
+    let negative = (n < 0) != (d < 0);
+    let (n, d) = (n.abs(), d.abs());
+    let mut q = n / d;
+    if (n % d) * 2 >= d {
+        q += 1;
+    }
+    let tenths = if negative { -q } else { q };
+    Some(tenths as f64 / 10.0)
+}
+
+/// A count, or a suppressed cell.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Count {
+    pub value: Option<i64>,
+    pub suppressed: bool,
+}
+
+/// A rate with the counts it is built from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rate {
+    pub numerator: Option<i64>,
+    pub denominator: Option<i64>,
+    pub value: Option<f64>,
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub key: String,
+    pub count: Count,
+}
+
+/// Builds the answer, applying suppression (k) when asked and noting every suppressed path.
+pub struct Builder {
+    k: Option<i64>,
+    pub suppressed: Vec<String>,
+}
+
+impl Builder {
+    pub fn new(suppress_below: Option<i64>) -> Self {
+        Self { k: suppress_below, suppressed: Vec::new() }
+    }
+
+    fn hides(&self, n: i64) -> bool {
+        self.k.is_some_and(|k| n > 0 && n < k)
+    }
+
+    pub fn count(&mut self, path: &str, n: i64) -> Count {
+        if self.hides(n) {
+            self.suppressed.push(path.to_owned());
+            Count { value: None, suppressed: true }
+        } else {
+            Count { value: Some(n), suppressed: false }
+        }
+    }
+
+    /// A percentage of two counts; suppressed when either count is.
+    pub fn pct(&mut self, path: &str, num: i64, den: i64) -> Rate {
+        self.rate(path, num, den, pct_1dp(num, den))
+    }
+
+    /// A plain ratio (cases per meeting); suppressed when either count is.
+    pub fn ratio(&mut self, path: &str, num: i64, den: i64) -> Rate {
+        self.rate(path, num, den, ratio_1dp(num, den))
+    }
+
+    fn rate(&mut self, path: &str, num: i64, den: i64, value: Option<f64>) -> Rate {
+        if self.hides(num) || self.hides(den) {
+            self.suppressed.push(path.to_owned());
+            Rate { numerator: None, denominator: None, value: None, suppressed: true }
+        } else {
+            Rate { numerator: Some(num), denominator: Some(den), value, suppressed: false }
+        }
+    }
+
+    /// A breakdown whose cells sum to a shown total: if suppression hides exactly one cell, the
+    /// next smallest is hidden too, so the total cannot give the hidden one away.
+    pub fn breakdown(&mut self, path: &str, rows: Vec<(String, i64)>) -> Vec<Cell> {
+        let mut hidden: Vec<bool> = rows.iter().map(|(_, n)| self.hides(*n)).collect();
+        if self.k.is_some() && hidden.iter().filter(|h| **h).count() == 1 {
+            let next = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, (_, n))| !hidden[*i] && *n > 0)
+                .min_by_key(|(_, (_, n))| *n)
+                .map(|(i, _)| i);
+            if let Some(i) = next {
+                hidden[i] = true;
+            }
+        }
+        rows.into_iter()
+            .zip(hidden)
+            .map(|((key, n), hide)| {
+                if hide {
+                    self.suppressed.push(format!("{path}.{key}"));
+                    Cell { key, count: Count { value: None, suppressed: true } }
+                } else {
+                    Cell { key, count: Count { value: Some(n), suppressed: false } }
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct N {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct KeyN {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Median {
+    #[diesel(sql_type = Nullable<Double>)]
+    median: Option<f64>,
+}
+
+/// A count query over the panel and period: `$1` panel, `$2` from, `$3` to.
+fn count(conn: &mut PgConnection, sql: &str, panel: PanelId, from: NaiveDate, to: NaiveDate) -> QueryResult<i64> {
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(panel.0)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .get_result::<N>(conn)
+        .map(|r| r.n)
+}
+
+fn grouped(
+    conn: &mut PgConnection,
+    sql: &str,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<KeyN> =
+        diesel::sql_query(sql).bind::<SqlUuid, _>(panel.0).bind::<Date, _>(from).bind::<Date, _>(to).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
+}
+
+fn median(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+    sql: &str,
+) -> QueryResult<Option<f64>> {
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(panel.0)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .get_result::<Median>(conn)
+        .map(|m| m.median.map(|v| (v * 10.0).round() / 10.0))
+}
+
+/// Agenda items heard at meetings of the panel held in the period (a case heard twice counts
+/// twice). A macro, so queries stay string literals (SECURITY.md IN-13: no `format!` into SQL).
+macro_rules! heard {
+    () => {
+        "SELECT ai.case_id, m.meeting_date FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
+          WHERE m.panel_id = $1 AND m.meeting_date BETWEEN $2 AND $3
+            AND m.status IN ('held', 'minutes_circulated') AND ai.outcome = 'heard'"
+    };
+}
+
+/// Cases heard whose victim (or CMARAC subject) has `flag = value`.
+macro_rules! victim_flag {
+    ($flag:literal, $value:literal) => {
+        concat!(
+            "SELECT count(*) AS n FROM (",
+            heard!(),
+            ") h WHERE EXISTS (SELECT 1 FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
+               WHERE cp.case_id = h.case_id AND cp.role IN ('victim', 'vulnerable_person') AND pe.",
+            $flag,
+            " = '",
+            $value,
+            "')"
+        )
+    };
+}
+
+/// Actions of the panel due in the period, cancelled ones left out.
+macro_rules! due {
+    () => {
+        "FROM actions x JOIN agencies a ON a.id = x.owner_agency_id JOIN cases c ON c.id = x.case_id
+          WHERE c.panel_id = $1 AND x.due_date BETWEEN $2 AND $3 AND x.status <> 'cancelled'"
+    };
+}
+
+#[derive(Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Serialize)]
+pub struct Volume {
+    referrals_received: Count,
+    referrals_rejected: Count,
+    meetings_held: Count,
+    cases_heard: Count,
+    cases_per_meeting: Rate,
+    heard_per_referral: Rate,
+}
+
+#[derive(Serialize)]
+pub struct Diversity {
+    /// Denominator for every share: cases heard. Unknowns stay in it and are counted beside.
+    bame: Rate,
+    bame_unknown: Count,
+    lgbt: Rate,
+    lgbt_unknown: Count,
+    disability: Rate,
+    disability_unknown: Count,
+    male_victims: Rate,
+    victims_aged_16_17: Rate,
+    perpetrators_aged_17_or_under: Count,
+    children_in_households: Count,
+}
+
+#[derive(Serialize)]
+pub struct Population {
+    cases_per_10000_adult_females: Option<Rate>,
+    recommended_cases: Option<f64>,
+    adult_female_population_16_plus: Option<i32>,
+    note: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct RiskReduction {
+    cases_counted: Count,
+    cases_left_out_missing_score: Count,
+    entry_sum: Option<i64>,
+    exit_sum: Option<i64>,
+    change_pct: Rate,
+    cases_whose_score_fell: Rate,
+}
+
+#[derive(Serialize)]
+pub struct Actions {
+    due: Count,
+    completed_on_time: Count,
+    completed_late: Count,
+    not_completed_change_of_circumstance: Count,
+    not_completed_agency_not_actioned: Count,
+    overdue_now: Count,
+    completion_rate: Rate,
+    due_by_owner_agency: Vec<Cell>,
+}
+
+#[derive(Serialize)]
+pub struct Breakdowns {
+    /// Referrals received in the period by current status.
+    status: Vec<Cell>,
+    area: Vec<Cell>,
+    /// A case counts once per vulnerability, so this can sum to more than the cases.
+    vulnerability: Vec<Cell>,
+    referring_agency_type: Vec<Cell>,
+    /// Cases closed in the period, once per category.
+    closure_category: Vec<Cell>,
+    issue_category: Vec<Cell>,
+}
+
+#[derive(Serialize)]
+pub struct Time {
+    median_days_referral_to_first_hearing: Option<f64>,
+    median_days_referral_to_closure: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct Suppression {
+    applied: bool,
+    k: i16,
+    suppressed: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct PanelMetrics {
+    panel_id: PanelId,
+    kind: PanelKind,
+    period: Period,
+    volume: Volume,
+    repeat_rate: Rate,
+    referral_routes: Vec<Cell>,
+    non_police_referral_share: Rate,
+    diversity: Diversity,
+    population: Population,
+    risk_reduction: Option<RiskReduction>,
+    breakdowns: Breakdowns,
+    actions: Actions,
+    time: Time,
+    suppression: Suppression,
+}
+
+/// Computes a panel's figures for `[from, to]`; `suppress` applies small-number suppression.
+pub fn panel_metrics(
+    conn: &mut PgConnection,
+    panel: &PanelRow,
+    from: NaiveDate,
+    to: NaiveDate,
+    suppress: bool,
+) -> QueryResult<PanelMetrics> {
+    let k = i64::from(panel.settings.suppression_k);
+    let mut b = Builder::new(suppress.then_some(k));
+    let p = panel.id;
+    let c = |conn: &mut PgConnection, sql: &str| count(conn, sql, p, from, to);
+
+    let referred = c(conn, "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3")?;
+    let rejected = c(
+        conn,
+        "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 AND status = 'rejected'",
+    )?;
+    let meetings = c(
+        conn,
+        "SELECT count(*) AS n FROM meetings WHERE panel_id = $1 AND meeting_date BETWEEN $2 AND $3
+           AND status IN ('held', 'minutes_circulated')",
+    )?;
+    let heard = c(conn, concat!("SELECT count(*) AS n FROM (", heard!(), ") h"))?;
+    let repeats_heard = c(
+        conn,
+        concat!("SELECT count(*) AS n FROM (", heard!(), ") h JOIN cases c ON c.id = h.case_id WHERE c.is_repeat"),
+    )?;
+    let police_heard = c(
+        conn,
+        concat!(
+            "SELECT count(*) AS n FROM (",
+            heard!(),
+            ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id
+              WHERE a.agency_type = 'police'"
+        ),
+    )?;
+    let routes = grouped(
+        conn,
+        concat!(
+            "SELECT a.agency_type AS key, count(*) AS n FROM (",
+            heard!(),
+            ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id
+              GROUP BY a.agency_type ORDER BY a.agency_type"
+        ),
+        p,
+        from,
+        to,
+    )?;
+    let bame = c(conn, victim_flag!("bame", "yes"))?;
+    let bame_unknown = c(conn, victim_flag!("bame", "unknown"))?;
+    let lgbt = c(conn, victim_flag!("lgbt", "yes"))?;
+    let lgbt_unknown = c(conn, victim_flag!("lgbt", "unknown"))?;
+    let disability = c(conn, victim_flag!("disability", "yes"))?;
+    let disability_unknown = c(conn, victim_flag!("disability", "unknown"))?;
+    let male = c(conn, victim_flag!("gender", "male"))?;
+    let aged_16_17 = c(
+        conn,
+        concat!(
+            "SELECT count(*) AS n FROM (",
+            heard!(),
+            ") h JOIN cases c ON c.id = h.case_id WHERE EXISTS (
+               SELECT 1 FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
+                WHERE cp.case_id = h.case_id AND cp.role = 'victim'
+                  AND date_part('year', age(c.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17)"
+        ),
+    )?;
+    let young_perpetrators = c(
+        conn,
+        concat!(
+            "SELECT count(*) AS n FROM (",
+            heard!(),
+            ") h JOIN cases c ON c.id = h.case_id
+               JOIN case_participants cp ON cp.case_id = h.case_id AND cp.role = 'perpetrator'
+               JOIN people pe ON pe.id = cp.person_id
+              WHERE date_part('year', age(c.referral_date, pe.date_of_birth)) <= 17"
+        ),
+    )?;
+    let children = c(
+        conn,
+        concat!(
+            "SELECT coalesce(sum(c.children_in_household), 0)::bigint AS n FROM (",
+            heard!(),
+            ") h JOIN cases c ON c.id = h.case_id"
+        ),
+    )?;
+    // Rates per 10,000 adult females always run over the 12 months to the period end.
+    let heard_12m =
+        count(conn, concat!("SELECT count(*) AS n FROM (", heard!(), ") h"), p, to - chrono::Duration::days(364), to)?;
+    let population = match panel.settings.adult_female_population_16_plus {
+        Some(pop) => Population {
+            cases_per_10000_adult_females: Some(b.ratio(
+                "population.cases_per_10000_adult_females",
+                heard_12m * 10_000,
+                i64::from(pop),
+            )),
+            recommended_cases: ratio_1dp(40 * i64::from(pop), 10_000),
+            adult_female_population_16_plus: Some(pop),
+            note: None,
+        },
+        None => Population {
+            cases_per_10000_adult_females: None,
+            recommended_cases: None,
+            adult_female_population_16_plus: None,
+            note: Some("the panel's adult female population (16+) is not set"),
+        },
+    };
+
+    let risk_reduction =
+        if panel.kind == PanelKind::Cmarac { Some(risk_reduction(conn, &mut b, p, from, to)?) } else { None };
+
+    let g = |conn: &mut PgConnection, sql: &str| grouped(conn, sql, p, from, to);
+    let status = g(
+        conn,
+        "SELECT status AS key, count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY status ORDER BY status",
+    )?;
+    let area = g(
+        conn,
+        "SELECT coalesce(ward_code, area_text, 'not recorded') AS key, count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
+    )?;
+    let vulnerability = g(
+        conn,
+        "SELECT v AS key, count(*) AS n FROM cases, unnest(vulnerabilities) v WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY v ORDER BY v",
+    )?;
+    let agency_type = g(
+        conn,
+        "SELECT a.agency_type AS key, count(*) AS n FROM cases c JOIN agencies a ON a.id = c.referring_agency_id WHERE c.panel_id = $1 AND c.referral_date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
+    )?;
+    let closure = g(
+        conn,
+        "SELECT cc AS key, count(*) AS n FROM cases, unnest(closure_categories) cc WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3 GROUP BY cc ORDER BY cc",
+    )?;
+    let issue = g(
+        conn,
+        "SELECT i AS key, count(*) AS n FROM cases, unnest(issue_categories) i WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY i ORDER BY i",
+    )?;
+
+    let due = c(conn, concat!("SELECT count(*) AS n ", due!()))?;
+    let on_time = c(
+        conn,
+        concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'completed' AND x.completed_on <= x.due_date"),
+    )?;
+    let late = c(
+        conn,
+        concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'completed' AND x.completed_on > x.due_date"),
+    )?;
+    let change =
+        c(conn, concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'not_completed_change_of_circumstance'"))?;
+    let failed =
+        c(conn, concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'not_completed_agency_not_actioned'"))?;
+    let overdue = c(
+        conn,
+        "SELECT count(*) AS n FROM actions x JOIN cases c ON c.id = x.case_id WHERE c.panel_id = $1
+           AND $2 <= $3 AND x.status IN ('open', 'in_progress') AND x.due_date < (now() AT TIME ZONE 'Europe/London')::date",
+    )?;
+    let by_owner =
+        g(conn, concat!("SELECT a.name AS key, count(*) AS n ", due!(), " GROUP BY a.name ORDER BY a.name"))?;
+
+    let to_first_hearing = median(
+        conn,
+        p,
+        from,
+        to,
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date) AS median
+           FROM cases c JOIN (
+             SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
+              WHERE m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
+              GROUP BY ai.case_id) f ON f.case_id = c.id
+          WHERE f.first BETWEEN $2 AND $3",
+    )?;
+    let to_closure = median(
+        conn,
+        p,
+        from,
+        to,
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date) AS median
+           FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3",
+    )?;
+
+    Ok(PanelMetrics {
+        panel_id: p,
+        kind: panel.kind,
+        period: Period { from, to },
+        volume: Volume {
+            referrals_received: b.count("volume.referrals_received", referred),
+            referrals_rejected: b.count("volume.referrals_rejected", rejected),
+            meetings_held: b.count("volume.meetings_held", meetings),
+            cases_heard: b.count("volume.cases_heard", heard),
+            cases_per_meeting: b.ratio("volume.cases_per_meeting", heard, meetings),
+            heard_per_referral: b.pct("volume.heard_per_referral", heard, referred),
+        },
+        repeat_rate: b.pct("repeat_rate", repeats_heard, heard),
+        referral_routes: b.breakdown("referral_routes", routes),
+        non_police_referral_share: b.pct("non_police_referral_share", heard - police_heard, heard),
+        diversity: Diversity {
+            bame: b.pct("diversity.bame", bame, heard),
+            bame_unknown: b.count("diversity.bame_unknown", bame_unknown),
+            lgbt: b.pct("diversity.lgbt", lgbt, heard),
+            lgbt_unknown: b.count("diversity.lgbt_unknown", lgbt_unknown),
+            disability: b.pct("diversity.disability", disability, heard),
+            disability_unknown: b.count("diversity.disability_unknown", disability_unknown),
+            male_victims: b.pct("diversity.male_victims", male, heard),
+            victims_aged_16_17: b.pct("diversity.victims_aged_16_17", aged_16_17, heard),
+            perpetrators_aged_17_or_under: b.count("diversity.perpetrators_aged_17_or_under", young_perpetrators),
+            children_in_households: b.count("diversity.children_in_households", children),
+        },
+        population,
+        risk_reduction,
+        breakdowns: Breakdowns {
+            status: b.breakdown("breakdowns.status", status),
+            area: b.breakdown("breakdowns.area", area),
+            vulnerability: b.breakdown("breakdowns.vulnerability", vulnerability),
+            referring_agency_type: b.breakdown("breakdowns.referring_agency_type", agency_type),
+            closure_category: b.breakdown("breakdowns.closure_category", closure),
+            issue_category: b.breakdown("breakdowns.issue_category", issue),
+        },
+        actions: Actions {
+            due: b.count("actions.due", due),
+            completed_on_time: b.count("actions.completed_on_time", on_time),
+            completed_late: b.count("actions.completed_late", late),
+            not_completed_change_of_circumstance: b.count("actions.not_completed_change_of_circumstance", change),
+            not_completed_agency_not_actioned: b.count("actions.not_completed_agency_not_actioned", failed),
+            overdue_now: b.count("actions.overdue_now", overdue),
+            completion_rate: b.pct("actions.completion_rate", on_time + late, due),
+            due_by_owner_agency: b.breakdown("actions.due_by_owner_agency", by_owner),
+        },
+        time: Time {
+            median_days_referral_to_first_hearing: to_first_hearing,
+            median_days_referral_to_closure: to_closure,
+        },
+        suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
+    })
+}
+
+#[derive(QueryableByName)]
+struct Reduction {
+    #[diesel(sql_type = BigInt)]
+    counted: i64,
+    #[diesel(sql_type = BigInt)]
+    left_out: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    entry_sum: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    exit_sum: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    fell: i64,
+}
+
+/// DOMAIN.md §8.2: over CMARAC cases closed in the period with both scores from the same tool
+/// version, the first entry score and the last exit score.
+fn risk_reduction(
+    conn: &mut PgConnection,
+    b: &mut Builder,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<RiskReduction> {
+    let r: Reduction = diesel::sql_query(
+        "WITH closed AS (
+            SELECT id FROM cases WHERE panel_id = $1 AND status = 'closed' AND closed_on BETWEEN $2 AND $3),
+          scored AS (
+            SELECT c.id,
+                   (SELECT ra.score FROM risk_assessments ra WHERE ra.case_id = c.id AND ra.stage = 'entry'
+                     ORDER BY ra.created_at, ra.id LIMIT 1) AS entry,
+                   (SELECT ra.tool || '/' || ra.tool_version FROM risk_assessments ra WHERE ra.case_id = c.id AND ra.stage = 'entry'
+                     ORDER BY ra.created_at, ra.id LIMIT 1) AS entry_tool,
+                   (SELECT ra.score FROM risk_assessments ra WHERE ra.case_id = c.id AND ra.stage = 'exit'
+                     ORDER BY ra.created_at DESC, ra.id DESC LIMIT 1) AS exit,
+                   (SELECT ra.tool || '/' || ra.tool_version FROM risk_assessments ra WHERE ra.case_id = c.id AND ra.stage = 'exit'
+                     ORDER BY ra.created_at DESC, ra.id DESC LIMIT 1) AS exit_tool
+              FROM closed c),
+          cohort AS (SELECT * FROM scored WHERE entry IS NOT NULL AND exit IS NOT NULL AND entry_tool = exit_tool)
+         SELECT (SELECT count(*) FROM cohort) AS counted,
+                (SELECT count(*) FROM scored) - (SELECT count(*) FROM cohort) AS left_out,
+                (SELECT sum(entry) FROM cohort)::bigint AS entry_sum,
+                (SELECT sum(exit) FROM cohort)::bigint AS exit_sum,
+                (SELECT count(*) FROM cohort WHERE exit < entry) AS fell",
+    )
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)?;
+    let (entry, exit) = (r.entry_sum.unwrap_or(0), r.exit_sum.unwrap_or(0));
+    Ok(RiskReduction {
+        cases_counted: b.count("risk_reduction.cases_counted", r.counted),
+        cases_left_out_missing_score: b.count("risk_reduction.cases_left_out_missing_score", r.left_out),
+        entry_sum: r.entry_sum,
+        exit_sum: r.exit_sum,
+        change_pct: b.pct("risk_reduction.change_pct", exit - entry, entry),
+        cases_whose_score_fell: b.pct("risk_reduction.cases_whose_score_fell", r.fell, r.counted),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_is_half_away_from_zero_and_exact() {
+        // DOMAIN.md §8.5 check value: 3,682 → 3,551 is −3.56 → −3.6 %.
+        assert_eq!(pct_1dp(3551 - 3682, 3682), Some(-3.6));
+        // The published errors DOMAIN.md §9 lists: 289 → 282 is −2.4 %, 3,103 → 3,060 is −1.4 %.
+        assert_eq!(pct_1dp(282 - 289, 289), Some(-2.4));
+        assert_eq!(pct_1dp(3060 - 3103, 3103), Some(-1.4));
+        assert_eq!(pct_1dp(30 - 50, 50), Some(-40.0));
+        assert_eq!(pct_1dp(1, 8), Some(12.5));
+        assert_eq!(pct_1dp(1, 16), Some(6.3), "6.25 rounds up");
+        assert_eq!(pct_1dp(-1, 16), Some(-6.3), "and away from zero below it");
+        assert_eq!(pct_1dp(5, 0), None);
+        assert_eq!(ratio_1dp(47, 3), Some(15.7));
+    }
+
+    #[test]
+    fn suppression_hides_small_cells_and_one_more_when_one_alone_would_show() {
+        let mut b = Builder::new(Some(5));
+        assert_eq!(b.count("a", 4).value, None);
+        assert_eq!(b.count("b", 0).value, Some(0), "zero is not a small number");
+        assert_eq!(b.count("c", 5).value, Some(5));
+        let cells = b.breakdown("x", vec![("p".into(), 3), ("q".into(), 20), ("r".into(), 9)]);
+        let shown: Vec<Option<i64>> = cells.iter().map(|c| c.count.value).collect();
+        assert_eq!(shown, vec![None, Some(20), None], "9 is hidden too so 3 cannot be recovered");
+        assert!(b.suppressed.contains(&"x.r".to_owned()));
+        let rate = b.pct("rate", 3, 40);
+        assert!(rate.suppressed && rate.value.is_none(), "rates from suppressed counts are suppressed");
+        let mut exact = Builder::new(None);
+        assert_eq!(exact.count("a", 1).value, Some(1));
+    }
+}

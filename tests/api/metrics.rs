@@ -1,0 +1,315 @@
+//! Known-answer tests for the manager metrics: a small register built through the API, with
+//! every figure worked out by hand.
+
+use actix_web::test::TestRequest;
+use chrono::{Datelike, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::cases::{World, days_ago, marac_referral, world};
+use crate::helpers::{Res, Session};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn years_before(days_ago_n: i64, years: i32, extra_days: i64) -> String {
+    let d = Utc::now().date_naive() - Duration::days(days_ago_n);
+    (d.with_year(d.year() - years).unwrap() - Duration::days(extra_days)).to_string()
+}
+
+async fn send(w: &World, method: &str, path: &str, who: &Session, tag: Option<&str>, body: Value) -> Res {
+    let mut req = TestRequest::default()
+        .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+        .insert_header(("authorization", format!("Bearer {}", who.access)))
+        .set_json(body);
+    if let Some(t) = tag {
+        req = req.insert_header(("if-match", t));
+    }
+    let res = w.app.call(req).await;
+    assert!(res.status.is_success(), "{method} {path}: {}", String::from_utf8_lossy(&res.body));
+    res
+}
+
+/// Holds a meeting on `date` that hears `cases` (in that order).
+async fn hold_meeting(w: &World, date: &str, cases: &[&str]) {
+    let m = send(
+        w,
+        "POST",
+        &format!("/api/v1/panels/{}/meetings", w.marac),
+        &w.coordinator,
+        None,
+        json!({ "meeting_date": date, "start_time": "10:00", "virtual_link": "https://meet.example/x" }),
+    )
+    .await
+    .json();
+    let mid = id(&m);
+    let items: Vec<Value> = cases.iter().map(|c| json!({ "case_id": c })).collect();
+    let saved = send(
+        w,
+        "PUT",
+        &format!("/api/v1/meetings/{mid}/agenda"),
+        &w.coordinator,
+        Some("\"1\""),
+        json!({ "items": items }),
+    )
+    .await;
+    for to in ["agenda_published", "in_progress", "held"] {
+        send(w, "POST", &format!("/api/v1/meetings/{mid}/transitions"), &w.coordinator, None, json!({ "to": to }))
+            .await;
+    }
+    let heard: Vec<Value> = cases.iter().map(|c| json!({ "case_id": c, "outcome": "heard" })).collect();
+    let tag = saved.header("etag").unwrap();
+    send(w, "PUT", &format!("/api/v1/meetings/{mid}/agenda"), &w.coordinator, Some(&tag), json!({ "items": heard }))
+        .await;
+}
+
+async fn accept(w: &World, case: &str) {
+    for to in ["screening", "accepted"] {
+        assert_eq!(w.move_to(case, to, None).await.status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn a_small_register_gives_the_hand_computed_figures() {
+    let w = world().await;
+    let panel = w.app.get(&format!("/api/v1/panels/{}", w.marac), &w.admin.access).await;
+    send(
+        &w,
+        "PATCH",
+        &format!("/api/v1/panels/{}", w.marac),
+        &w.admin,
+        Some(&panel.header("etag").unwrap()),
+        json!({ "settings": { "adult_female_population_16_plus": 140000 } }),
+    )
+    .await;
+    let pj = json!({ "criteria": { "professional_judgement": { "reason": "Practitioner concern" } } });
+
+    // A: BAME male victim, two children, referred by the IDVA 20 days ago.
+    let mut a_body = marac_referral(
+        w.marac,
+        &days_ago(20),
+        json!([
+        { "role": "victim", "person": { "surname": "Ay", "bame": "yes", "gender": "male", "date_of_birth": "1980-01-01" } },
+        { "role": "perpetrator", "person": { "surname": "Pa" } }]),
+        pj.clone(),
+    );
+    a_body["children_in_household"] = json!(2);
+    let a = w.refer(&w.idva, a_body).await;
+    let pair: Vec<Value> = a["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({ "role": p["role"], "person_id": p["person"]["id"] }))
+        .collect();
+    // B: a repeat (same victim and perpetrator), no children, 15 days ago.
+    let mut b_body = marac_referral(w.marac, &days_ago(15), json!(pair), pj.clone());
+    b_body["children_in_household"] = json!(0);
+    let b = w.refer(&w.idva, b_body).await;
+    assert_eq!(b["criteria"]["repeat"], true);
+    // C: referred by the police 8 days ago; an LGBT+ victim aged 17 and a perpetrator aged 16.
+    let mut c_body = marac_referral(
+        w.marac,
+        &days_ago(8),
+        json!([
+        { "role": "victim", "person": { "surname": "Cee", "lgbt": "yes", "date_of_birth": years_before(8, 17, 10) } },
+        { "role": "perpetrator", "person": { "surname": "Pc", "date_of_birth": years_before(8, 16, 3) } }]),
+        pj.clone(),
+    );
+    c_body["children_in_household"] = json!(1);
+    let c = w.refer(&w.police, c_body).await;
+    // D: referred and rejected.
+    let d = w
+        .refer(
+            &w.idva,
+            marac_referral(
+                w.marac,
+                &days_ago(5),
+                json!([{ "role": "victim", "person": { "surname": "Dee" } }]),
+                pj.clone(),
+            ),
+        )
+        .await;
+    w.move_to(&id(&d), "screening", None).await;
+    w.move_to(&id(&d), "rejected", Some("Below threshold, no other criterion")).await;
+    for case in [&a, &b, &c] {
+        accept(&w, &id(case)).await;
+    }
+    // Meetings: A and B heard 10 days ago; C and A again 2 days ago.
+    hold_meeting(&w, &days_ago(10), &[&id(&a), &id(&b)]).await;
+    hold_meeting(&w, &days_ago(2), &[&id(&c), &id(&a)]).await;
+
+    // Actions on A: on time, late, not actioned, overdue, cancelled.
+    let action = |desc: &str, due: String| {
+        let w = &w;
+        let a = id(&a);
+        let body = json!({ "description": desc, "owner_agency_id": w.police_agency, "due_date": due });
+        async move { send(w, "POST", &format!("/api/v1/cases/{a}/actions"), &w.coordinator, None, body).await.json() }
+    };
+    let on_time = action("on time", days_ago(0)).await;
+    let late = action("late", days_ago(1)).await;
+    let failed = action("not actioned", days_ago(2)).await;
+    action("overdue", days_ago(3)).await;
+    let cancelled = action("cancelled", days_ago(0)).await;
+    for (x, status) in [
+        (&on_time, "completed"),
+        (&late, "completed"),
+        (&failed, "not_completed_agency_not_actioned"),
+        (&cancelled, "cancelled"),
+    ] {
+        send(
+            &w,
+            "PATCH",
+            &format!("/api/v1/actions/{}", id(x)),
+            &w.coordinator,
+            Some("\"1\""),
+            json!({ "status": status, "outcome_note": "Recorded at panel" }),
+        )
+        .await;
+    }
+
+    let period = format!("from={}&to={}", days_ago(30), days_ago(0));
+    let m = w.app.get(&format!("/api/v1/panels/{}/metrics?{period}", w.marac), &w.coordinator.access).await.json();
+    let count = |v: &Value| v["value"].as_i64().unwrap();
+    let rate = |v: &Value| (v["numerator"].as_i64().unwrap(), v["denominator"].as_i64().unwrap(), v["value"].as_f64());
+    assert_eq!(count(&m["volume"]["referrals_received"]), 4);
+    assert_eq!(count(&m["volume"]["referrals_rejected"]), 1);
+    assert_eq!(count(&m["volume"]["meetings_held"]), 2);
+    assert_eq!(count(&m["volume"]["cases_heard"]), 4, "A heard twice counts twice");
+    assert_eq!(rate(&m["volume"]["cases_per_meeting"]), (4, 2, Some(2.0)));
+    assert_eq!(rate(&m["volume"]["heard_per_referral"]), (4, 4, Some(100.0)));
+    assert_eq!(rate(&m["repeat_rate"]), (1, 4, Some(25.0)), "denominator: cases heard");
+    assert_eq!(rate(&m["non_police_referral_share"]), (3, 4, Some(75.0)));
+    let routes: Vec<(String, i64)> = m["referral_routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().into(), count(&c["count"])))
+        .collect();
+    assert_eq!(routes, vec![("idva_service".into(), 3), ("police".into(), 1)]);
+    assert_eq!(rate(&m["diversity"]["bame"]), (3, 4, Some(75.0)), "A twice and B");
+    assert_eq!(count(&m["diversity"]["bame_unknown"]), 1);
+    assert_eq!(rate(&m["diversity"]["male_victims"]), (3, 4, Some(75.0)));
+    assert_eq!(rate(&m["diversity"]["lgbt"]), (1, 4, Some(25.0)));
+    assert_eq!(count(&m["diversity"]["lgbt_unknown"]), 3);
+    assert_eq!(rate(&m["diversity"]["victims_aged_16_17"]), (1, 4, Some(25.0)));
+    assert_eq!(count(&m["diversity"]["perpetrators_aged_17_or_under"]), 1);
+    assert_eq!(count(&m["diversity"]["children_in_households"]), 5, "2 + 2 (A twice) + 0 + 1");
+    assert_eq!(rate(&m["population"]["cases_per_10000_adult_females"]), (40000, 140000, Some(0.3)));
+    assert_eq!(m["population"]["recommended_cases"], 560.0);
+    assert_eq!(count(&m["actions"]["due"]), 4, "cancelled actions are not due");
+    assert_eq!(count(&m["actions"]["completed_on_time"]), 1);
+    assert_eq!(count(&m["actions"]["completed_late"]), 1);
+    assert_eq!(count(&m["actions"]["not_completed_agency_not_actioned"]), 1);
+    assert_eq!(count(&m["actions"]["overdue_now"]), 1);
+    assert_eq!(rate(&m["actions"]["completion_rate"]), (2, 4, Some(50.0)));
+    assert_eq!(m["time"]["median_days_referral_to_first_hearing"], 6.0, "median of 10, 5 and 6 days");
+    let status: i64 = m["breakdowns"]["status"].as_array().unwrap().iter().map(|c| count(&c["count"])).sum();
+    assert_eq!(status, 4, "the status breakdown sums to the referrals received");
+    assert_eq!(m["suppression"]["applied"], false, "coordinators see exact counts");
+
+    // The drill-down agrees with the case list for the same filter.
+    let listed = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/cases?panel_id={}&referred_from={}&referred_to={}&limit=100",
+                w.marac,
+                days_ago(30),
+                days_ago(0)
+            ),
+            &w.coordinator.access,
+        )
+        .await
+        .json();
+    assert_eq!(listed["items"].as_array().unwrap().len() as i64, count(&m["volume"]["referrals_received"]));
+
+    // A manager sees the same figures with small numbers suppressed.
+    let manager =
+        w.app.user(&w.admin, "mgr@test.example", None, json!([{ "role": "manager", "panel_id": w.marac }])).await;
+    let mm = w.app.get(&format!("/api/v1/panels/{}/metrics?{period}", w.marac), &manager.access).await.json();
+    assert_eq!(mm["suppression"]["applied"], true);
+    assert_eq!(mm["volume"]["referrals_received"], json!({ "value": null, "suppressed": true }));
+    assert_eq!(mm["repeat_rate"]["value"], Value::Null, "rates from suppressed counts are suppressed");
+    let hidden: Vec<&str> =
+        mm["suppression"]["suppressed"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(hidden.contains(&"volume.referrals_received") && hidden.contains(&"repeat_rate"));
+    let text = mm.to_string();
+    for secret in [id(&a), "Ay".to_owned(), a["reference"].as_str().unwrap().to_owned()] {
+        assert!(!text.contains(&secret), "no ids, names or references reach a manager");
+    }
+    assert_eq!(w.app.get(&format!("/api/v1/panels/{}/metrics?{period}", w.cmarac), &manager.access).await.status, 403);
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{}", id(&a)), &manager.access).await.status, 403);
+    let bad =
+        w.app.get(&format!("/api/v1/panels/{}/metrics?from={}", w.marac, days_ago(3)), &w.coordinator.access).await;
+    assert_eq!(bad.status, 400);
+    let year = w.app.get(&format!("/api/v1/panels/{}/metrics?year=2023", w.marac), &w.coordinator.access).await.json();
+    assert_eq!(year["period"], json!({ "from": "2023-04-01", "to": "2024-03-31" }));
+}
+
+#[actix_web::test]
+async fn cmarac_risk_reduction_counts_closed_cases_with_both_scores() {
+    let w = world().await;
+    let mut closed = Vec::new();
+    for (entry, exit) in [(Some(30), Some(18)), (Some(20), Some(12)), (Some(40), None)] {
+        let mut body = json!({
+            "panel_id": w.cmarac, "referral_date": days_ago(40), "participants": [{ "role": "vulnerable_person", "person": { "surname": "T" } }],
+            "consent": { "status": "given" }, "lawful_basis": "public_task", "special_category_condition": "health_social_care"
+        });
+        if let Some(e) = entry {
+            body["entry_assessment"] = json!({ "tool": "cmarac_matrix", "tool_version": "v1", "score": e });
+        }
+        let case = w.refer(&w.housing, body).await;
+        let c = id(&case);
+        for to in ["screening", "accepted", "open"] {
+            w.move_to(&c, to, None).await;
+        }
+        if let Some(x) = exit {
+            send(
+                &w,
+                "POST",
+                &format!("/api/v1/cases/{c}/risk-assessments"),
+                &w.housing,
+                None,
+                json!({ "stage": "exit", "tool": "cmarac_matrix", "tool_version": "v1", "score": x }),
+            )
+            .await;
+            send(
+                &w,
+                "POST",
+                &format!("/api/v1/cases/{c}/closure"),
+                &w.coordinator,
+                None,
+                json!({ "categories": ["engagement_sustained"], "reason": "Sustained engagement" }),
+            )
+            .await;
+            closed.push(c);
+        }
+    }
+    let m = w
+        .app
+        .get(
+            &format!("/api/v1/panels/{}/metrics?from={}&to={}", w.cmarac, days_ago(30), days_ago(0)),
+            &w.coordinator.access,
+        )
+        .await
+        .json();
+    let r = &m["risk_reduction"];
+    assert_eq!(r["cases_counted"]["value"], 2);
+    assert_eq!(r["entry_sum"], 50);
+    assert_eq!(r["exit_sum"], 30);
+    assert_eq!(
+        r["change_pct"],
+        json!({ "numerator": -20, "denominator": 50, "value": -40.0, "suppressed": false }),
+        "DOMAIN.md §8.2 worked example"
+    );
+    assert_eq!(r["cases_whose_score_fell"]["value"], 100.0);
+    assert_eq!(m["time"]["median_days_referral_to_closure"], 40.0);
+    let closures: Vec<(String, i64)> = m["breakdowns"]["closure_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().into(), c["count"]["value"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(closures, vec![("engagement_sustained".into(), 2)]);
+}
