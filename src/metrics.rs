@@ -634,6 +634,17 @@ mod tests {
     }
 
     #[test]
+    fn quarters_are_calendar_quarters() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(quarter_dates("2024Q3"), Some((d(2024, 7, 1), d(2024, 9, 30))));
+        assert_eq!(quarter_dates("2024Q1"), Some((d(2024, 1, 1), d(2024, 3, 31))));
+        assert_eq!(quarter_dates("2024q4"), Some((d(2024, 10, 1), d(2024, 12, 31))));
+        for bad in ["2024Q5", "2024Q0", "24Q1", "2024-Q1", "Q1", ""] {
+            assert_eq!(quarter_dates(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn suppression_hides_small_cells_and_one_more_when_one_alone_would_show() {
         let mut b = Builder::new(Some(5));
         assert_eq!(b.count("a", 4).value, None);
@@ -648,4 +659,282 @@ mod tests {
         let mut exact = Builder::new(None);
         assert_eq!(exact.count("a", 1).value, Some(1));
     }
+}
+
+// ---------------------------------------------------------------- SafeLives quarterly return
+
+#[derive(QueryableByName)]
+struct MeetingRow {
+    #[diesel(sql_type = Date)]
+    meeting_date: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    cases_discussed: i64,
+    #[diesel(sql_type = BigInt)]
+    repeat_cases: i64,
+    #[diesel(sql_type = BigInt)]
+    police_referrals: i64,
+    #[diesel(sql_type = BigInt)]
+    children_in_households: i64,
+    #[diesel(sql_type = BigInt)]
+    bame_victims: i64,
+    #[diesel(sql_type = BigInt)]
+    lgbt_victims: i64,
+    #[diesel(sql_type = BigInt)]
+    disabled_victims: i64,
+    #[diesel(sql_type = BigInt)]
+    male_victims: i64,
+    #[diesel(sql_type = BigInt)]
+    victims_16_17: i64,
+    #[diesel(sql_type = BigInt)]
+    perpetrators_17_or_under: i64,
+}
+
+/// The columns of the national MARAC data return, per meeting, in order.
+pub const RETURN_COLUMNS: [&str; 11] = [
+    "cases_discussed",
+    "repeat_cases",
+    "police_referrals",
+    "partner_agency_referrals",
+    "children_in_households",
+    "bame_victims",
+    "lgbt_victims",
+    "disabled_victims",
+    "male_victims",
+    "victims_16_17",
+    "perpetrators_17_or_under",
+];
+
+#[derive(Serialize)]
+pub struct ReturnRow {
+    pub meeting_date: Option<NaiveDate>,
+    /// One cell per `RETURN_COLUMNS` entry.
+    pub cells: Vec<Count>,
+}
+
+#[derive(Serialize)]
+pub struct SafeLivesReturn {
+    pub panel_id: PanelId,
+    pub quarter: String,
+    pub period: Period,
+    pub columns: Vec<&'static str>,
+    pub meetings: Vec<ReturnRow>,
+    pub totals: ReturnRow,
+    pub suppression: Suppression,
+}
+
+macro_rules! victim_exists {
+    ($cond:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
+               WHERE cp.case_id = c.id AND cp.role = 'victim' AND ",
+            $cond,
+            ")"
+        )
+    };
+}
+
+/// Calendar quarter `2024Q3` as two dates.
+pub fn quarter_dates(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let (year, q) = raw.split_once(['Q', 'q'])?;
+    let year: i32 = year.parse().ok().filter(|y| (2000..=2100).contains(y))?;
+    let q: u32 = q.parse().ok().filter(|q| (1..=4).contains(q))?;
+    let from = NaiveDate::from_ymd_opt(year, 3 * q - 2, 1)?;
+    let to = if q == 4 {
+        NaiveDate::from_ymd_opt(year, 12, 31)?
+    } else {
+        NaiveDate::from_ymd_opt(year, 3 * q + 1, 1)?.pred_opt()?
+    };
+    Some((from, to))
+}
+
+/// The quarter's per-meeting counts of cases heard and their totals (DOMAIN.md §8.6: the
+/// national return is collected per meeting).
+pub fn safelives_return(
+    conn: &mut PgConnection,
+    panel: &PanelRow,
+    quarter: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    suppress: bool,
+) -> QueryResult<SafeLivesReturn> {
+    let rows: Vec<MeetingRow> = diesel::sql_query(concat!(
+        "SELECT m.meeting_date,
+                count(*) AS cases_discussed,
+                count(*) FILTER (WHERE c.is_repeat) AS repeat_cases,
+                count(*) FILTER (WHERE a.agency_type = 'police') AS police_referrals,
+                coalesce(sum(c.children_in_household), 0)::bigint AS children_in_households,
+                count(*) FILTER (WHERE ",
+        victim_exists!("pe.bame = 'yes'"),
+        ") AS bame_victims,
+                count(*) FILTER (WHERE ",
+        victim_exists!("pe.lgbt = 'yes'"),
+        ") AS lgbt_victims,
+                count(*) FILTER (WHERE ",
+        victim_exists!("pe.disability = 'yes'"),
+        ") AS disabled_victims,
+                count(*) FILTER (WHERE ",
+        victim_exists!("pe.gender = 'male'"),
+        ") AS male_victims,
+                count(*) FILTER (WHERE ",
+        victim_exists!("date_part('year', age(c.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17"),
+        ") AS victims_16_17,
+                coalesce(sum((SELECT count(*) FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
+                   WHERE cp.case_id = c.id AND cp.role = 'perpetrator'
+                     AND date_part('year', age(c.referral_date, pe.date_of_birth)) <= 17)), 0)::bigint AS perpetrators_17_or_under
+           FROM meetings m
+           JOIN agenda_items ai ON ai.meeting_id = m.id AND ai.outcome = 'heard'
+           JOIN cases c ON c.id = ai.case_id
+           JOIN agencies a ON a.id = c.referring_agency_id
+          WHERE m.panel_id = $1 AND m.meeting_date BETWEEN $2 AND $3 AND m.status IN ('held', 'minutes_circulated')
+          GROUP BY m.id, m.meeting_date
+          ORDER BY m.meeting_date, m.id"
+    ))
+    .bind::<SqlUuid, _>(panel.id.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    let values: Vec<[i64; 11]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.cases_discussed,
+                r.repeat_cases,
+                r.police_referrals,
+                r.cases_discussed - r.police_referrals,
+                r.children_in_households,
+                r.bame_victims,
+                r.lgbt_victims,
+                r.disabled_victims,
+                r.male_victims,
+                r.victims_16_17,
+                r.perpetrators_17_or_under,
+            ]
+        })
+        .collect();
+    let mut b = Builder::new(suppress.then_some(i64::from(panel.settings.suppression_k)));
+    // Suppress column by column, so a column total cannot give a hidden meeting's cell away.
+    let mut cells: Vec<Vec<Count>> = vec![Vec::new(); values.len()];
+    let mut totals = Vec::new();
+    for (col, name) in RETURN_COLUMNS.iter().enumerate() {
+        let column: Vec<(String, i64)> =
+            values.iter().enumerate().map(|(i, v)| (format!("meeting[{i}]"), v[col])).collect();
+        for (i, cell) in b.breakdown(name, column).into_iter().enumerate() {
+            cells[i].push(cell.count);
+        }
+        totals.push(b.count(&format!("{name}.total"), values.iter().map(|v| v[col]).sum()));
+    }
+    let meetings =
+        rows.iter().zip(cells).map(|(r, cells)| ReturnRow { meeting_date: Some(r.meeting_date), cells }).collect();
+    Ok(SafeLivesReturn {
+        panel_id: panel.id,
+        quarter: quarter.to_owned(),
+        period: Period { from, to },
+        columns: RETURN_COLUMNS.to_vec(),
+        meetings,
+        totals: ReturnRow { meeting_date: None, cells: totals },
+        suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
+    })
+}
+
+impl SafeLivesReturn {
+    /// The return as CSV: a header, a row per meeting, a total row; suppressed cells as `<k`.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("meeting_date");
+        for c in &self.columns {
+            out.push(',');
+            out.push_str(c);
+        }
+        out.push('\n');
+        let k = self.suppression.k;
+        let cell = |c: &Count| match c.value {
+            Some(v) => v.to_string(),
+            None => format!("<{k}"),
+        };
+        for row in self.meetings.iter().chain(std::iter::once(&self.totals)) {
+            out.push_str(&row.meeting_date.map_or("Total".to_owned(), |d| d.to_string()));
+            for c in &row.cells {
+                out.push(',');
+                out.push_str(&cell(c));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------- panels side by side
+
+#[derive(Serialize)]
+pub struct Change {
+    pub current: Count,
+    pub previous: Count,
+    /// (current − previous) / previous × 100 to 1 dp; null when previous is 0 or a count is hidden.
+    pub pct_change: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct PanelComparison {
+    pub panel_id: PanelId,
+    pub kind: PanelKind,
+    pub name: String,
+    pub referrals_received: Change,
+    pub cases_heard: Change,
+    pub meetings_held: Change,
+    pub repeat_cases_heard: Change,
+    pub actions_due: Change,
+    pub cases_closed: Change,
+    pub suppression: Suppression,
+}
+
+fn change(b: &mut Builder, path: &str, current: i64, previous: i64) -> Change {
+    let current_cell = b.count(&format!("{path}.current"), current);
+    let previous_cell = b.count(&format!("{path}.previous"), previous);
+    let shown = !current_cell.suppressed && !previous_cell.suppressed;
+    Change {
+        pct_change: if shown { pct_1dp(current - previous, previous) } else { None },
+        current: current_cell,
+        previous: previous_cell,
+    }
+}
+
+/// One panel's counts for `[from, to]` and for the same number of days just before.
+pub fn compare_panel(
+    conn: &mut PgConnection,
+    panel: &PanelRow,
+    from: NaiveDate,
+    to: NaiveDate,
+    suppress: bool,
+) -> QueryResult<PanelComparison> {
+    let days = (to - from).num_days() + 1;
+    let (prev_from, prev_to) = (from - chrono::Duration::days(days), from - chrono::Duration::days(1));
+    let mut b = Builder::new(suppress.then_some(i64::from(panel.settings.suppression_k)));
+    let both = |conn: &mut PgConnection, sql: &str| -> QueryResult<(i64, i64)> {
+        Ok((count(conn, sql, panel.id, from, to)?, count(conn, sql, panel.id, prev_from, prev_to)?))
+    };
+    let referred =
+        both(conn, "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3")?;
+    let heard = both(conn, concat!("SELECT count(*) AS n FROM (", heard!(), ") h"))?;
+    let meetings = both(
+        conn,
+        "SELECT count(*) AS n FROM meetings WHERE panel_id = $1 AND meeting_date BETWEEN $2 AND $3
+           AND status IN ('held', 'minutes_circulated')",
+    )?;
+    let repeats = both(
+        conn,
+        concat!("SELECT count(*) AS n FROM (", heard!(), ") h JOIN cases c ON c.id = h.case_id WHERE c.is_repeat"),
+    )?;
+    let due = both(conn, concat!("SELECT count(*) AS n ", due!()))?;
+    let closed = both(conn, "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3")?;
+    Ok(PanelComparison {
+        panel_id: panel.id,
+        kind: panel.kind,
+        name: panel.name.clone(),
+        referrals_received: change(&mut b, "referrals_received", referred.0, referred.1),
+        cases_heard: change(&mut b, "cases_heard", heard.0, heard.1),
+        meetings_held: change(&mut b, "meetings_held", meetings.0, meetings.1),
+        repeat_cases_heard: change(&mut b, "repeat_cases_heard", repeats.0, repeats.1),
+        actions_due: change(&mut b, "actions_due", due.0, due.1),
+        cases_closed: change(&mut b, "cases_closed", closed.0, closed.1),
+        suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
+    })
 }

@@ -126,6 +126,12 @@ route_table! {
     "/api/v1/panels/{panel_id}/metrics" => {
         GET metrics::panel_metrics => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
     },
+    "/api/v1/panels/{panel_id}/reports/safelives-return" => {
+        GET metrics::safelives_return => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
+    },
+    "/api/v1/metrics/compare" => {
+        GET metrics::compare_panels => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
+    },
     "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
     "/api/v1/field-policy" => {
         GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),

@@ -38,6 +38,20 @@ pub fn reporting_year(year: i32, start_month: u32) -> Option<(NaiveDate, NaiveDa
     Some((from, next.pred_opt()?))
 }
 
+/// Whether the caller may see the panel's figures, and whether they come suppressed: exact for
+/// the panel's coordinators and chairs, suppressed for its managers.
+fn figures_access(user: &AuthUser, panel: PanelId) -> Result<bool, ApiError> {
+    let here: Vec<Role> = user.roles.iter().filter(|r| r.panel_id == Some(panel)).map(|r| r.role).collect();
+    let staff = here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
+    if staff {
+        Ok(false)
+    } else if here.contains(&Role::Manager) {
+        Ok(true)
+    } else {
+        Err(ApiError::Forbidden(Forbidden::NotPanelMember))
+    }
+}
+
 /// GET /api/v1/panels/{panel_id}/metrics
 pub async fn panel_metrics(
     state: web::Data<AppState>,
@@ -46,11 +60,7 @@ pub async fn panel_metrics(
     query: Query<MetricsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
-    let here: Vec<Role> = user.roles.iter().filter(|r| r.panel_id == Some(panel_id)).map(|r| r.role).collect();
-    let staff = here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
-    if !staff && !here.contains(&Role::Manager) {
-        return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
-    }
+    let suppressed_by_role = figures_access(&user, panel_id)?;
     let q = query.0;
     let mut p = Problems::default();
     match (q.from, q.to, q.year) {
@@ -66,7 +76,7 @@ pub async fn panel_metrics(
         p.push("year", "out_of_range");
     }
     p.finish(|| Some(()))?;
-    let suppress = !staff || q.publication;
+    let suppress = suppressed_by_role || q.publication;
     let figures = db::run(&state.pool, move |conn| {
         let panel = panel::get(conn, panel_id)?;
         let (from, to) = match (q.from, q.to, q.year) {
@@ -79,6 +89,110 @@ pub async fn panel_metrics(
     })
     .await?;
     Ok(HttpResponse::Ok().json(figures))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnQuery {
+    quarter: String,
+    #[serde(default)]
+    publication: bool,
+}
+
+/// GET /api/v1/panels/{panel_id}/reports/safelives-return: JSON, or CSV with `Accept: text/csv`.
+pub async fn safelives_return(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+    path: web::Path<PanelPath>,
+    query: Query<ReturnQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    let suppress = figures_access(&user, panel_id)? || query.0.publication;
+    let quarter = query.0.quarter;
+    let (from, to) =
+        metrics::quarter_dates(&quarter).ok_or(ApiError::bad_field("quarter", "not_a_quarter_like_2024Q3"))?;
+    let wants_csv = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    let report = db::run(&state.pool, move |conn| {
+        let panel = panel::get(conn, panel_id)?;
+        if panel.kind != crate::domain::PanelKind::Marac {
+            return Err(ApiError::unprocessable("panel_id", "the_return_is_for_marac_panels"));
+        }
+        Ok(metrics::safelives_return(conn, &panel, &quarter, from, to, suppress)?)
+    })
+    .await?;
+    if wants_csv {
+        Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(report.to_csv()))
+    } else {
+        Ok(HttpResponse::Ok().json(report))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    panels: String,
+    from: NaiveDate,
+    to: NaiveDate,
+    #[serde(default)]
+    publication: bool,
+}
+
+#[derive(serde::Serialize)]
+pub struct Comparison {
+    from: NaiveDate,
+    to: NaiveDate,
+    previous_from: NaiveDate,
+    previous_to: NaiveDate,
+    panels: Vec<metrics::PanelComparison>,
+}
+
+/// GET /api/v1/metrics/compare?panels=a,b&from&to: panels side by side, each count with the
+/// same-length period just before and the change between them.
+pub async fn compare_panels(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<CompareQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let mut p = Problems::default();
+    let ids: Vec<Option<PanelId>> = q.panels.split(',').map(|s| s.trim().parse::<Uuid>().ok().map(PanelId)).collect();
+    if ids.iter().any(Option::is_none) || ids.is_empty() {
+        p.push("panels", "comma_separated_panel_ids");
+    }
+    if ids.len() > 20 {
+        p.push("panels", "too_many_items");
+    }
+    if q.from > q.to {
+        p.push("from", "after_to");
+    }
+    p.finish(|| Some(()))?;
+    let ids: Vec<PanelId> = ids.into_iter().flatten().collect();
+    let access: Vec<(PanelId, bool)> =
+        ids.iter().map(|id| figures_access(&user, *id).map(|s| (*id, s || q.publication))).collect::<Result<_, _>>()?;
+    let (from, to) = (q.from, q.to);
+    let panels = db::run(&state.pool, move |conn| {
+        access
+            .iter()
+            .map(|(id, suppress)| {
+                let panel = panel::get(conn, *id)?;
+                Ok(metrics::compare_panel(conn, &panel, from, to, *suppress)?)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await?;
+    let days = (to - from).num_days() + 1;
+    Ok(HttpResponse::Ok().json(Comparison {
+        from,
+        to,
+        previous_from: from - chrono::Duration::days(days),
+        previous_to: from - chrono::Duration::days(1),
+        panels,
+    }))
 }
 
 #[cfg(test)]

@@ -245,6 +245,65 @@ async fn a_small_register_gives_the_hand_computed_figures() {
     assert_eq!(bad.status, 400);
     let year = w.app.get(&format!("/api/v1/panels/{}/metrics?year=2023", w.marac), &w.coordinator.access).await.json();
     assert_eq!(year["period"], json!({ "from": "2023-04-01", "to": "2024-03-31" }));
+
+    // The SafeLives return: per meeting, then totals (summed over the quarters the two meetings fall in).
+    let quarter_of = |n: i64| {
+        let d = Utc::now().date_naive() - Duration::days(n);
+        format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1)
+    };
+    let mut quarters = vec![quarter_of(10), quarter_of(2)];
+    quarters.dedup();
+    let mut totals = vec![0i64; 11];
+    let mut meetings = Vec::new();
+    for q in &quarters {
+        let r = w
+            .app
+            .get(&format!("/api/v1/panels/{}/reports/safelives-return?quarter={q}", w.marac), &w.coordinator.access)
+            .await
+            .json();
+        for (i, cell) in r["totals"]["cells"].as_array().unwrap().iter().enumerate() {
+            totals[i] += cell["value"].as_i64().unwrap();
+        }
+        for row in r["meetings"].as_array().unwrap() {
+            meetings.push(
+                row["cells"].as_array().unwrap().iter().map(|c| c["value"].as_i64().unwrap()).collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert_eq!(meetings, vec![vec![2, 1, 0, 2, 2, 2, 0, 0, 2, 0, 0], vec![2, 0, 1, 1, 3, 1, 1, 0, 1, 1, 1]]);
+    assert_eq!(totals, vec![4, 1, 1, 3, 5, 3, 1, 0, 3, 1, 1]);
+    let csv = w
+        .app
+        .call(
+            TestRequest::get()
+                .uri(&format!("/api/v1/panels/{}/reports/safelives-return?quarter={}", w.marac, quarters[0]))
+                .insert_header(("authorization", format!("Bearer {}", manager.access)))
+                .insert_header(("accept", "text/csv")),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8_lossy(&csv.body).to_string();
+    assert!(text.starts_with("meeting_date,cases_discussed,repeat_cases,police_referrals,partner_agency_referrals,"));
+    assert!(text.lines().last().unwrap().starts_with("Total,"));
+    assert!(text.contains("<5"), "a manager's copy hides small numbers: {text}");
+    let bad_quarter = w
+        .app
+        .get(&format!("/api/v1/panels/{}/reports/safelives-return?quarter=2024Q5", w.marac), &w.coordinator.access)
+        .await;
+    assert_eq!(bad_quarter.status, 400);
+
+    // Side by side with the period before.
+    let cmp = w
+        .app
+        .get(&format!("/api/v1/metrics/compare?panels={},{}&{period}", w.marac, w.cmarac), &w.coordinator.access)
+        .await
+        .json();
+    assert_eq!(
+        cmp["panels"][0]["referrals_received"],
+        json!({ "current": { "value": 4, "suppressed": false }, "previous": { "value": 0, "suppressed": false }, "pct_change": null })
+    );
+    assert_eq!(cmp["panels"][0]["cases_heard"]["current"]["value"], 4);
+    assert_eq!(cmp["panels"][1]["kind"], "cmarac");
 }
 
 #[actix_web::test]
@@ -312,4 +371,87 @@ async fn cmarac_risk_reduction_counts_closed_cases_with_both_scores() {
         .map(|c| (c["key"].as_str().unwrap().into(), c["count"]["value"].as_i64().unwrap()))
         .collect();
     assert_eq!(closures, vec![("engagement_sustained".into(), 2)]);
+}
+
+/// For random registers, every breakdown sums to its total and every percentage recomputes
+/// from the counts it carries.
+#[actix_web::test]
+async fn breakdowns_sum_to_totals_and_percentages_recompute_for_random_registers() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let vulnerabilities = ["mental_health", "substance_misuse", "cuckooing", "hate_crime", "homelessness"];
+    for seed in [7u64, 11, 2024] {
+        let w = world().await;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut total_vulnerabilities = 0;
+        let cases = rng.random_range(3..8);
+        for _ in 0..cases {
+            let picked: Vec<&str> = vulnerabilities.iter().filter(|_| rng.random_bool(0.4)).copied().collect();
+            total_vulnerabilities += picked.len() as i64;
+            let area = ["Harlesden", "Kilburn", "Wembley"][rng.random_range(0..3)];
+            let case = w
+                .refer(&w.housing, json!({
+                    "panel_id": w.cmarac, "referral_date": days_ago(rng.random_range(0..25)),
+                    "participants": [{ "role": "vulnerable_person", "person": { "surname": "R" } }],
+                    "vulnerabilities": picked, "area_text": area,
+                    "consent": { "status": "given" }, "lawful_basis": "public_task", "special_category_condition": "health_social_care"
+                }))
+                .await;
+            match rng.random_range(0..3) {
+                0 => {}
+                1 => {
+                    w.move_to(&id(&case), "screening", None).await;
+                    w.move_to(&id(&case), "rejected", Some("Not for this panel")).await;
+                }
+                _ => accept(&w, &id(&case)).await,
+            }
+        }
+        let m = w
+            .app
+            .get(
+                &format!("/api/v1/panels/{}/metrics?from={}&to={}", w.cmarac, days_ago(30), days_ago(0)),
+                &w.coordinator.access,
+            )
+            .await
+            .json();
+        let sum = |cells: &Value| {
+            cells.as_array().unwrap().iter().map(|c| c["count"]["value"].as_i64().unwrap()).sum::<i64>()
+        };
+        let received = m["volume"]["referrals_received"]["value"].as_i64().unwrap();
+        assert_eq!(received, cases, "seed {seed}");
+        assert_eq!(sum(&m["breakdowns"]["status"]), received, "seed {seed}");
+        assert_eq!(sum(&m["breakdowns"]["area"]), received, "seed {seed}");
+        assert_eq!(sum(&m["breakdowns"]["referring_agency_type"]), received, "seed {seed}");
+        assert_eq!(sum(&m["breakdowns"]["vulnerability"]), total_vulnerabilities, "seed {seed}: once per value");
+        let mut rates = Vec::new();
+        collect_rates(&m, "", &mut rates);
+        for (path, num, den, value) in rates {
+            if path.contains("per_meeting") || path.contains("per_10000") {
+                continue;
+            }
+            let expected = if den == 0 { None } else { Some(((num as f64) * 1000.0 / den as f64).round() / 10.0) };
+            assert_eq!(value, expected, "seed {seed} {path}: {num}/{den}");
+        }
+    }
+}
+
+fn collect_rates(v: &Value, path: &str, out: &mut Vec<(String, i64, i64, Option<f64>)>) {
+    match v {
+        Value::Object(map) if map.contains_key("numerator") && map.contains_key("denominator") => {
+            if let (Some(n), Some(d)) = (map["numerator"].as_i64(), map["denominator"].as_i64()) {
+                out.push((path.to_owned(), n, d, map["value"].as_f64()));
+            }
+        }
+        Value::Object(map) => {
+            for (k, child) in map {
+                collect_rates(child, &format!("{path}.{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_rates(child, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
 }
