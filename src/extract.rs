@@ -10,15 +10,24 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use sha2::Digest;
 
 use crate::error::{ApiError, FieldProblem};
 
-/// A JSON request body, parsed into `T` (whose DTOs use `deny_unknown_fields`).
-pub struct Json<T>(pub T);
+/// A JSON request body, parsed into `T` (whose DTOs use `deny_unknown_fields`), with the SHA-256
+/// of its canonical form (keys sorted), which idempotent creates compare.
+pub struct Json<T> {
+    value: T,
+    fingerprint: Vec<u8>,
+}
 
 impl<T> Json<T> {
     pub fn into_inner(self) -> T {
-        self.0
+        self.value
+    }
+
+    pub fn fingerprint(&self) -> &[u8] {
+        &self.fingerprint
     }
 }
 
@@ -49,7 +58,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     ApiError::Malformed("The request body could not be read.")
                 }
             })?;
-            parse_json(&bytes).map(Json)
+            let value: T = parse_json(&bytes)?;
+            let canonical: Value = serde_json::from_slice(&bytes)
+                .map_err(|_| ApiError::Malformed("The request body is not valid JSON."))?;
+            let fingerprint =
+                sha2::Sha256::digest(serde_json::to_vec(&canonical).expect("JSON values serialise")).to_vec();
+            Ok(Json { value, fingerprint })
         })
     }
 }
@@ -195,6 +209,27 @@ impl FromRequest for AccessPurpose {
                 }
                 _ => Err(ApiError::bad_field(PURPOSE_HEADER, "invalid_purpose")),
             },
+        };
+        std::future::ready(result)
+    }
+}
+
+/// `Idempotency-Key: <uuid>` on a create (SECURITY.md RE-2); a malformed key is 400.
+pub struct IdempotencyKey(pub Option<uuid::Uuid>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .map(|k| IdempotencyKey(Some(k)))
+                .ok_or_else(|| ApiError::bad_field("Idempotency-Key", "not_a_uuid")),
         };
         std::future::ready(result)
     }

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod import;
 pub mod metrics;
 pub mod models;

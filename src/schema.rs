@@ -222,6 +222,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, route, key) {
+        user_id -> Uuid,
+        route -> Text,
+        key -> Uuid,
+        fingerprint -> Bytea,
+        resource_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     locations (id) {
         id -> Uuid,
         site_name -> Text,
@@ -452,6 +463,7 @@ diesel::joinable!(discussion_notes -> agencies (agency_id));
 diesel::joinable!(discussion_notes -> agenda_items (agenda_item_id));
 diesel::joinable!(discussion_notes -> users (created_by));
 diesel::joinable!(field_policy_version -> users (changed_by));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(locations -> users (created_by));
 diesel::joinable!(meetings -> panels (panel_id));
 diesel::joinable!(minutes_versions -> meetings (meeting_id));
@@ -489,6 +501,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     discussion_notes,
     field_policy,
     field_policy_version,
+    idempotency_keys,
     locations,
     login_throttles,
     meetings,

@@ -15,7 +15,8 @@ use crate::domain::{
     Vulnerability, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
-use crate::extract::{AccessPurpose, Json, Query};
+use crate::extract::{AccessPurpose, IdempotencyKey, Json, Query};
+use crate::idempotency;
 use crate::models::access::{self, CaseAccess};
 use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
@@ -584,6 +585,9 @@ pub struct CasePath {
     case_id: Uuid,
 }
 
+/// The route idempotency keys of referrals are scoped to.
+const REFERRAL_ROUTE: &str = "POST /api/v1/cases";
+
 /// Roles that may refer to a panel.
 const REFERRING_ROLES: &[Role] = &[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva];
 
@@ -592,12 +596,28 @@ pub async fn create_case(
     state: web::Data<AppState>,
     user: AuthUser,
     audit: Audit,
+    key: IdempotencyKey,
     body: Json<CreateCaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Required for referrals (SECURITY.md RE-2): a flaky connection must not refer twice.
+    let key = key.0.ok_or_else(|| ApiError::bad_field("Idempotency-Key", "required"))?;
+    let fingerprint = body.fingerprint().to_vec();
     let referral = body.into_inner().parse(user.user_id)?;
     let out = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
+            if let idempotency::Outcome::Replay(id) =
+                idempotency::begin(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint)?
+            {
+                // The original answer, re-rendered for the caller as it stands now.
+                let access = access::case_access(conn, &user, CaseId(id))?;
+                let row = case::get(conn, CaseId(id))?;
+                let (view, disclosed) = full_view(conn, row, &user, false)?;
+                let event =
+                    Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
+                audit.record(conn, event)?;
+                return Ok(view);
+            }
             let roles_here: Vec<Role> =
                 user.roles.iter().filter(|r| r.panel_id == Some(referral.panel_id)).map(|r| r.role).collect();
             if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
@@ -754,6 +774,7 @@ pub async fn create_case(
             if let Some(s) = scored {
                 assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
             }
+            idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
             let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
             let (view, disclosed) = full_view(conn, row, &user, false)?;
             let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])

@@ -894,3 +894,65 @@ async fn likely_duplicates_are_offered_only_from_visible_cases() {
     assert_eq!(reuse.status, 422, "an id one cannot see is as good as unknown");
     assert_eq!(reuse.field_errors(), vec![("participants[0].person_id".into(), "unknown_person".into())]);
 }
+
+#[actix_web::test]
+async fn a_retried_referral_creates_nothing_new() {
+    let w = world().await;
+    let body = marac_referral(
+        w.marac,
+        &days_ago(2),
+        json!([{ "role": "victim", "person": person("Retry") }]),
+        json!({ "criteria": { "professional_judgement": { "reason": "Flaky connection" } } }),
+    );
+    let send = |key: &str, body: Value| {
+        let token = w.idva.access.clone();
+        let key = key.to_owned();
+        let app = &w.app;
+        async move {
+            app.call(
+                actix_web::test::TestRequest::post()
+                    .uri("/api/v1/cases")
+                    .insert_header(("authorization", format!("Bearer {token}")))
+                    .insert_header(("idempotency-key", key))
+                    .set_json(body),
+            )
+            .await
+        }
+    };
+    let key = Uuid::new_v4().to_string();
+    let first = send(&key, body.clone()).await;
+    assert_eq!(first.status, 201);
+    for _ in 0..3 {
+        let again = send(&key, body.clone()).await;
+        assert_eq!(again.status, 201);
+        assert_eq!(again.json()["id"], first.json()["id"], "the original answer");
+    }
+    let mut other = body.clone();
+    other["summary"] = json!("a different body");
+    let reused = send(&key, other).await;
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.field_errors(), vec![("Idempotency-Key".into(), "reused_with_a_different_body".into())]);
+    let missing = w
+        .app
+        .call(
+            actix_web::test::TestRequest::post()
+                .uri("/api/v1/cases")
+                .insert_header(("authorization", format!("Bearer {}", w.idva.access)))
+                .set_json(body.clone()),
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(send("not-a-uuid", body.clone()).await.status, 400);
+
+    // Concurrent retries: one creates, the others wait their turn or replay; never a duplicate.
+    let key2 = Uuid::new_v4().to_string();
+    let (a, b, c) = tokio::join!(send(&key2, body.clone()), send(&key2, body.clone()), send(&key2, body.clone()));
+    let created: Vec<String> =
+        [&a, &b, &c].iter().filter(|r| r.status == 201).map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
+    assert!(!created.is_empty());
+    assert!(created.iter().all(|id| *id == created[0]), "one case for one key");
+    assert!([&a, &b, &c].iter().all(|r| r.status == 201 || r.status == 409), "in-flight retries get 409");
+    let listed =
+        w.app.get(&format!("/api/v1/cases?panel_id={}&limit=100", w.marac), &w.coordinator.access).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "two keys, two cases");
+}

@@ -241,8 +241,12 @@ impl TestApp {
         res
     }
 
+    /// A request as a well-behaved client sends it: every POST carries a fresh Idempotency-Key.
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
-        let mut req = TestRequest::default().method(method).uri(path);
+        let mut req = TestRequest::default().method(method.clone()).uri(path);
+        if method == Method::POST {
+            req = req.insert_header(("idempotency-key", Uuid::new_v4().to_string()));
+        }
         if let Some(t) = token {
             req = req.insert_header((header::AUTHORIZATION, format!("Bearer {t}")));
         }
