@@ -180,6 +180,10 @@ pub fn add_update(
         .get_result(conn)
 }
 
+pub fn update_row(conn: &mut PgConnection, id: ActionUpdateId) -> QueryResult<UpdateRow> {
+    action_updates::table.find(id).select(UpdateRow::as_select()).first(conn)
+}
+
 /// Partner updates in the order they were written.
 pub fn updates_of(conn: &mut PgConnection, action: ActionId) -> QueryResult<Vec<UpdateRow>> {
     action_updates::table

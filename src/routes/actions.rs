@@ -11,7 +11,8 @@ use crate::domain::{
     ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, Problems, UserId, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
-use crate::extract::{IfMatch, Json, Query};
+use crate::extract::{IdempotencyKey, IfMatch, Json, Query};
+use crate::idempotency;
 use crate::models::access;
 use crate::models::action::{self, ActionChanges, ActionFilter, ActionRow, NewAction};
 use crate::models::{case, meeting, panel};
@@ -118,8 +119,10 @@ pub async fn create_action(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<CasePath>,
+    key: IdempotencyKey,
     body: Json<CreateActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let fingerprint = body.fingerprint().to_vec();
     let req = body.into_inner();
     let description =
         required_text("description", &req.description, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
@@ -128,6 +131,13 @@ pub async fn create_action(
         use diesel::Connection;
         conn.transaction(|conn| {
             let access = access::case_access_for_update(conn, &user, case_id)?;
+            let route = format!("POST /api/v1/cases/{case_id}/actions");
+            if let idempotency::Outcome::Replay(id) =
+                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+            {
+                let row = action::get_visible(conn, &user, ActionId(id))?;
+                return Ok(ActionResponse::render(row, action::london_today(conn)?));
+            }
             let current = case::get(conn, case_id)?;
             if matches!(
                 current.status,
@@ -183,6 +193,7 @@ pub async fn create_action(
                     created_by: user.user_id,
                 },
             )?;
+            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
             Ok(ActionResponse::render(row, action::london_today(conn)?))
         })
     })
@@ -375,17 +386,30 @@ pub async fn add_action_update(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<ActionPath>,
+    key: IdempotencyKey,
     body: Json<UpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let fingerprint = body.fingerprint().to_vec();
     let note = required_text("note", &body.into_inner().note, 5000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let id = ActionId(path.action_id);
     let row = db::run(&state.pool, move |conn| {
-        let current = action::get_visible(conn, &user, id)?;
-        let access = access::case_access(conn, &user, current.case_id)?;
-        if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
-            return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
-        }
-        Ok(action::add_update(conn, id, user.agency_id, &note, user.user_id)?)
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let current = action::get_visible(conn, &user, id)?;
+            let access = access::case_access(conn, &user, current.case_id)?;
+            if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
+                return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
+            }
+            let route = format!("POST /api/v1/actions/{id}/updates");
+            if let idempotency::Outcome::Replay(update) =
+                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+            {
+                return Ok(action::update_row(conn, ActionUpdateId(update))?);
+            }
+            let row = action::add_update(conn, id, user.agency_id, &note, user.user_id)?;
+            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+            Ok(row)
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(UpdateResponse::from(row)))

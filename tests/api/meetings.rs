@@ -575,3 +575,39 @@ async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() 
         w.app.post(&format!("/api/v1/actions/{a}/updates"), Some(&w.idva.access), json!({ "note": "Not mine" })).await;
     assert_eq!(by_idva.status, 403);
 }
+
+#[actix_web::test]
+async fn retried_actions_and_updates_are_created_once() {
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let c = id(&case);
+    let post = |path: String, key: String, body: Value| {
+        let app = &w.app;
+        let token = w.coordinator.access.clone();
+        async move {
+            app.call(
+                actix_web::test::TestRequest::post()
+                    .uri(&path)
+                    .insert_header(("authorization", format!("Bearer {token}")))
+                    .insert_header(("idempotency-key", key))
+                    .set_json(body),
+            )
+            .await
+        }
+    };
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({ "description": "Visit", "owner_agency_id": w.police_agency, "due_date": in_days(3) });
+    let first = post(format!("/api/v1/cases/{c}/actions"), key.clone(), body.clone()).await;
+    let second = post(format!("/api/v1/cases/{c}/actions"), key.clone(), body).await;
+    assert_eq!((first.status.as_u16(), second.status.as_u16()), (201, 201));
+    assert_eq!(first.json()["id"], second.json()["id"]);
+    let a = id(&first.json());
+    let ukey = uuid::Uuid::new_v4().to_string();
+    let u1 = post(format!("/api/v1/actions/{a}/updates"), ukey.clone(), json!({ "note": "Visited" })).await;
+    let u2 = post(format!("/api/v1/actions/{a}/updates"), ukey, json!({ "note": "Visited" })).await;
+    assert_eq!(u1.json()["id"], u2.json()["id"]);
+    let listed = w.app.get(&format!("/api/v1/cases/{c}/actions"), &w.coordinator.access).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let updates = w.app.get(&format!("/api/v1/actions/{a}/updates"), &w.coordinator.access).await.json();
+    assert_eq!(updates["items"].as_array().unwrap().len(), 1);
+}
