@@ -43,6 +43,9 @@ pub struct Config {
     pub json_body_limit: usize,
     pub shutdown_timeout: Duration,
     pub workers: usize,
+    /// Per-user rate limits (SECURITY.md IN-11), per minute, for reads and for writes.
+    pub reads_per_minute: u32,
+    pub writes_per_minute: u32,
     pub log_format: LogFormat,
     /// Test clusters only: start even though PostgreSQL runs with fsync, full_page_writes or
     /// synchronous_commit off (SECURITY.md RE-3).
@@ -129,6 +132,8 @@ impl Config {
             json_body_limit: json_body_limit as usize,
             shutdown_timeout: Duration::from_secs(parsed("CONFER_SHUTDOWN_TIMEOUT_SECS", "20")?),
             workers: workers as usize,
+            reads_per_minute: parsed("CONFER_RATE_LIMIT_READS_PER_MINUTE", "600")?.clamp(1, 1_000_000) as u32,
+            writes_per_minute: parsed("CONFER_RATE_LIMIT_WRITES_PER_MINUTE", "120")?.clamp(1, 1_000_000) as u32,
             log_format,
             allow_non_durable_db,
             bootstrap_admin,

@@ -8,6 +8,9 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::auth::jwt::Keyring;
 use crate::auth::{Grant, gate};
 use crate::config::Config;
@@ -15,6 +18,7 @@ use crate::db::PgPool;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::path_config;
+use crate::limits::RateLimiter;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people, policy,
@@ -25,11 +29,20 @@ pub struct AppState {
     pub pool: PgPool,
     pub keys: Keyring,
     pub json_body_limit: usize,
+    pub limiter: RateLimiter,
+    /// Set on SIGTERM: readiness answers 503 while in-flight requests finish.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
     pub fn new(config: &Config, pool: PgPool) -> Self {
-        Self { pool, keys: Keyring::from_config(config), json_body_limit: config.json_body_limit }
+        Self {
+            pool,
+            keys: Keyring::from_config(config),
+            json_body_limit: config.json_body_limit,
+            limiter: RateLimiter::new(config.reads_per_minute, config.writes_per_minute),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
     }
 }
 
@@ -225,13 +238,34 @@ pub fn app(
 }
 
 /// Builds the HTTP server on `listener`.
+/// Signals are handled here rather than by actix-server, so that SIGTERM first flips readiness
+/// to 503, then stops accepting and lets in-flight requests finish (SECURITY.md RE-5).
 pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
+    let draining = state.draining.clone();
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
+        .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_secs());
     if config.workers > 0 {
         server = server.workers(config.workers);
     }
-    Ok(server.run())
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: draining"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: draining"),
+        }
+        draining.store(true, Ordering::SeqCst);
+        handle.stop(true).await;
+    });
+    Ok(server)
 }

@@ -18,6 +18,7 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 use crate::db;
 use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
 use crate::error::{ApiError, Forbidden};
+use crate::limits::RouteClass;
 use crate::models::session as sessions;
 use crate::startup::{AppState, find_route};
 
@@ -112,6 +113,11 @@ async fn authenticate(req: &ServiceRequest, grant: Grant) -> Result<AuthUser, Ap
     if !grant.allows(&user) {
         tracing::info!(user.id = %user.user_id, "function not granted");
         return Err(ApiError::Forbidden(Forbidden::Function));
+    }
+    let class = if req.method() == actix_web::http::Method::GET { RouteClass::Read } else { RouteClass::Write };
+    if let Err(retry_after_secs) = state.limiter.take(user.user_id, class) {
+        tracing::info!(user.id = %user.user_id, "rate limited");
+        return Err(ApiError::RateLimited { retry_after_secs });
     }
     Ok(user)
 }

@@ -18,6 +18,9 @@ pub async fn live() -> HttpResponse {
 
 /// GET /health/ready
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::Unavailable);
+    }
     let check = db::run(&state.pool, db::ready);
     match tokio::time::timeout(READINESS_BUDGET, check).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),

@@ -39,3 +39,69 @@ async fn readiness_fails_while_migrations_are_pending() {
     let ready = app.request(Method::GET, "/health/ready", None, None).await;
     assert_eq!(ready.status, 503);
 }
+
+#[actix_web::test]
+async fn each_user_is_rate_limited_with_retry_after() {
+    let db = TestDb::from_template();
+    let app = TestApp::on_database(db, &[("CONFER_RATE_LIMIT_READS_PER_MINUTE", "5")]).await;
+    confer::demo::create_admin(
+        &mut app.db.conn(),
+        crate::helpers::ADMIN_EMAIL,
+        &secrecy::SecretString::from(crate::helpers::PASSWORD.to_owned()),
+    )
+    .unwrap();
+    let admin = app.admin().await; // sign-in reads /me once
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get("/api/v1/me", &admin.access).await);
+    }
+    let limited = statuses.iter().find(|r| r.status == 429).expect("the sixth read in a minute is refused");
+    assert_eq!(limited.problem_type(), "/problems/too-many-requests");
+    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Writes have a bucket of their own.
+    let out = app.request(actix_web::http::Method::POST, "/api/v1/auth/logout", Some(&admin.access), None).await;
+    assert_eq!(out.status, 204);
+}
+
+/// Sends one HTTP/1.1 request over a plain socket; returns the status code.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn sigterm_drains_and_the_process_exits_zero() {
+    let db = TestDb::from_template();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("CONFER_JWT_KEYS", format!("t:{}", crate::helpers::JWT_KEY_B64))
+        .env("CONFER_BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONFER_TEST_ALLOW_NON_DURABLE_DB", "true")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while http_status(port, "/health/live") != Some(200) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the server did not come up");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(http_status(port, "/health/ready"), Some(200));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let stopped = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped.elapsed() < std::time::Duration::from_secs(25), "the server did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+}

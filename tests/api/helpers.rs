@@ -137,9 +137,11 @@ pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
         ("CONFER_JWT_KEYS".into(), format!("test:{JWT_KEY_B64}")),
         ("CONFER_DB_CHECKOUT_TIMEOUT_MS".into(), "1000".into()),
         ("CONFER_JSON_BODY_LIMIT_BYTES".into(), "65536".into()),
+        ("CONFER_RATE_LIMIT_READS_PER_MINUTE".into(), "100000".into()),
+        ("CONFER_RATE_LIMIT_WRITES_PER_MINUTE".into(), "100000".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
+    Config::from_lookup(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
 }
 
 type Svc = BoxService<actix_http::Request, ServiceResponse<BoxBody>, actix_web::Error>;
