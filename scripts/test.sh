@@ -44,3 +44,6 @@ if grep -E 'CANARY|Bearer |eyJ[A-Za-z0-9_-]{10,}|\$argon2|demo-only-password|a l
     exit 1
 fi
 echo "log scan: $lines log lines, 0 secrets or canaries"
+
+echo "== schemathesis against openapi.yaml, once per role (SECURITY.md F5)"
+bash scripts/schemathesis/run.sh "$TEST_DATABASE_URL"

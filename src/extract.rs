@@ -167,25 +167,46 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
-/// The version named by `If-Match: "N"` (the strong ETag this service hands out).
-/// Missing → 428; anything that cannot match a current version → 412.
-pub struct IfMatch(pub i32);
+/// `If-Match` as sent. Extraction never fails, so a bad body is reported before a bad
+/// precondition; the handler asks for `version()` where it compares.
+#[derive(Debug, Clone, Copy)]
+pub enum IfMatch {
+    Missing,
+    NotAnEntityTag,
+    /// A weak or foreign tag: it can match no version of ours.
+    Unmatchable,
+    Version(i32),
+}
+
+impl IfMatch {
+    /// The version named by `If-Match: "N"` (the strong ETag this service hands out). Missing →
+    /// 428; not an entity tag → 400; any other tag → 412.
+    pub fn version(self) -> Result<i32, ApiError> {
+        match self {
+            IfMatch::Missing => Err(ApiError::IfMatchMissing),
+            IfMatch::NotAnEntityTag => Err(ApiError::bad_field("If-Match", "not_an_entity_tag")),
+            IfMatch::Unmatchable => Err(ApiError::Stale(None)),
+            IfMatch::Version(v) => Ok(v),
+        }
+    }
+}
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.headers().get(header::IF_MATCH) {
-            None => Err(ApiError::IfMatchMissing),
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"')?.parse::<i32>().ok())
-                .map(IfMatch)
-                .ok_or(ApiError::Stale(None)),
+        let parsed = match req.headers().get(header::IF_MATCH) {
+            None => IfMatch::Missing,
+            Some(value) => match value.to_str().ok().map(str::trim) {
+                Some(tag) if tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"') => {
+                    tag[1..tag.len() - 1].parse::<i32>().map_or(IfMatch::Unmatchable, IfMatch::Version)
+                }
+                Some(tag) if tag.starts_with("W/") => IfMatch::Unmatchable,
+                _ => IfMatch::NotAnEntityTag,
+            },
         };
-        std::future::ready(result)
+        std::future::ready(Ok(parsed))
     }
 }
 

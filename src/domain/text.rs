@@ -11,16 +11,17 @@ pub struct ShortText(String);
 impl ShortText {
     pub const MAX: usize = 200;
 
+    /// The length limit applies to the text as sent (as the OpenAPI `maxLength` says), the
+    /// blank check to the text trimmed.
     pub fn parse(field: impl Into<String>, raw: &str) -> Result<Self, FieldProblem> {
         let trimmed = raw.trim();
         if trimmed.contains('\0') {
             return Err(FieldProblem::new(field, "nul_character"));
         }
-        match trimmed.chars().count() {
-            0 => Err(FieldProblem::new(field, "blank")),
-            1..=Self::MAX => Ok(Self(trimmed.to_owned())),
-            _ => Err(FieldProblem::new(field, "too_long")),
+        if raw.chars().count() > Self::MAX {
+            return Err(FieldProblem::new(field, "too_long"));
         }
+        if trimmed.is_empty() { Err(FieldProblem::new(field, "blank")) } else { Ok(Self(trimmed.to_owned())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,10 +37,10 @@ impl ShortText {
 pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, FieldProblem> {
     let Some(raw) = raw else { return Ok(None) };
     let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        Ok(None)
-    } else if trimmed.chars().count() > max {
+    if raw.chars().count() > max {
         Err(FieldProblem::new(field, "too_long"))
+    } else if trimmed.is_empty() {
+        Ok(None)
     } else {
         Ok(Some(trimmed.to_owned()))
     }

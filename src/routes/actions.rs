@@ -288,7 +288,7 @@ pub async fn update_action(
             if !access.is_staff && !is_owner {
                 return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
             }
-            if current.version != if_match.0 {
+            if current.version != if_match.version()? {
                 return Err(ApiError::Stale(Some(current.version)));
             }
             let reassigning = req.owner_agency_id.is_some_and(|a| AgencyId(a) != current.owner_agency_id)

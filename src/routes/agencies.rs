@@ -194,7 +194,7 @@ pub async fn update_agency(
     body: Json<UpdateAgencyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = body.into_inner().parse()?;
-    let (id, expected) = (AgencyId(path.agency_id), if_match.0);
+    let (id, expected) = (AgencyId(path.agency_id), if_match.version()?);
     let row = db::run(&state.pool, move |conn| {
         let current = agency::get(conn, id)?;
         if current.version != expected {

@@ -28,6 +28,8 @@ use crate::routes::{created, ok_versioned};
 use crate::startup::AppState;
 
 const MAX_AGENDA_ITEMS: usize = 200;
+/// Minutes must fit the JSON body limit (64 KiB by default).
+const MAX_MINUTES_CHARS: usize = 60_000;
 
 // ------------------------------------------------------------------ meetings
 
@@ -237,7 +239,7 @@ pub async fn update_meeting(
             let access = access::meeting_access(conn, &user, id, true)?;
             access.require_staff()?;
             let current = access.meeting;
-            if current.version != if_match.0 {
+            if current.version != if_match.version()? {
                 return Err(ApiError::Stale(Some(current.version)));
             }
             if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
@@ -502,7 +504,7 @@ pub async fn put_agenda(
             let access = access::meeting_access(conn, &user, id, true)?;
             access.require_staff()?;
             let m = &access.meeting;
-            if m.agenda_version != if_match.0 {
+            if m.agenda_version != if_match.version()? {
                 return Err(ApiError::Stale(Some(m.agenda_version)));
             }
             let current: Vec<AgendaItemRow> = meeting::agenda(conn, m.id)?;
@@ -942,7 +944,7 @@ pub async fn put_minutes(
     body: Json<MinutesInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let text = crate::domain::required_text("body", &body.into_inner().body, 200_000)
+    let text = crate::domain::required_text("body", &body.into_inner().body, MAX_MINUTES_CHARS)
         .map_err(|p| ApiError::BadRequest(vec![p]))?;
     let (latest, out) = db::run(&state.pool, move |conn| {
         use diesel::Connection;
@@ -960,7 +962,7 @@ pub async fn put_minutes(
             }
             let versions = meeting::minutes_of(conn, id)?;
             let latest = versions.last().map_or(0, |v| v.version);
-            if latest != if_match.0 {
+            if latest != if_match.version()? {
                 return Err(ApiError::Stale(Some(latest)));
             }
             meeting::add_minutes(conn, id, latest + 1, &text, user.user_id)?;

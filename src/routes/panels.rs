@@ -335,7 +335,7 @@ pub async fn update_panel(
     body: Json<UpdatePanelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let change = body.into_inner();
-    let (id, expected) = (PanelId(path.panel_id), if_match.0);
+    let (id, expected) = (PanelId(path.panel_id), if_match.version()?);
     let (row, members) = db::run(&state.pool, move |conn| {
         let current = panel::get(conn, id)?;
         if current.version != expected {

@@ -82,7 +82,7 @@ pub async fn put_field_policy(
     let (version, rows) = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let (current, _) = policy::all_rows(conn)?;
-            if current != if_match.0 {
+            if current != if_match.version()? {
                 return Err(ApiError::Stale(Some(current)));
             }
             policy::replace(conn, &rows, user.user_id)?;

@@ -236,7 +236,7 @@ pub async fn update_user(
     if let Some(password) = password {
         changes.password_hash = Some(hash_password(password).await?);
     }
-    let (id, expected) = (UserId(path.user_id), if_match.0);
+    let (id, expected) = (UserId(path.user_id), if_match.version()?);
     let (row, roles) = db::run(&state.pool, move |conn| {
         let row = user::update(conn, id, expected, changes)?;
         Ok((row, crate::models::session::roles_of(conn, id)?))
