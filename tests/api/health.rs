@@ -2,6 +2,7 @@ use actix_web::http::Method;
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestDb};
+use crate::process::Server;
 
 #[actix_web::test]
 async fn live_and_ready_answer_when_the_database_is_up() {
@@ -63,45 +64,12 @@ async fn each_user_is_rate_limited_with_retry_after() {
     assert_eq!(out.status, 204);
 }
 
-/// Sends one HTTP/1.1 request over a plain socket; returns the status code.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[test]
 fn sigterm_drains_and_the_process_exits_zero() {
     let db = TestDb::from_template();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
-        .arg("serve")
-        .env("DATABASE_URL", db.url())
-        .env("CONFER_JWT_KEYS", format!("t:{}", crate::helpers::JWT_KEY_B64))
-        .env("CONFER_BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("CONFER_TEST_ALLOW_NON_DURABLE_DB", "true")
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while http_status(port, "/health/live") != Some(200) {
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the server did not come up");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(http_status(port, "/health/ready"), Some(200));
-    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let stopped = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(stopped.elapsed() < std::time::Duration::from_secs(25), "the server did not stop");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let server = Server::start(&db.url(), Server::free_port());
+    assert_eq!(server.send("GET", "/health/ready", None, None, None).unwrap().status, 200);
+    server.signal("-TERM");
+    let status = server.wait(std::time::Duration::from_secs(25));
     assert!(status.success(), "exit status {status}");
 }
