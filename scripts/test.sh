@@ -45,5 +45,8 @@ if grep -E 'CANARY|Bearer |eyJ[A-Za-z0-9_-]{10,}|\$argon2|demo-only-password|a l
 fi
 echo "log scan: $lines log lines, 0 secrets or canaries"
 
+echo "== outage: PostgreSQL stopped and started under a running server (SECURITY.md §6)"
+bash scripts/faults/outage.sh
+
 echo "== schemathesis against openapi.yaml, once per role (SECURITY.md F5)"
 bash scripts/schemathesis/run.sh "$TEST_DATABASE_URL"

@@ -126,7 +126,7 @@ impl Config {
             jwt_audience: get("CONFER_JWT_AUDIENCE").unwrap_or_else(|| "confer-api".into()),
             access_token_ttl: ttl,
             db_pool_size: db_pool_size as u32,
-            db_checkout_timeout: Duration::from_millis(parsed("CONFER_DB_CHECKOUT_TIMEOUT_MS", "2000")?.max(100)),
+            db_checkout_timeout: Duration::from_millis(parsed("CONFER_DB_CHECKOUT_TIMEOUT_MS", "1000")?.max(100)),
             db_statement_timeout: Duration::from_millis(parsed("CONFER_DB_STATEMENT_TIMEOUT_MS", "5000")?.max(100)),
             db_runtime_role: parse_runtime_role(lookup("CONFER_DB_RUNTIME_ROLE"))?,
             json_body_limit: json_body_limit as usize,

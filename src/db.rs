@@ -1,7 +1,8 @@
 //! The one door to the database: the connection pool, the embedded migrations, and `run`, which
 //! moves blocking diesel work onto actix's blocking pool with the request's span.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
@@ -15,8 +16,36 @@ use crate::error::ApiError;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// How long, after a checkout found no database, later checkouts fail at once instead of each
+/// waiting out the checkout timeout (SECURITY.md RE-4: 503 within a second or two in an outage).
+const OUTAGE_HOLD: Duration = Duration::from_secs(2);
+
+/// The connection pool, with a memory of the last outage.
+#[derive(Clone)]
+pub struct PgPool {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    unreachable_until: Arc<Mutex<Option<Instant>>>,
+}
+
+impl PgPool {
+    /// A connection, or `Unavailable` at once while an outage is held, or after the checkout
+    /// timeout. A timeout with no connection left in the pool means the database is gone (the
+    /// pool tests each connection on checkout and drops dead ones), so the outage is held; a
+    /// timeout with connections open is only a busy pool, and holds nothing.
+    fn get(&self) -> Result<PooledConn, ApiError> {
+        if self.unreachable_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| Instant::now() < t) {
+            return Err(ApiError::Unavailable);
+        }
+        self.pool.get().map_err(|_| {
+            if self.pool.state().connections == 0 {
+                *self.unreachable_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + OUTAGE_HOLD);
+            }
+            ApiError::Unavailable
+        })
+    }
+}
 
 /// Time limits set on every connection the pool hands out (SECURITY.md IN-12).
 #[derive(Debug, Clone)]
@@ -42,7 +71,7 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
 /// down, and recovers by itself when it returns.
 pub fn pool(config: &Config) -> PgPool {
     let manager = ConnectionManager::<PgConnection>::new(connect_url(config.database_url()));
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(config.db_pool_size)
         .min_idle(Some(0))
         .connection_timeout(config.db_checkout_timeout)
@@ -51,7 +80,8 @@ pub fn pool(config: &Config) -> PgPool {
             statement_timeout: config.db_statement_timeout,
             runtime_role: config.db_runtime_role.clone(),
         }))
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    PgPool { pool, unreachable_until: Arc::default() }
 }
 
 /// Adds a connect timeout to the URL unless it names one, so a dead host cannot stall a checkout.
@@ -75,7 +105,7 @@ where
     let span = tracing::Span::current();
     let joined = web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
+        let mut conn = pool.get()?;
         work(&mut conn)
     })
     .await;

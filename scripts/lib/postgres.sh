@@ -8,13 +8,15 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# ensure_packages: PostgreSQL server and client, libpq headers for diesel, Python venv support.
+# ensure_packages: PostgreSQL server and client, libpq headers for diesel, Python venv support,
+# curl for the outage test.
 ensure_packages() {
     local missing=()
     [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
     command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
     [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
     python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing: ${missing[*]}" >&2
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
