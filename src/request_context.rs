@@ -1,6 +1,7 @@
 //! The outermost middleware: gives every request an id (returned as `X-Request-Id` and as the
-//! `instance` of problems), a tracing span, panic containment, `Cache-Control: no-store`, and
-//! makes sure no error leaves the service in any shape other than problem+json.
+//! `instance` of problems), a tracing span, panic containment, `Cache-Control: no-store`, the
+//! caller's `RateLimit` headers, and makes sure no error leaves the service in any shape other
+//! than problem+json.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -9,13 +10,14 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError};
 
 use futures_util::FutureExt;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::limits::Quota;
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -58,6 +60,15 @@ pub async fn middleware(
         header::HeaderValue::from_str(&id).expect("hex ids are valid header values"),
     );
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    let quota = res.request().extensions().get::<Quota>().copied();
+    if let Some(quota) = quota {
+        let headers = res.headers_mut();
+        for (name, value) in [("ratelimit-policy", quota.policy_header()), ("ratelimit", quota.state_header())] {
+            if let Ok(value) = header::HeaderValue::from_str(&value) {
+                headers.insert(header::HeaderName::from_static(name), value);
+            }
+        }
+    }
     span.in_scope(|| {
         tracing::info!(
             http.status = res.status().as_u16(),

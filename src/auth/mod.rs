@@ -115,9 +115,12 @@ async fn authenticate(req: &ServiceRequest, grant: Grant) -> Result<AuthUser, Ap
         return Err(ApiError::Forbidden(Forbidden::Function));
     }
     let class = if req.method() == actix_web::http::Method::GET { RouteClass::Read } else { RouteClass::Write };
-    if let Err(retry_after_secs) = state.limiter.take(user.user_id, class) {
+    let quota = state.limiter.take(user.user_id, class);
+    // The response carries the caller's quota; request_context writes the headers.
+    req.extensions_mut().insert(quota.unwrap_or_else(|q| q));
+    if let Err(empty) = quota {
         tracing::info!(user.id = %user.user_id, "rate limited");
-        return Err(ApiError::RateLimited { retry_after_secs });
+        return Err(ApiError::RateLimited { retry_after_secs: empty.reset_secs });
     }
     Ok(user)
 }

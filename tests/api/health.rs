@@ -58,7 +58,14 @@ async fn each_user_is_rate_limited_with_retry_after() {
     }
     let limited = statuses.iter().find(|r| r.status == 429).expect("the sixth read in a minute is refused");
     assert_eq!(limited.problem_type(), "/problems/too-many-requests");
-    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    let retry_after = limited.header("retry-after").unwrap();
+    assert!(retry_after.parse::<u64>().unwrap() >= 1);
+    assert_eq!(limited.header("ratelimit").unwrap(), format!("\"reads\";r=0;t={retry_after}"));
+    assert_eq!(limited.header("ratelimit-policy").unwrap(), "\"reads\";q=5;w=60");
+    let allowed = &statuses[0];
+    assert_eq!(allowed.status, 200);
+    let state = allowed.header("ratelimit").unwrap();
+    assert!(state.starts_with("\"reads\";r=3;t="), "one read went to sign-in, one to this: {state}");
     // Writes have a bucket of their own.
     let out = app.request(actix_web::http::Method::POST, "/api/v1/auth/logout", Some(&admin.access), None).await;
     assert_eq!(out.status, 204);
