@@ -5,7 +5,9 @@
 #   opaque cursors, If-Match versions);
 # - missing_required_header: a missing If-Match answers 428 Precondition Required (RFC 6585,
 #   SECURITY.md RE-1), which that check does not accept.
-# Any other failure, and any 5xx above all, fails the run.
+# Any other failure, and any 5xx above all, fails the run. One worker: with two threads,
+# Python 3.11's `ast` module now and then raises "AST constructor recursion depth mismatch" inside
+# Hypothesis (a CPython thread-safety bug), which schemathesis reports as an error of its own.
 #
 # Usage: scripts/schemathesis/run.sh ADMIN_DATABASE_URL   (a PostgreSQL server the script may
 # create a database on; scripts/test.sh passes its throwaway cluster)
@@ -57,7 +59,7 @@ for role in admin coordinator police idva manager auditor; do
     echo "-- schemathesis as $role"
     if ! "$VENV/bin/st" run openapi.yaml --url "$CONFER_ST_URL" --checks all \
         --exclude-checks positive_data_acceptance,missing_required_header --max-examples "${CONFER_ST_EXAMPLES:-15}" --seed 20261122 \
-        --workers 2 --request-timeout 10 --no-color > "/tmp/schemathesis-$role.log" 2>&1; then
+        --workers 1 --request-timeout 10 --no-color > "/tmp/schemathesis-$role.log" 2>&1; then
         status=1
         grep -E "^_+ |^- ST|Server error|Undocumented|Failures:|failures|passed" "/tmp/schemathesis-$role.log" | head -40
     fi
