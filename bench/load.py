@@ -77,7 +77,7 @@ function request()
   local headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
   if versioned then headers["If-Match"] = '"' .. (math.floor(counter / share) + 1) .. '"' end
   if method == "POST" then
-    headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", run, offset, counter)
+    headers["Idempotency-Key"] = string.format("%08x-0000-4000-8%03x-%012x", run % 0x100000000, offset, counter)
   end
   counter = counter + 1
   return wrk.format(method, paths[i], headers, body)
@@ -113,6 +113,7 @@ def captured_sql(method, path, token, body):
     """The statements PostgreSQL runs for one request, literals inlined, from its statement log."""
     log = os.environ["BENCH_PG_LOG"]
     start = os.path.getsize(log)
+    time.sleep(3)  # let the requests wrk left queued drain before logging starts
     psql("ALTER SYSTEM SET log_statement = 'all'")
     psql("SELECT pg_reload_conf()")
     time.sleep(0.5)

@@ -42,6 +42,9 @@ pub struct Config {
     pub db_runtime_role: Option<String>,
     pub json_body_limit: usize,
     pub shutdown_timeout: Duration,
+    /// After SIGTERM, how long readiness answers 503 while requests are still taken, so a load
+    /// balancer stops routing here before the listener closes.
+    pub shutdown_drain_delay: Duration,
     pub workers: usize,
     /// Per-user rate limits (SECURITY.md IN-11), per minute, for reads and for writes.
     pub reads_per_minute: u32,
@@ -131,6 +134,7 @@ impl Config {
             db_runtime_role: parse_runtime_role(lookup("CONFER_DB_RUNTIME_ROLE"))?,
             json_body_limit: json_body_limit as usize,
             shutdown_timeout: Duration::from_secs(parsed("CONFER_SHUTDOWN_TIMEOUT_SECS", "20")?),
+            shutdown_drain_delay: Duration::from_millis(parsed("CONFER_SHUTDOWN_DRAIN_MS", "2000")?),
             workers: workers as usize,
             reads_per_minute: parsed("CONFER_RATE_LIMIT_READS_PER_MINUTE", "600")?.clamp(1, 1_000_000) as u32,
             writes_per_minute: parsed("CONFER_RATE_LIMIT_WRITES_PER_MINUTE", "120")?.clamp(1, 1_000_000) as u32,

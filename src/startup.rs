@@ -239,9 +239,12 @@ pub fn app(
 
 /// Builds the HTTP server on `listener`.
 /// Signals are handled here rather than by actix-server, so that SIGTERM first flips readiness
-/// to 503, then stops accepting and lets in-flight requests finish (SECURITY.md RE-5).
+/// to 503 and keeps serving for the drain delay (a balancer polling readiness stops sending, and
+/// connections already queued are served), then stops accepting and lets in-flight requests
+/// finish (SECURITY.md RE-5).
 pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
     let draining = state.draining.clone();
+    let drain_delay = config.shutdown_drain_delay;
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
@@ -265,6 +268,7 @@ pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::i
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: draining"),
         }
         draining.store(true, Ordering::SeqCst);
+        tokio::time::sleep(drain_delay).await;
         handle.stop(true).await;
     });
     Ok(server)

@@ -4,6 +4,7 @@
 # two seconds, /health/ready fails and /health/live stays up; once it is back, the same process
 # serves again by itself. The cluster runs with the durable defaults (fsync, full_page_writes,
 # synchronous_commit on), so this also proves the server starts without the test-only override.
+# Then pg_crash.py crashes the cluster ten times under write load (SECURITY.md F10).
 #
 # Usage: scripts/faults/outage.sh   (needs target/debug/confer; scripts/test.sh builds it)
 set -euo pipefail
@@ -29,6 +30,7 @@ pg_start "$DATA" "$PG_PORT"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/confer"
 export CONFER_JWT_KEYS="outage:$(head -c 32 /dev/urandom | base64 -w0)"
 export RUST_LOG=warn
+export CONFER_RATE_LIMIT_WRITES_PER_MINUTE=1000000
 unset CONFER_TEST_ALLOW_NON_DURABLE_DB
 BIN=target/debug/confer
 "$BIN" migrate >/dev/null
@@ -81,3 +83,6 @@ read -r code _ <<<"$(status /api/v1/cases "$TOKEN")"
 [ "$code" = 200 ] || fail "cases list after the outage answered $code"
 kill -0 "$SERVER" || fail "the server died"
 echo "  recovered without a restart: /health/ready 200, /api/v1/cases 200 (same process, pid $SERVER)"
+
+echo "crashing PostgreSQL under write load"
+python3 scripts/faults/pg_crash.py "$BASE" "$DATABASE_URL" "$DATA" "$PG_PORT"

@@ -16,7 +16,7 @@ use crate::cases::{days_ago, marac_referral, person};
 use crate::helpers::TestDb;
 use crate::process::Server;
 
-const ROUNDS: usize = 4;
+const ROUNDS: usize = 20; // SECURITY.md F10: at least 20 kills
 const WRITERS: usize = 4;
 
 #[derive(QueryableByName)]
@@ -124,7 +124,7 @@ fn every_answered_referral_survives_sigkill_exactly_once_with_its_audit_event() 
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(rand::random_range(300..900)));
+        std::thread::sleep(Duration::from_millis(rand::random_range(150..500)));
         server.signal("-KILL");
         let status = server.wait(Duration::from_secs(10));
         assert!(!status.success(), "SIGKILL ends the process");

@@ -71,12 +71,42 @@ async fn each_user_is_rate_limited_with_retry_after() {
     assert_eq!(out.status, 204);
 }
 
+/// SECURITY.md F16: on SIGTERM readiness fails at once, requests already sent are all answered,
+/// and the process exits 0.
 #[test]
 fn sigterm_drains_and_the_process_exits_zero() {
+    use std::io::{Read, Write};
     let db = TestDb::from_template();
+    confer::demo::seed(&mut db.conn()).unwrap();
     let server = Server::start(&db.url(), Server::free_port());
-    assert_eq!(server.send("GET", "/health/ready", None, None, None).unwrap().status, 200);
+    let login =
+        serde_json::json!({ "email": "coordinator@demo.confer.example", "password": confer::demo::DEMO_PASSWORD });
+    let token = server.send("POST", "/api/v1/auth/login", None, None, Some(&login)).unwrap().json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let in_flight: Vec<std::net::TcpStream> = (0..16)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            write!(
+                stream,
+                "GET /api/v1/panels HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
     server.signal("-TERM");
+    // Draining: readiness fails while requests are still served.
+    let drained = std::time::Instant::now();
+    while server.send("GET", "/health/ready", None, None, None).unwrap().status != 503 {
+        assert!(drained.elapsed() < std::time::Duration::from_millis(400), "readiness still 200 while draining");
+    }
+    for mut stream in in_flight {
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "an in-flight request was dropped: {answer:.80}");
+    }
     let status = server.wait(std::time::Duration::from_secs(25));
     assert!(status.success(), "exit status {status}");
 }

@@ -30,6 +30,7 @@ impl Server {
             .env("CONFER_TEST_ALLOW_NON_DURABLE_DB", "true")
             .env("CONFER_RATE_LIMIT_READS_PER_MINUTE", "1000000")
             .env("CONFER_RATE_LIMIT_WRITES_PER_MINUTE", "1000000")
+            .env("CONFER_SHUTDOWN_DRAIN_MS", "500")
             .env("RUST_LOG", "warn")
             .spawn()
             .expect("the confer binary starts");
