@@ -306,15 +306,31 @@ impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::NotFound => Self::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable,
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().starts_with("canceling statement due to statement timeout") =>
-            {
-                Self::Unavailable
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => Self::Unavailable,
+            DieselError::DatabaseError(_, ref info) if is_transient(info.message()) => Self::Unavailable,
             other => Self::Internal(other.into()),
         }
     }
+}
+
+/// Database errors that say "not now" rather than "wrong": a time limit, or a server going away
+/// (shut down, crashed, restarting). The client may retry; the answer is 503.
+fn is_transient(message: &str) -> bool {
+    const TRANSIENT: [&str; 8] = [
+        "canceling statement due to statement timeout",
+        "canceling statement due to lock timeout",
+        "terminating connection",
+        "server closed the connection unexpectedly",
+        "the database system is",
+        "could not receive data from server",
+        "no connection to the server",
+        "connection to server",
+    ];
+    TRANSIENT.iter().any(|t| message.contains(t))
 }
 
 /// The name of the constraint a unique violation hit, so a model can map a *known* constraint
@@ -323,5 +339,20 @@ pub fn unique_violation(e: &DieselError) -> Option<&str> {
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => info.constraint_name(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod transient_tests {
+    use super::is_transient;
+
+    #[test]
+    fn a_server_going_away_is_transient_and_a_broken_rule_is_not() {
+        assert!(is_transient("terminating connection due to administrator command"));
+        assert!(is_transient("server closed the connection unexpectedly\n\tThis probably means ..."));
+        assert!(is_transient("the database system is in recovery mode"));
+        assert!(is_transient("canceling statement due to lock timeout"));
+        assert!(!is_transient("duplicate key value violates unique constraint \"cases_reference_key\""));
+        assert!(!is_transient("null value in column \"panel_id\" violates not-null constraint"));
     }
 }

@@ -14,6 +14,11 @@ cd "$(dirname "$0")/../.."
 DATA=$(mktemp -d /tmp/confer-outage-pg.XXXXXX)
 SERVER=
 cleanup() {
+    local status=$?
+    if [ $status -ne 0 ] && [ -f "$DATA/confer.log" ]; then
+        echo "server log, last lines:" >&2
+        tail -20 "$DATA/confer.log" >&2
+    fi
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
     pg_stop "$DATA"
     rm -rf "$DATA"
@@ -29,7 +34,7 @@ pg_start "$DATA" "$PG_PORT"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/confer"
 export CONFER_JWT_KEYS="outage:$(head -c 32 /dev/urandom | base64 -w0)"
-export RUST_LOG=warn
+export RUST_LOG=info
 export CONFER_RATE_LIMIT_WRITES_PER_MINUTE=1000000
 unset CONFER_TEST_ALLOW_NON_DURABLE_DB
 BIN=target/debug/confer
