@@ -149,9 +149,22 @@ def pgbench(statements):
     return {"tps": tps, "latency_avg_ms": latency, "statements": len(statements)}
 
 
+def alone(method, path, token, body):
+    """Median milliseconds of 20 requests one after another: the latency with no queue."""
+    times = []
+    for _ in range(20):
+        started = time.perf_counter()
+        call(method, path, token, body)
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)[10]
+
+
 results = {"label": args.label, "routes": {}}
 for name, (method, paths, token, body, versioned, read) in ROUTES.items():
+    single = alone(method, paths[0], token, body) if read else None
     result = wrk(name, method, paths, token, body, versioned)
+    if single is not None:
+        result["alone_p50_ms"] = single
     if read:
         result["pgbench"] = pgbench(captured_sql(method, paths[0], token, body))
     results["routes"][name] = result

@@ -10,8 +10,8 @@ import sys
 
 out, scales = sys.argv[1], sys.argv[2:]
 runs = [json.load(open(os.path.join(out, f"{s}.json"))) for s in scales]
-print("| cases | route | requests/s | p50 ms | p99 ms | errors | pgbench tps (same SQL) | service ÷ pgbench |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|")
+print("| cases | route | requests/s | p50 ms | p99 ms | errors | pgbench tps (same SQL) | service ÷ pgbench | alone p50 ms |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for run in runs:
     for name, r in run["routes"].items():
         pg = r.get("pgbench")
@@ -21,7 +21,8 @@ for run in runs:
             tps, ratio = "failed: " + pg["error"][:60], "n/a"
         else:
             tps, ratio = f"{pg['tps']:.0f}", f"{r['rps'] / pg['tps']:.2f}"
-        print(f"| {int(run['label']):,} | {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {tps} | {ratio} |")
+        single = f"{r['alone_p50_ms']:.1f}" if "alone_p50_ms" in r else "–"
+        print(f"| {int(run['label']):,} | {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {tps} | {ratio} | {single} |")
 print()
 print("| cases | peak RSS of the server (MiB) |")
 print("|---:|---:|")
