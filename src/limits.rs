@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::domain::UserId;
 
@@ -54,7 +54,7 @@ impl RateLimiter {
             class,
             limit: self.per_minute[class as usize],
             remaining: bucket.tokens.floor() as u32,
-            reset_secs: Duration::from_secs_f64(missing / per_second).as_secs_f64().ceil() as u64,
+            reset_secs: (missing / per_second).ceil() as u64,
         };
         if allowed { Ok(quota) } else { Err(Quota { reset_secs: quota.reset_secs.max(1), ..quota }) }
     }
