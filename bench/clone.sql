@@ -1,7 +1,9 @@
 -- Grows a confer database to national scale by cloning the template cases (bench/templates.py)
 -- in bulk, one transaction, set-based: every row is a copy of one the service wrote, with new ids
 -- (md5 of the template id and the clone number, so a case's people, actions and audit events
--- follow it), a referral date spread over ten years, and a MARAC panel of its own.
+-- follow it), a referral date spread over ten years, and a MARAC panel of its own. Each panel
+-- meets fortnightly for those ten years (copies of the template meeting, held), and every case
+-- older than 30 days was heard at the first meeting on or after its referral date.
 --
 -- psql -v cases=N -v panels=P -f bench/clone.sql   (P MARAC panels in all, the demo's included)
 --
@@ -44,7 +46,7 @@ ANALYZE clone;
 CREATE TEMP TABLE bench_dropped_index AS
 SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
 FROM pg_index i
-WHERE i.indrelid IN ('cases'::regclass, 'people'::regclass, 'case_participants'::regclass,
+WHERE i.indrelid IN ('cases'::regclass, 'meetings'::regclass, 'agenda_items'::regclass, 'people'::regclass, 'case_participants'::regclass,
                      'case_status_history'::regclass, 'risk_assessments'::regclass,
                      'actions'::regclass, 'audit_events'::regclass)
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid);
@@ -99,6 +101,20 @@ SELECT pg_temp.clone_rows('risk_assessments',
 SELECT pg_temp.clone_rows('actions', 'FROM clone k JOIN actions t ON t.case_id = k.template_id', jsonb_build_object(
     'id', $$md5(t.id::text || ':' || k.g)::uuid$$, 'case_id', 'k.id', 'due_date', 'k.referral_date + 28',
     'created_at', 'k.referral_date::timestamptz', 'updated_at', 'k.referral_date::timestamptz'));
+
+-- Meeting j of a panel is held 14 × j days ago (j = 0 … 260: ten years).
+CREATE TEMP TABLE template_meeting AS SELECT * FROM meetings ORDER BY created_at LIMIT 1;
+SELECT pg_temp.clone_rows('meetings',
+    'FROM bench_panel p CROSS JOIN generate_series(0, 260) j CROSS JOIN template_meeting t', jsonb_build_object(
+    'id', $$md5(t.id::text || ':' || p.n || ':' || j)::uuid$$, 'panel_id', 'p.id', 'meeting_date', 'current_date - 14 * j',
+    'agenda_cutoff_at', $$t.agenda_cutoff_at + (current_date - 14 * j - t.meeting_date) * interval '1 day'$$,
+    'created_at', $$(current_date - 14 * j - 28)::timestamptz$$, 'updated_at', $$(current_date - 14 * j)::timestamptz$$));
+
+SELECT pg_temp.clone_rows('agenda_items',
+    'FROM clone k JOIN bench_panel p ON p.id = k.panel_id JOIN agenda_items t ON t.case_id = k.template_id
+     WHERE k.referral_date <= current_date - 30', jsonb_build_object(
+    'id', $$md5(t.id::text || ':' || k.g)::uuid$$, 'case_id', 'k.id', 'position', 'k.g',
+    'meeting_id', $$md5(t.meeting_id::text || ':' || p.n || ':' || (current_date - k.referral_date) / 14)::uuid$$));
 
 -- Audit events follow their case; their hashes are not a chain (bench data only: the audit
 -- verification route would report the break, as it should for rows written behind its back).

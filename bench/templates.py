@@ -1,6 +1,7 @@
 """Creates the template cases the generator clones, through the real API, so every cloned row is
 one the service itself wrote: a MARAC referral with a DASH entry assessment, victim and
-perpetrator, two actions and five reads (eight audit events).
+perpetrator, screened and accepted, two actions, five reads, and heard at a held meeting whose
+agenda lists all eight (the generator clones that meeting fortnightly for every panel).
 
 Usage: python3 bench/templates.py BASE_URL   (a server on a database seeded with `confer seed-demo`)
 """
@@ -51,6 +52,7 @@ def main():
     panels, _ = call("GET", "/api/v1/panels?kind=marac", coordinator)
     marac = panels["items"][0]
     police = next(a for a in call("GET", "/api/v1/agencies?limit=100", coordinator)[0]["items"] if a["agency_type"] == "police")
+    cases = []
     for n in range(8):
         yes = 14 + n  # visible high risk: 14 or more ticks
         answers = {q: {"answer": "yes" if i < yes else "no"} for i, q in enumerate(DASH)}
@@ -65,11 +67,21 @@ def main():
             "entry_assessment": {"tool": "dash_ric", "tool_version": "safelives_24", "answers": answers},
         }
         case, _ = call("POST", "/api/v1/cases", idva, body)
+        cases.append(case["id"])
+        for to in ("screening", "accepted"):
+            call("POST", f"/api/v1/cases/{case['id']}/transitions", coordinator, {"to": to})
         for text in ("Check police records and markers", "Safety planning with the victim"):
             call("POST", f"/api/v1/cases/{case['id']}/actions", coordinator,
                  {"description": text, "owner_agency_id": police["id"], "due_date": "2026-02-01"})
         for _ in range(5):  # reads before and at the panel: audit events as a live case gathers them
             call("GET", f"/api/v1/cases/{case['id']}", coordinator)
+    meeting, _ = call("POST", f"/api/v1/panels/{marac['id']}/meetings", coordinator,
+                      {"meeting_date": "2026-01-12", "start_time": "10:00", "virtual_link": "https://meet.example/bench"})
+    agenda = f"/api/v1/meetings/{meeting['id']}/agenda"
+    _, etag = call("PUT", agenda, coordinator, {"items": [{"case_id": c} for c in cases]}, etag='"1"')
+    for to in ("agenda_published", "in_progress", "held"):
+        call("POST", f"/api/v1/meetings/{meeting['id']}/transitions", coordinator, {"to": to})
+    call("PUT", agenda, coordinator, {"items": [{"case_id": c, "outcome": "heard"} for c in cases]}, etag=etag)
     print("templates created")
 
 
