@@ -48,6 +48,10 @@ pub fn insert(conn: &mut PgConnection, new: &NewAssessment) -> QueryResult<Asses
     diesel::insert_into(risk_assessments::table).values(new).returning(AssessmentRow::as_returning()).get_result(conn)
 }
 
+pub fn get(conn: &mut PgConnection, id: AssessmentId) -> QueryResult<AssessmentRow> {
+    risk_assessments::table.find(id).select(AssessmentRow::as_select()).first(conn)
+}
+
 /// Assessments of the given cases, oldest first.
 pub fn of_cases(conn: &mut PgConnection, cases: &[CaseId]) -> QueryResult<Vec<AssessmentRow>> {
     risk_assessments::table

@@ -385,6 +385,10 @@ pub fn add_note(conn: &mut PgConnection, note: &NewNote) -> QueryResult<NoteRow>
     diesel::insert_into(discussion_notes::table).values(note).returning(NoteRow::as_returning()).get_result(conn)
 }
 
+pub fn note(conn: &mut PgConnection, id: NoteId) -> QueryResult<NoteRow> {
+    discussion_notes::table.find(id).select(NoteRow::as_select()).first(conn)
+}
+
 pub fn notes_of(conn: &mut PgConnection, items: &[AgendaItemId]) -> QueryResult<Vec<NoteRow>> {
     discussion_notes::table
         .filter(discussion_notes::agenda_item_id.eq_any(items))

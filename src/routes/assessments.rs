@@ -17,7 +17,8 @@ use crate::domain::{
     optional_text,
 };
 use crate::error::{ApiError, FieldProblem};
-use crate::extract::Json;
+use crate::extract::{IdempotencyKey, Json};
+use crate::idempotency;
 use crate::models::access;
 use crate::models::assessment::{self, AssessmentRow, NewAssessment};
 use crate::models::case;
@@ -324,8 +325,10 @@ pub async fn create_risk_assessment(
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
+    key: IdempotencyKey,
     body: Json<AssessmentInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let fingerprint = body.fingerprint().to_vec();
     let input = body.into_inner();
     if input.stage.is_none() {
         return Err(ApiError::bad_field("stage", "required"));
@@ -335,6 +338,20 @@ pub async fn create_risk_assessment(
         use diesel::Connection;
         conn.transaction(|conn| {
             let access = access::case_access_for_update(conn, &user, id)?;
+            let route = format!("POST /api/v1/cases/{id}/risk-assessments");
+            let fields = policy::field_access(conn, &user, access.panel_id)?;
+            if let idempotency::Outcome::Replay(original) =
+                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+            {
+                // The original answer, redacted for the caller as the policy stands now.
+                let mut r = Redactor::new(fields, false);
+                let out = AssessmentResponse::render(assessment::get(conn, AssessmentId(original))?, &mut r);
+                let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0, original])
+                    .on_panel(access.panel_id)
+                    .disclosing(r.disclosed());
+                audit.record(conn, event)?;
+                return Ok(out);
+            }
             let current = case::get(conn, id)?;
             if matches!(
                 current.status,
@@ -343,7 +360,6 @@ pub async fn create_risk_assessment(
                 return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "assessed" });
             }
             let panel = panel::get(conn, access.panel_id)?;
-            let fields = policy::field_access(conn, &user, access.panel_id)?;
             if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {
                 return Err(ApiError::FieldsNotWritable(vec![FieldProblem::new(
                     "answers",
@@ -363,6 +379,7 @@ pub async fn create_risk_assessment(
             }
             let row =
                 assessment::insert(conn, &scored.into_new(id, user.agency_id, user.user_id, Utc::now().date_naive()))?;
+            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
             let mut r = Redactor::new(fields, false);
             let out = AssessmentResponse::render(row, &mut r);
             let event = Event::ok(AuditAction::Collect, "risk_assessment", vec![id.0, out.id.0])

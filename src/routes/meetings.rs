@@ -14,7 +14,8 @@ use crate::domain::{
     optional_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
-use crate::extract::{IfMatch, Json, Query, etag};
+use crate::extract::{IdempotencyKey, IfMatch, Json, Query, etag};
+use crate::idempotency;
 use crate::models::access::{self, MeetingAccess};
 use crate::models::action::{self, ActionRow};
 use crate::models::assessment;
@@ -170,17 +171,27 @@ pub async fn create_meeting(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<PanelPath>,
+    key: IdempotencyKey,
     body: Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
     require_panel_staff(&user, panel_id)?;
+    let fingerprint = body.fingerprint().to_vec();
     let fields = body.into_inner().merge(None)?;
     let row = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
             panel::get(conn, panel_id)?;
+            let route = format!("POST /api/v1/panels/{panel_id}/meetings");
+            if let idempotency::Outcome::Replay(original) =
+                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+            {
+                return Ok(meeting::get(conn, MeetingId(original))?);
+            }
             check_meeting(conn, panel_id, &fields)?;
-            Ok(meeting::insert(conn, panel_id, &fields, user.user_id)?)
+            let row = meeting::insert(conn, panel_id, &fields, user.user_id)?;
+            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+            Ok(row)
         })
     })
     .await?;
@@ -804,9 +815,11 @@ pub async fn add_note(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<ItemPath>,
+    key: IdempotencyKey,
     body: Json<NoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (meeting_id, item_id) = (MeetingId(path.meeting_id), AgendaItemId(path.item_id));
+    let fingerprint = body.fingerprint().to_vec();
     let input = body.into_inner();
     let mut p = Problems::default();
     let shared = p.check(optional_text("shared_information", input.shared_information.as_deref(), 10_000));
@@ -817,20 +830,34 @@ pub async fn add_note(
         return Err(ApiError::bad_field("shared_information", "note_is_empty"));
     }
     let row = db::run(&state.pool, move |conn| {
-        let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
-        access.require_staff()?;
-        if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
-            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "noted" });
-        }
-        let note = NewNote {
-            agenda_item_id: item.id,
-            agency_id: input.agency_id.map(AgencyId),
-            shared_information: shared,
-            risk_summary: risk,
-            decisions,
-            created_by: user.user_id,
-        };
-        Ok(meeting::add_note(conn, &note)?)
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
+            access.require_staff()?;
+            let route = format!("POST /api/v1/meetings/{meeting_id}/items/{item_id}/notes");
+            if let idempotency::Outcome::Replay(original) =
+                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+            {
+                return Ok(meeting::note(conn, NoteId(original))?);
+            }
+            if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
+                return Err(ApiError::InvalidTransition {
+                    current: access.meeting.status.as_str(),
+                    requested: "noted",
+                });
+            }
+            let note = NewNote {
+                agenda_item_id: item.id,
+                agency_id: input.agency_id.map(AgencyId),
+                shared_information: shared,
+                risk_summary: risk,
+                decisions,
+                created_by: user.user_id,
+            };
+            let row = meeting::add_note(conn, &note)?;
+            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+            Ok(row)
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(NoteResponse::from(row)))

@@ -576,6 +576,77 @@ async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() 
     assert_eq!(by_idva.status, 403);
 }
 
+/// A POST with the given Idempotency-Key.
+async fn post_with_key(
+    w: &World,
+    who: &crate::helpers::Session,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> crate::helpers::Res {
+    w.app
+        .call(
+            actix_web::test::TestRequest::post()
+                .uri(path)
+                .insert_header(("authorization", format!("Bearer {}", who.access)))
+                .insert_header(("idempotency-key", key))
+                .set_json(body),
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn retried_meetings_notes_and_risk_assessments_are_created_once() {
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let c = id(&case);
+
+    let key = uuid::Uuid::new_v4().to_string();
+    let meeting =
+        json!({ "meeting_date": days_ago(0), "start_time": "10:00", "virtual_link": "https://meet.example/r" });
+    let path = format!("/api/v1/panels/{}/meetings", w.marac);
+    let first = post_with_key(&w, &w.coordinator, &path, &key, meeting.clone()).await;
+    let again = post_with_key(&w, &w.coordinator, &path, &key, meeting).await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    let other = json!({ "meeting_date": days_ago(0), "start_time": "11:00", "virtual_link": "https://meet.example/r" });
+    let reused = post_with_key(&w, &w.coordinator, &path, &key, other).await;
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.field_errors(), vec![("Idempotency-Key".into(), "reused_with_a_different_body".into())]);
+    let listed = w.app.get(&path, &w.coordinator.access).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    let mid = id(&first.json());
+    let agenda = w
+        .app
+        .post(&format!("/api/v1/meetings/{mid}/agenda/build"), Some(&w.coordinator.access), json!({}))
+        .await
+        .json();
+    let item = agenda["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.meeting_to(&mid, "agenda_published").await.status, 200);
+    assert_eq!(w.meeting_to(&mid, "in_progress").await.status, 200);
+    let notes = format!("/api/v1/meetings/{mid}/items/{item}/notes");
+    let key = uuid::Uuid::new_v4().to_string();
+    let n1 = post_with_key(&w, &w.coordinator, &notes, &key, json!({ "decisions": "Sanctuary scheme" })).await;
+    let n2 = post_with_key(&w, &w.coordinator, &notes, &key, json!({ "decisions": "Sanctuary scheme" })).await;
+    assert_eq!((n1.status.as_u16(), n2.status.as_u16()), (201, 201));
+    assert_eq!(n1.json()["id"], n2.json()["id"]);
+    let listed = w.app.get(&notes, &w.coordinator.access).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    let assessments = format!("/api/v1/cases/{c}/risk-assessments");
+    let mut review = dash(12);
+    review["stage"] = json!("review");
+    let key = uuid::Uuid::new_v4().to_string();
+    let a1 = post_with_key(&w, &w.idva, &assessments, &key, review.clone()).await;
+    let a2 = post_with_key(&w, &w.idva, &assessments, &key, review).await;
+    assert_eq!((a1.status.as_u16(), a2.status.as_u16()), (201, 201));
+    assert_eq!(a1.json()["id"], a2.json()["id"]);
+    assert_eq!(a2.json()["score"], 12);
+    let listed = w.app.get(&assessments, &w.idva.access).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "the entry DASH and one review");
+}
+
 #[actix_web::test]
 async fn retried_actions_and_updates_are_created_once() {
     let w = world().await;
