@@ -131,20 +131,6 @@ struct N {
     n: i64,
 }
 
-#[derive(QueryableByName)]
-struct KeyN {
-    #[diesel(sql_type = Text)]
-    key: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Median {
-    #[diesel(sql_type = Nullable<Double>)]
-    median: Option<f64>,
-}
-
 /// A count query over the panel and period: `$1` panel, `$2` from, `$3` to.
 fn count(conn: &mut PgConnection, sql: &str, panel: PanelId, from: NaiveDate, to: NaiveDate) -> QueryResult<i64> {
     diesel::sql_query(sql)
@@ -153,33 +139,6 @@ fn count(conn: &mut PgConnection, sql: &str, panel: PanelId, from: NaiveDate, to
         .bind::<Date, _>(to)
         .get_result::<N>(conn)
         .map(|r| r.n)
-}
-
-fn grouped(
-    conn: &mut PgConnection,
-    sql: &str,
-    panel: PanelId,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<KeyN> =
-        diesel::sql_query(sql).bind::<SqlUuid, _>(panel.0).bind::<Date, _>(from).bind::<Date, _>(to).load(conn)?;
-    Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
-}
-
-fn median(
-    conn: &mut PgConnection,
-    panel: PanelId,
-    from: NaiveDate,
-    to: NaiveDate,
-    sql: &str,
-) -> QueryResult<Option<f64>> {
-    diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(panel.0)
-        .bind::<Date, _>(from)
-        .bind::<Date, _>(to)
-        .get_result::<Median>(conn)
-        .map(|m| m.median.map(|v| (v * 10.0).round() / 10.0))
 }
 
 /// Agenda items heard at meetings of the panel held in the period (a case heard twice counts
@@ -192,27 +151,11 @@ macro_rules! heard {
     };
 }
 
-/// Cases heard whose victim (or CMARAC subject) has `flag = value`.
-macro_rules! victim_flag {
-    ($flag:literal, $value:literal) => {
-        concat!(
-            "SELECT count(*) AS n FROM (",
-            heard!(),
-            ") h WHERE EXISTS (SELECT 1 FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
-               WHERE cp.case_id = h.case_id AND cp.role IN ('victim', 'vulnerable_person') AND pe.",
-            $flag,
-            " = '",
-            $value,
-            "')"
-        )
-    };
-}
-
 /// Actions of the panel due in the period, cancelled ones left out.
 macro_rules! due {
     () => {
-        "FROM actions x JOIN agencies a ON a.id = x.owner_agency_id JOIN cases c ON c.id = x.case_id
-          WHERE c.panel_id = $1 AND x.due_date BETWEEN $2 AND $3 AND x.status <> 'cancelled'"
+        "FROM actions x JOIN agencies a ON a.id = x.owner_agency_id
+          WHERE x.panel_id = $1 AND x.due_date BETWEEN $2 AND $3 AND x.status <> 'cancelled'"
     };
 }
 
@@ -321,6 +264,162 @@ pub struct PanelMetrics {
     suppression: Suppression,
 }
 
+/// Everything counted over the cases heard in the period, in one pass: a case heard twice counts
+/// twice, as in the national return.
+#[derive(QueryableByName, Clone, Copy)]
+struct HeardFigures {
+    #[diesel(sql_type = BigInt)]
+    heard: i64,
+    #[diesel(sql_type = BigInt)]
+    meetings: i64,
+    #[diesel(sql_type = BigInt)]
+    repeats_heard: i64,
+    #[diesel(sql_type = BigInt)]
+    police_heard: i64,
+    #[diesel(sql_type = BigInt)]
+    bame: i64,
+    #[diesel(sql_type = BigInt)]
+    bame_unknown: i64,
+    #[diesel(sql_type = BigInt)]
+    lgbt: i64,
+    #[diesel(sql_type = BigInt)]
+    lgbt_unknown: i64,
+    #[diesel(sql_type = BigInt)]
+    disability: i64,
+    #[diesel(sql_type = BigInt)]
+    disability_unknown: i64,
+    #[diesel(sql_type = BigInt)]
+    male: i64,
+    #[diesel(sql_type = BigInt)]
+    aged_16_17: i64,
+    #[diesel(sql_type = BigInt)]
+    young_perpetrators: i64,
+    #[diesel(sql_type = BigInt)]
+    children: i64,
+}
+
+fn heard_figures(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: NaiveDate) -> QueryResult<HeardFigures> {
+    diesel::sql_query(concat!(
+        "WITH h AS (",
+        heard!(),
+        "), hc AS (
+            SELECT c.id, c.is_repeat, c.children_in_household, c.referral_date, a.agency_type
+              FROM h JOIN cases c ON c.id = h.case_id LEFT JOIN agencies a ON a.id = c.referring_agency_id)
+         SELECT count(*) AS heard,
+                (SELECT count(*) FROM meetings WHERE panel_id = $1 AND meeting_date BETWEEN $2 AND $3
+                    AND status IN ('held', 'minutes_circulated')) AS meetings,
+                count(*) FILTER (WHERE hc.is_repeat) AS repeats_heard,
+                count(*) FILTER (WHERE hc.agency_type = 'police') AS police_heard,
+                count(*) FILTER (WHERE v.bame) AS bame,
+                count(*) FILTER (WHERE v.bame_unknown) AS bame_unknown,
+                count(*) FILTER (WHERE v.lgbt) AS lgbt,
+                count(*) FILTER (WHERE v.lgbt_unknown) AS lgbt_unknown,
+                count(*) FILTER (WHERE v.disability) AS disability,
+                count(*) FILTER (WHERE v.disability_unknown) AS disability_unknown,
+                count(*) FILTER (WHERE v.male) AS male,
+                count(*) FILTER (WHERE v.aged_16_17) AS aged_16_17,
+                coalesce(sum(v.young_perpetrators), 0)::bigint AS young_perpetrators,
+                coalesce(sum(hc.children_in_household), 0)::bigint AS children
+           FROM hc
+           LEFT JOIN LATERAL (
+             SELECT bool_or(pe.bame = 'yes') FILTER (WHERE cp.role <> 'perpetrator') AS bame,
+                    bool_or(pe.bame = 'unknown') FILTER (WHERE cp.role <> 'perpetrator') AS bame_unknown,
+                    bool_or(pe.lgbt = 'yes') FILTER (WHERE cp.role <> 'perpetrator') AS lgbt,
+                    bool_or(pe.lgbt = 'unknown') FILTER (WHERE cp.role <> 'perpetrator') AS lgbt_unknown,
+                    bool_or(pe.disability = 'yes') FILTER (WHERE cp.role <> 'perpetrator') AS disability,
+                    bool_or(pe.disability = 'unknown') FILTER (WHERE cp.role <> 'perpetrator') AS disability_unknown,
+                    bool_or(pe.gender = 'male') FILTER (WHERE cp.role <> 'perpetrator') AS male,
+                    bool_or(date_part('year', age(hc.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17)
+                      FILTER (WHERE cp.role = 'victim') AS aged_16_17,
+                    count(*) FILTER (WHERE cp.role = 'perpetrator'
+                      AND date_part('year', age(hc.referral_date, pe.date_of_birth)) <= 17) AS young_perpetrators
+               FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
+              WHERE cp.case_id = hc.id AND cp.role IN ('victim', 'vulnerable_person', 'perpetrator')) v ON true"
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)
+}
+
+#[derive(QueryableByName)]
+struct DimKeyN {
+    #[diesel(sql_type = Text)]
+    dim: String,
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Every breakdown of the panel-period in one statement: (breakdown name → [(key, count)]),
+/// keys in order.
+fn breakdowns(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<std::collections::HashMap<String, Vec<(String, i64)>>> {
+    let rows: Vec<DimKeyN> = diesel::sql_query(concat!(
+        "WITH referred AS (SELECT * FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3)
+         SELECT 'status' AS dim, status AS key, count(*) AS n FROM referred GROUP BY status
+         UNION ALL
+         SELECT 'area', coalesce(ward_code, area_text, 'not recorded'), count(*) FROM referred GROUP BY 2
+         UNION ALL
+         SELECT 'vulnerability', v, count(*) FROM referred, unnest(vulnerabilities) v GROUP BY v
+         UNION ALL
+         SELECT 'referring_agency_type', a.agency_type, count(*)
+           FROM referred c JOIN agencies a ON a.id = c.referring_agency_id GROUP BY a.agency_type
+         UNION ALL
+         SELECT 'issue_category', i, count(*) FROM referred, unnest(issue_categories) i GROUP BY i
+         UNION ALL
+         SELECT 'closure_category', cc, count(*) FROM cases, unnest(closure_categories) cc
+          WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3 GROUP BY cc
+         UNION ALL
+         SELECT 'referral_route', a.agency_type, count(*) FROM (",
+        heard!(),
+        ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id GROUP BY a.agency_type
+         UNION ALL
+         SELECT 'due_by_owner_agency', a.name, count(*) ",
+        due!(),
+        " GROUP BY a.name
+         ORDER BY 1, 2"
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    let mut out: std::collections::HashMap<String, Vec<(String, i64)>> = std::collections::HashMap::new();
+    for r in rows {
+        out.entry(r.dim).or_default().push((r.key, r.n));
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct ActionFigures {
+    #[diesel(sql_type = BigInt)]
+    due: i64,
+    #[diesel(sql_type = BigInt)]
+    on_time: i64,
+    #[diesel(sql_type = BigInt)]
+    late: i64,
+    #[diesel(sql_type = BigInt)]
+    change: i64,
+    #[diesel(sql_type = BigInt)]
+    failed: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue: i64,
+}
+
+#[derive(QueryableByName)]
+struct Medians {
+    #[diesel(sql_type = Nullable<Double>)]
+    to_first_hearing: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    to_closure: Option<f64>,
+}
+
 /// Computes a panel's figures for `[from, to]`; `suppress` applies small-number suppression.
 pub fn panel_metrics(
     conn: &mut PgConnection,
@@ -332,95 +431,36 @@ pub fn panel_metrics(
     let k = i64::from(panel.settings.suppression_k);
     let mut b = Builder::new(suppress.then_some(k));
     let p = panel.id;
-    let c = |conn: &mut PgConnection, sql: &str| count(conn, sql, p, from, to);
 
-    let referred = c(conn, "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3")?;
-    let rejected = c(
-        conn,
-        "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 AND status = 'rejected'",
-    )?;
-    let meetings = c(
-        conn,
-        "SELECT count(*) AS n FROM meetings WHERE panel_id = $1 AND meeting_date BETWEEN $2 AND $3
-           AND status IN ('held', 'minutes_circulated')",
-    )?;
-    let heard = c(conn, concat!("SELECT count(*) AS n FROM (", heard!(), ") h"))?;
-    let repeats_heard = c(
-        conn,
-        concat!("SELECT count(*) AS n FROM (", heard!(), ") h JOIN cases c ON c.id = h.case_id WHERE c.is_repeat"),
-    )?;
-    let police_heard = c(
-        conn,
-        concat!(
-            "SELECT count(*) AS n FROM (",
-            heard!(),
-            ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id
-              WHERE a.agency_type = 'police'"
-        ),
-    )?;
-    let routes = grouped(
-        conn,
-        concat!(
-            "SELECT a.agency_type AS key, count(*) AS n FROM (",
-            heard!(),
-            ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id
-              GROUP BY a.agency_type ORDER BY a.agency_type"
-        ),
-        p,
-        from,
-        to,
-    )?;
-    let bame = c(conn, victim_flag!("bame", "yes"))?;
-    let bame_unknown = c(conn, victim_flag!("bame", "unknown"))?;
-    let lgbt = c(conn, victim_flag!("lgbt", "yes"))?;
-    let lgbt_unknown = c(conn, victim_flag!("lgbt", "unknown"))?;
-    let disability = c(conn, victim_flag!("disability", "yes"))?;
-    let disability_unknown = c(conn, victim_flag!("disability", "unknown"))?;
-    let male = c(conn, victim_flag!("gender", "male"))?;
-    let aged_16_17 = c(
-        conn,
-        concat!(
-            "SELECT count(*) AS n FROM (",
-            heard!(),
-            ") h JOIN cases c ON c.id = h.case_id WHERE EXISTS (
-               SELECT 1 FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
-                WHERE cp.case_id = h.case_id AND cp.role = 'victim'
-                  AND date_part('year', age(c.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17)"
-        ),
-    )?;
-    let young_perpetrators = c(
-        conn,
-        concat!(
-            "SELECT count(*) AS n FROM (",
-            heard!(),
-            ") h JOIN cases c ON c.id = h.case_id
-               JOIN case_participants cp ON cp.case_id = h.case_id AND cp.role = 'perpetrator'
-               JOIN people pe ON pe.id = cp.person_id
-              WHERE date_part('year', age(c.referral_date, pe.date_of_birth)) <= 17"
-        ),
-    )?;
-    let children = c(
-        conn,
-        concat!(
-            "SELECT coalesce(sum(c.children_in_household), 0)::bigint AS n FROM (",
-            heard!(),
-            ") h JOIN cases c ON c.id = h.case_id"
-        ),
-    )?;
+    let heard_row = heard_figures(conn, p, from, to)?;
+    let mut breakdowns = breakdowns(conn, p, from, to)?;
+    let status = breakdowns.remove("status").unwrap_or_default();
+    let referred: i64 = status.iter().map(|(_, n)| n).sum();
+    let rejected = status.iter().find(|(k, _)| k == "rejected").map_or(0, |(_, n)| *n);
+    let HeardFigures { heard, meetings, repeats_heard, police_heard, children, young_perpetrators, .. } = heard_row;
+    let routes = breakdowns.remove("referral_route").unwrap_or_default();
+
     // Rates per 10,000 adult females always run over the 12 months to the period end.
-    let heard_12m =
-        count(conn, concat!("SELECT count(*) AS n FROM (", heard!(), ") h"), p, to - chrono::Duration::days(364), to)?;
     let population = match panel.settings.adult_female_population_16_plus {
-        Some(pop) => Population {
-            cases_per_10000_adult_females: Some(b.ratio(
-                "population.cases_per_10000_adult_females",
-                heard_12m * 10_000,
-                i64::from(pop),
-            )),
-            recommended_cases: ratio_1dp(40 * i64::from(pop), 10_000),
-            adult_female_population_16_plus: Some(pop),
-            note: None,
-        },
+        Some(pop) => {
+            let heard_12m = count(
+                conn,
+                concat!("SELECT count(*) AS n FROM (", heard!(), ") h"),
+                p,
+                to - chrono::Duration::days(364),
+                to,
+            )?;
+            Population {
+                cases_per_10000_adult_females: Some(b.ratio(
+                    "population.cases_per_10000_adult_females",
+                    heard_12m * 10_000,
+                    i64::from(pop),
+                )),
+                recommended_cases: ratio_1dp(40 * i64::from(pop), 10_000),
+                adult_female_population_16_plus: Some(pop),
+                note: None,
+            }
+        }
         None => Population {
             cases_per_10000_adult_females: None,
             recommended_cases: None,
@@ -432,73 +472,51 @@ pub fn panel_metrics(
     let risk_reduction =
         if panel.kind == PanelKind::Cmarac { Some(risk_reduction(conn, &mut b, p, from, to)?) } else { None };
 
-    let g = |conn: &mut PgConnection, sql: &str| grouped(conn, sql, p, from, to);
-    let status = g(
-        conn,
-        "SELECT status AS key, count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY status ORDER BY status",
-    )?;
-    let area = g(
-        conn,
-        "SELECT coalesce(ward_code, area_text, 'not recorded') AS key, count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
-    )?;
-    let vulnerability = g(
-        conn,
-        "SELECT v AS key, count(*) AS n FROM cases, unnest(vulnerabilities) v WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY v ORDER BY v",
-    )?;
-    let agency_type = g(
-        conn,
-        "SELECT a.agency_type AS key, count(*) AS n FROM cases c JOIN agencies a ON a.id = c.referring_agency_id WHERE c.panel_id = $1 AND c.referral_date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
-    )?;
-    let closure = g(
-        conn,
-        "SELECT cc AS key, count(*) AS n FROM cases, unnest(closure_categories) cc WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3 GROUP BY cc ORDER BY cc",
-    )?;
-    let issue = g(
-        conn,
-        "SELECT i AS key, count(*) AS n FROM cases, unnest(issue_categories) i WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3 GROUP BY i ORDER BY i",
-    )?;
+    let actions: ActionFigures = diesel::sql_query(concat!(
+        "SELECT count(*) AS due,
+                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on <= x.due_date) AS on_time,
+                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on > x.due_date) AS late,
+                count(*) FILTER (WHERE x.status = 'not_completed_change_of_circumstance') AS change,
+                count(*) FILTER (WHERE x.status = 'not_completed_agency_not_actioned') AS failed,
+                (SELECT count(*) FROM actions o WHERE o.panel_id = $1 AND o.status IN ('open', 'in_progress')
+                    AND o.due_date < (now() AT TIME ZONE 'Europe/London')::date) AS overdue ",
+        due!()
+    ))
+    .bind::<SqlUuid, _>(p.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)?;
 
-    let due = c(conn, concat!("SELECT count(*) AS n ", due!()))?;
-    let on_time = c(
-        conn,
-        concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'completed' AND x.completed_on <= x.due_date"),
-    )?;
-    let late = c(
-        conn,
-        concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'completed' AND x.completed_on > x.due_date"),
-    )?;
-    let change =
-        c(conn, concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'not_completed_change_of_circumstance'"))?;
-    let failed =
-        c(conn, concat!("SELECT count(*) AS n ", due!(), " AND x.status = 'not_completed_agency_not_actioned'"))?;
-    let overdue = c(
-        conn,
-        "SELECT count(*) AS n FROM actions x JOIN cases c ON c.id = x.case_id WHERE c.panel_id = $1
-           AND $2 <= $3 AND x.status IN ('open', 'in_progress') AND x.due_date < (now() AT TIME ZONE 'Europe/London')::date",
-    )?;
-    let by_owner =
-        g(conn, concat!("SELECT a.name AS key, count(*) AS n ", due!(), " GROUP BY a.name ORDER BY a.name"))?;
-
-    let to_first_hearing = median(
-        conn,
-        p,
-        from,
-        to,
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date) AS median
-           FROM cases c JOIN (
-             SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
-              WHERE m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
-              GROUP BY ai.case_id) f ON f.case_id = c.id
-          WHERE f.first BETWEEN $2 AND $3",
-    )?;
-    let to_closure = median(
-        conn,
-        p,
-        from,
-        to,
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date) AS median
-           FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3",
-    )?;
+    let medians: Medians = diesel::sql_query(
+        // A case first heard in the period was heard in it: its first hearing is looked up
+        // among those cases only, not among every case the panel ever heard.
+        concat!(
+            "SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date)
+                       FROM cases c JOIN (
+                         SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
+                          WHERE ai.case_id IN (SELECT case_id FROM (", heard!(), ") h)
+                            AND m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
+                          GROUP BY ai.case_id) f ON f.case_id = c.id
+                      WHERE f.first BETWEEN $2 AND $3) AS to_first_hearing,
+                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date)
+                       FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3) AS to_closure"
+        )
+    )
+    .bind::<SqlUuid, _>(p.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)?;
+    let one_dp = |v: Option<f64>| v.map(|v| (v * 10.0).round() / 10.0);
+    let (to_first_hearing, to_closure) = (one_dp(medians.to_first_hearing), one_dp(medians.to_closure));
+    let mut breakdown = |name: &str| breakdowns.remove(name).unwrap_or_default();
+    let (area, vulnerability, agency_type) =
+        (breakdown("area"), breakdown("vulnerability"), breakdown("referring_agency_type"));
+    let (closure, issue, by_owner) =
+        (breakdown("closure_category"), breakdown("issue_category"), breakdown("due_by_owner_agency"));
+    let ActionFigures { due, on_time, late, change, failed, overdue } = actions;
+    let HeardFigures {
+        bame, bame_unknown, lgbt, lgbt_unknown, disability, disability_unknown, male, aged_16_17, ..
+    } = heard_row;
 
     Ok(PanelMetrics {
         panel_id: p,

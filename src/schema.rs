@@ -28,6 +28,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        panel_id -> Uuid,
     }
 }
 
@@ -442,7 +443,6 @@ diesel::joinable!(action_updates -> actions (action_id));
 diesel::joinable!(action_updates -> agencies (agency_id));
 diesel::joinable!(action_updates -> users (created_by));
 diesel::joinable!(actions -> agencies (owner_agency_id));
-diesel::joinable!(actions -> cases (case_id));
 diesel::joinable!(actions -> meetings (meeting_id));
 diesel::joinable!(agency_names -> agencies (agency_id));
 diesel::joinable!(agenda_items -> cases (case_id));

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Date;
 
 use crate::auth::AuthUser;
-use crate::domain::{ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, UserId};
+use crate::domain::{ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, PanelId, UserId};
 use crate::models::access::visible_case_ids;
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;
@@ -41,6 +41,8 @@ impl ActionRow {
 #[diesel(table_name = actions)]
 pub struct NewAction {
     pub case_id: CaseId,
+    /// The case's panel (metrics count a panel's actions by it).
+    pub panel_id: PanelId,
     pub meeting_id: Option<MeetingId>,
     pub description: String,
     pub owner_agency_id: AgencyId,

@@ -185,6 +185,7 @@ pub async fn create_action(
                 conn,
                 &NewAction {
                     case_id,
+                    panel_id: access.panel_id,
                     meeting_id: req.meeting_id.map(MeetingId),
                     description,
                     owner_agency_id: owner.expect("checked above"),
