@@ -1,6 +1,12 @@
 //! The audit trail (SECURITY.md §4): one event per request that touches case data, reads and
 //! refusals included, plus authentication and policy changes. Events hold ids and tags, never
-//! values. Each row's hash chains it to the one before; appends serialise on the chain head.
+//! values.
+//!
+//! Tamper evidence: a hash chain over the events, kept in `audit_seals`. Requests only insert
+//! their event (a trigger queues it in `audit_pending`); the sealer (`seal`, run by the server
+//! every `SEAL_INTERVAL` and by `confer audit verify`) links queued events into the chain in
+//! batches, in the order it seals them. So no request waits on another's commit for the chain's
+//! sake; the price is that an event is unsealed for a moment after its request commits.
 //!
 //! Handlers record the precise event (tags disclosed, ids, purpose) inside their transaction with
 //! `Audit::record`, as its last statement. The `guard` middleware wraps every case-data route and
@@ -16,14 +22,13 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Timestamptz;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Grant};
 use crate::domain::{AgencyId, AuditAction, AuditOutcome, PanelId, Tag, UserId};
 use crate::error::{ApiError, ProblemType};
-use crate::schema::{audit_chain_head, audit_events};
+use crate::schema::{audit_chain_head, audit_events, audit_pending, audit_seals};
 use crate::startup::{AppState, find_route};
 
 /// Who did what, for one request. Built by the `Audit` extractor.
@@ -121,35 +126,24 @@ impl Audit {
         self
     }
 
-    /// Appends the event; call it as the last statement of the transaction it describes.
+    /// Writes the event in the transaction it describes (its last statement, by convention).
     pub fn record(&self, conn: &mut PgConnection, event: Event) -> Result<(), ApiError> {
-        let occurred_at: DateTime<Utc> =
-            diesel::select(diesel::dsl::sql::<Timestamptz>("clock_timestamp()")).get_result(conn)?;
-        let prev_hash: Vec<u8> =
-            audit_chain_head::table.select(audit_chain_head::last_hash).for_update().first(conn)?;
-        let row = Row {
-            occurred_at,
-            request_id: self.request_id.clone(),
-            user_id: self.user_id.map(|u| u.0),
-            org_id: self.org_id.map(|a| a.0),
-            roles: self.roles.clone(),
-            panel_id: event.panel_id.map(|p| p.0),
-            action: event.action.as_str().to_owned(),
-            route: self.route.clone(),
-            method: self.method.clone(),
-            object_type: event.object_type.to_owned(),
-            object_ids: event.object_ids,
-            tags_disclosed: event.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            purpose: event.purpose,
-            outcome: event.outcome.as_str().to_owned(),
-        };
-        let hash = row.hash(&prev_hash);
-        let id: i64 = diesel::insert_into(audit_events::table)
-            .values((&row, audit_events::prev_hash.eq(&prev_hash), audit_events::hash.eq(&hash)))
-            .returning(audit_events::id)
-            .get_result(conn)?;
-        diesel::update(audit_chain_head::table)
-            .set((audit_chain_head::last_id.eq(id), audit_chain_head::last_hash.eq(&hash)))
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::request_id.eq(&self.request_id),
+                audit_events::user_id.eq(self.user_id.map(|u| u.0)),
+                audit_events::org_id.eq(self.org_id.map(|a| a.0)),
+                audit_events::roles.eq(&self.roles),
+                audit_events::panel_id.eq(event.panel_id.map(|p| p.0)),
+                audit_events::action.eq(event.action.as_str()),
+                audit_events::route.eq(&self.route),
+                audit_events::method.eq(&self.method),
+                audit_events::object_type.eq(event.object_type),
+                audit_events::object_ids.eq(&event.object_ids),
+                audit_events::tags_disclosed.eq(event.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+                audit_events::purpose.eq(&event.purpose),
+                audit_events::outcome.eq(event.outcome.as_str()),
+            ))
             .execute(conn)?;
         self.written.store(true, Ordering::SeqCst);
         Ok(())
@@ -220,29 +214,83 @@ impl Row {
     }
 }
 
-/// The first link that does not verify: its id and why.
+/// How often the server seals queued events.
+pub const SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+const SEAL_BATCH: i64 = 5_000;
+
+/// Links queued events into the chain, oldest first, in batches of `SEAL_BATCH`, each batch in
+/// one transaction under the chain head's row lock (so sealers on several servers take turns).
+/// Returns how many it sealed.
+pub fn seal(conn: &mut PgConnection) -> QueryResult<u64> {
+    let mut sealed = 0u64;
+    loop {
+        let n = conn.transaction(|conn| {
+            let (mut seq, mut prev): (i64, Vec<u8>) = audit_chain_head::table
+                .select((audit_chain_head::last_seq, audit_chain_head::last_hash))
+                .for_update()
+                .first(conn)?;
+            let queued: Vec<(i64, Row)> = audit_pending::table
+                .inner_join(audit_events::table)
+                .order(audit_pending::event_id)
+                .limit(SEAL_BATCH)
+                .select((audit_events::id, Row::as_select()))
+                .load(conn)?;
+            let mut seals = Vec::with_capacity(queued.len());
+            for (event_id, row) in &queued {
+                seq += 1;
+                let hash = row.hash(&prev);
+                seals.push((
+                    audit_seals::seq.eq(seq),
+                    audit_seals::event_id.eq(*event_id),
+                    audit_seals::prev_hash.eq(prev),
+                    audit_seals::hash.eq(hash.clone()),
+                ));
+                prev = hash;
+            }
+            if seals.is_empty() {
+                return Ok(0);
+            }
+            // A bind per value: 4 per seal, well under PostgreSQL's 65,535 at SEAL_BATCH.
+            diesel::insert_into(audit_seals::table).values(&seals).execute(conn)?;
+            let ids: Vec<i64> = queued.iter().map(|(id, _)| *id).collect();
+            diesel::delete(audit_pending::table.filter(audit_pending::event_id.eq_any(&ids))).execute(conn)?;
+            diesel::update(audit_chain_head::table)
+                .set((audit_chain_head::last_seq.eq(seq), audit_chain_head::last_hash.eq(&prev)))
+                .execute(conn)?;
+            Ok::<_, diesel::result::Error>(seals.len() as u64)
+        })?;
+        sealed += n;
+        if n < SEAL_BATCH as u64 {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// The first link that does not verify: the event's id and why.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BrokenLink {
     pub id: i64,
     pub reason: &'static str,
 }
 
-/// Recomputes the chain from the start; returns how many events verified, or the first broken link.
+/// Recomputes the chain from the start, in seal order; returns how many events verified, or the
+/// first broken link. Call `seal` first: queued events are not in the chain yet.
 pub fn verify(conn: &mut PgConnection) -> anyhow::Result<Result<u64, BrokenLink>> {
     let mut expected_prev = vec![0u8; 32];
-    let mut after = 0i64;
+    let (mut after, mut last_event) = (0i64, 0i64);
     let mut count = 0u64;
     loop {
-        let batch: Vec<(i64, Vec<u8>, Vec<u8>, Row)> = audit_events::table
-            .filter(audit_events::id.gt(after))
-            .order(audit_events::id)
+        let batch: Vec<(i64, i64, Vec<u8>, Vec<u8>, Row)> = audit_seals::table
+            .inner_join(audit_events::table)
+            .filter(audit_seals::seq.gt(after))
+            .order(audit_seals::seq)
             .limit(1000)
-            .select((audit_events::id, audit_events::prev_hash, audit_events::hash, Row::as_select()))
+            .select((audit_seals::seq, audit_events::id, audit_seals::prev_hash, audit_seals::hash, Row::as_select()))
             .load(conn)?;
         if batch.is_empty() {
             break;
         }
-        for (id, prev, hash, row) in batch {
+        for (seq, id, prev, hash, row) in batch {
             if prev != expected_prev {
                 return Ok(Err(BrokenLink { id, reason: "prev_hash does not match the previous event" }));
             }
@@ -250,14 +298,27 @@ pub fn verify(conn: &mut PgConnection) -> anyhow::Result<Result<u64, BrokenLink>
                 return Ok(Err(BrokenLink { id, reason: "hash does not match the event's content" }));
             }
             expected_prev = hash;
-            after = id;
+            (after, last_event) = (seq, id);
             count += 1;
         }
     }
-    let (last_id, last_hash): (i64, Vec<u8>) =
-        audit_chain_head::table.select((audit_chain_head::last_id, audit_chain_head::last_hash)).first(conn)?;
-    if last_id != after || last_hash != expected_prev {
-        return Ok(Err(BrokenLink { id: after, reason: "the chain head does not match the last event" }));
+    let (last_seq, last_hash): (i64, Vec<u8>) =
+        audit_chain_head::table.select((audit_chain_head::last_seq, audit_chain_head::last_hash)).first(conn)?;
+    if last_seq != after || last_hash != expected_prev {
+        return Ok(Err(BrokenLink { id: last_event, reason: "the chain head does not match the last event" }));
+    }
+    // Every event is either sealed or queued: one that is neither was slipped in around the trigger.
+    let unaccounted: i64 = audit_events::table
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            audit_seals::table.filter(audit_seals::event_id.eq(audit_events::id)),
+        )))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            audit_pending::table.filter(audit_pending::event_id.eq(audit_events::id)),
+        )))
+        .count()
+        .get_result(conn)?;
+    if unaccounted > 0 {
+        return Ok(Err(BrokenLink { id: last_event, reason: "events exist that are neither sealed nor queued" }));
     }
     Ok(Ok(count))
 }

@@ -22,7 +22,7 @@ commands:
   import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE
                            import a register (CSV) into a panel's cases, as the user
                            EMAIL (a coordinator or chair of that panel); prints the report
-  audit verify             recompute the audit trail's hash chain; exits 1 at the
+  audit verify             seal queued audit events, recompute the hash chain; exits 1 at the
                            first broken link
   help                     show this text
 
@@ -194,9 +194,13 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     }
 }
 
-/// `confer audit verify`: exit 0 when the chain verifies, 1 at the first broken link.
+/// `confer audit verify`: seals any queued events, then exit 0 when the chain verifies, 1 at the
+/// first broken link.
 fn audit_verify(config: &Config) -> ExitCode {
-    let result = connect(config).and_then(|mut conn| crate::audit::verify(&mut conn));
+    let result = connect(config).and_then(|mut conn| {
+        crate::audit::seal(&mut conn)?;
+        crate::audit::verify(&mut conn)
+    });
     match result {
         Ok(Ok(count)) => {
             println!("audit trail verified: {count} events");

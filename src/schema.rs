@@ -81,7 +81,7 @@ diesel::table! {
 diesel::table! {
     audit_chain_head (id) {
         id -> Bool,
-        last_id -> Int8,
+        last_seq -> Int8,
         last_hash -> Bytea,
     }
 }
@@ -103,6 +103,19 @@ diesel::table! {
         tags_disclosed -> Array<Text>,
         purpose -> Nullable<Text>,
         outcome -> Text,
+    }
+}
+
+diesel::table! {
+    audit_pending (event_id) {
+        event_id -> Int8,
+    }
+}
+
+diesel::table! {
+    audit_seals (seq) {
+        seq -> Int8,
+        event_id -> Int8,
         prev_hash -> Bytea,
         hash -> Bytea,
     }
@@ -449,6 +462,8 @@ diesel::joinable!(agenda_items -> cases (case_id));
 diesel::joinable!(agenda_items -> meetings (meeting_id));
 diesel::joinable!(attendance -> agencies (agency_id));
 diesel::joinable!(attendance -> meetings (meeting_id));
+diesel::joinable!(audit_pending -> audit_events (event_id));
+diesel::joinable!(audit_seals -> audit_events (event_id));
 diesel::joinable!(case_imports -> panels (panel_id));
 diesel::joinable!(case_imports -> users (imported_by));
 diesel::joinable!(case_participants -> cases (case_id));
@@ -493,6 +508,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     attendance,
     audit_chain_head,
     audit_events,
+    audit_pending,
+    audit_seals,
     case_imports,
     case_participants,
     case_reference_counters,

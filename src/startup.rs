@@ -245,6 +245,7 @@ pub fn app(
 pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
     let draining = state.draining.clone();
     let drain_delay = config.shutdown_drain_delay;
+    actix_web::rt::spawn(seal_audit_events(state.pool.clone()));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
@@ -272,4 +273,25 @@ pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::i
         handle.stop(true).await;
     });
     Ok(server)
+}
+
+/// Links newly written audit events into the hash chain every `audit::SEAL_INTERVAL`, for as long
+/// as the server runs. A failure (the database away) is logged once, then retried quietly.
+async fn seal_audit_events(pool: crate::db::PgPool) {
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(crate::audit::SEAL_INTERVAL).await;
+        match crate::db::run(&pool, |conn| Ok(crate::audit::seal(conn)?)).await {
+            Ok(_) if failing => {
+                tracing::info!("audit sealer: sealing again");
+                failing = false;
+            }
+            Ok(_) => {}
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "audit sealer: cannot seal now; retrying");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
 }

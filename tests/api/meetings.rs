@@ -530,6 +530,48 @@ async fn two_agencies_racing_on_one_action_lose_nothing() {
     assert_eq!(now["version"], 2);
 }
 
+/// SECURITY.md F8 at the size it names: in each of 200 trials, 50 clients (two agencies, each
+/// with its own change) send a PATCH with the same `If-Match` at once. Every trial has exactly
+/// one winner, every loser is told the winner's version, and the row holds the winner's change.
+#[actix_web::test]
+async fn fifty_clients_racing_two_hundred_times_never_lose_a_write() {
+    const CLIENTS: usize = 50;
+    const TRIALS: usize = 200;
+    let w = world().await;
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let a = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{}/actions", id(&case)),
+            Some(&w.coordinator.access),
+            json!({ "description": "Joint visit", "owner_agency_id": w.police_agency, "due_date": in_days(5) }),
+        )
+        .await
+        .json();
+    let path = format!("/api/v1/actions/{}", id(&a));
+    for trial in 0..TRIALS {
+        let version = trial + 1;
+        let tag = format!("\"{version}\"");
+        let attempts = (0..CLIENTS).map(|client| {
+            let who = if client % 2 == 0 { &w.police } else { &w.coordinator };
+            let body = json!({ "description": format!("trial {trial} client {client}") });
+            w.app.patch(&path, &who.access, Some(&tag), body)
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let winners: Vec<usize> = (0..CLIENTS).filter(|&c| answers[c].status == 200).collect();
+        assert_eq!(winners.len(), 1, "trial {trial}: exactly one winner");
+        for (client, answer) in answers.iter().enumerate() {
+            if client != winners[0] {
+                assert_eq!(answer.status, 412, "trial {trial} client {client}");
+                assert_eq!(answer.json()["current_version"], version + 1, "trial {trial} client {client}");
+            }
+        }
+        let now = w.app.get(&path, &w.coordinator.access).await.json();
+        assert_eq!(now["version"], version + 1, "trial {trial}: one update, no more");
+        assert_eq!(now["description"], format!("trial {trial} client {}", winners[0]), "the winner's change is kept");
+    }
+}
+
 #[actix_web::test]
 async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() {
     let w = world().await;

@@ -513,3 +513,40 @@ async fn every_case_touching_request_leaves_exactly_one_audit_event_and_the_chai
     let said = String::from_utf8_lossy(&broken.stdout).to_string();
     assert!(said.contains(&format!("event {target}")), "{said}");
 }
+
+/// Several sealers (one per server) running while requests write events: each event is sealed
+/// exactly once, by the runtime role's privileges alone, into one chain that verifies.
+#[actix_web::test]
+async fn concurrent_sealers_link_every_event_once_into_one_chain() {
+    let w = world().await;
+    let url = w.app.db.url();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sealers: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, stop) = (url.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).unwrap();
+                conn.batch_execute("SET ROLE confer_app").unwrap();
+                let mut sealed = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    sealed += confer::audit::seal(&mut conn).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                sealed + confer::audit::seal(&mut conn).unwrap()
+            })
+        })
+        .collect();
+    for _ in 0..30 {
+        let missing = w.app.get(&format!("/api/v1/cases/{}", Uuid::new_v4()), &w.police.access).await;
+        assert_eq!(missing.status, 404);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sealed: u64 = sealers.into_iter().map(|t| t.join().unwrap()).sum();
+    let mut conn = w.app.db.conn();
+    let events = diesel::sql_query("SELECT count(*) AS n FROM audit_events").get_result::<Count>(&mut conn).unwrap().n;
+    let pending =
+        diesel::sql_query("SELECT count(*) AS n FROM audit_pending").get_result::<Count>(&mut conn).unwrap().n;
+    assert!(events >= 30, "{events} events");
+    assert_eq!((sealed, pending), (events as u64, 0), "every event sealed once, none left waiting");
+    assert_eq!(confer::audit::verify(&mut conn).unwrap(), Ok(events as u64));
+}
