@@ -273,6 +273,9 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
+/// A link of the chain as verify reads it: seq, event id, prev_hash, hash, the event.
+type SealedEvent = (i64, i64, Vec<u8>, Vec<u8>, Row);
+
 /// Recomputes the chain from the start, in seal order; returns how many events verified, or the
 /// first broken link. Call `seal` first: queued events are not in the chain yet.
 pub fn verify(conn: &mut PgConnection) -> anyhow::Result<Result<u64, BrokenLink>> {
@@ -280,7 +283,7 @@ pub fn verify(conn: &mut PgConnection) -> anyhow::Result<Result<u64, BrokenLink>
     let (mut after, mut last_event) = (0i64, 0i64);
     let mut count = 0u64;
     loop {
-        let batch: Vec<(i64, i64, Vec<u8>, Vec<u8>, Row)> = audit_seals::table
+        let batch: Vec<SealedEvent> = audit_seals::table
             .inner_join(audit_events::table)
             .filter(audit_seals::seq.gt(after))
             .order(audit_seals::seq)
