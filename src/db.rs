@@ -70,9 +70,15 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
 /// Builds the pool without connecting: the service starts (and answers 503) while the database is
 /// down, and recovers by itself when it returns.
 pub fn pool(config: &Config) -> PgPool {
+    pool_of(config, config.db_pool_size)
+}
+
+/// A pool of `size` connections with the service's session settings, for background work that
+/// must not queue behind requests (the audit sealer).
+pub fn pool_of(config: &Config, size: u32) -> PgPool {
     let manager = ConnectionManager::<PgConnection>::new(connect_url(config.database_url()));
     let pool = Pool::builder()
-        .max_size(config.db_pool_size)
+        .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(config.db_checkout_timeout)
         .test_on_check_out(true)

@@ -245,7 +245,8 @@ pub fn app(
 pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::io::Result<Server> {
     let draining = state.draining.clone();
     let drain_delay = config.shutdown_drain_delay;
-    actix_web::rt::spawn(seal_audit_events(state.pool.clone()));
+    // Its own connection: behind 32 queued requests a pooled one arrives too late, or not at all.
+    actix_web::rt::spawn(seal_audit_events(crate::db::pool_of(config, 1)));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
