@@ -177,7 +177,7 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     let options = ImportOptions { dry_run, lawful_basis, special_category_condition };
     let report = conn.transaction(|conn| {
         let panel = crate::models::panel::get(conn, panel_id)?;
-        import::run(conn, &panel, account.id, &bytes, &options)
+        import::run(conn, &panel, account.id, &bytes, &options).map(|imported| imported.report)
     });
     match report {
         Ok(report) => {

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::domain::{
     AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, PanelKind,
@@ -378,7 +379,7 @@ pub fn run(
     user: UserId,
     file: &[u8],
     options: &ImportOptions,
-) -> Result<ImportReport, ApiError> {
+) -> Result<Imported, ApiError> {
     let digest = Sha256::digest(file).to_vec();
     let already: bool = diesel::select(diesel::dsl::exists(
         case_imports::table.filter(case_imports::panel_id.eq(panel.id)).filter(case_imports::file_sha256.eq(&digest)),
@@ -443,7 +444,7 @@ pub fn run(
     };
     if options.dry_run {
         report.created = rows.len();
-        return Ok(report);
+        return Ok(Imported { report, import_id: None });
     }
     if report.invalid > 0 {
         let problems = report
@@ -461,18 +462,35 @@ pub fn run(
         create_case(conn, panel, user, row, options)?;
     }
     report.created = rows.len();
+    let mut import_id = None;
     if !already {
-        diesel::insert_into(case_imports::table)
-            .values((
-                case_imports::panel_id.eq(panel.id),
-                case_imports::file_sha256.eq(&digest),
-                case_imports::rows_total.eq(report.rows as i32),
-                case_imports::cases_created.eq(report.created as i32),
-                case_imports::imported_by.eq(user),
-            ))
-            .execute(conn)?;
+        let kept = serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.into()))?;
+        import_id = Some(
+            diesel::insert_into(case_imports::table)
+                .values((
+                    case_imports::panel_id.eq(panel.id),
+                    case_imports::file_sha256.eq(&digest),
+                    case_imports::rows_total.eq(report.rows as i32),
+                    case_imports::cases_created.eq(report.created as i32),
+                    case_imports::imported_by.eq(user),
+                    case_imports::report.eq(kept),
+                ))
+                .returning(case_imports::id)
+                .get_result(conn)?,
+        );
     }
-    Ok(report)
+    Ok(Imported { report, import_id })
+}
+
+/// The answer of an import, and the `case_imports` row that records it when one was written.
+pub struct Imported {
+    pub report: ImportReport,
+    pub import_id: Option<Uuid>,
+}
+
+/// The answer an earlier import gave, kept with its record.
+pub fn kept_report(conn: &mut PgConnection, import_id: Uuid) -> QueryResult<Option<serde_json::Value>> {
+    case_imports::table.find(import_id).select(case_imports::report).first(conn)
 }
 
 fn create_case(

@@ -130,6 +130,7 @@ diesel::table! {
         cases_created -> Int4,
         imported_by -> Uuid,
         created_at -> Timestamptz,
+        report -> Nullable<Jsonb>,
     }
 }
 

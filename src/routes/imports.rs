@@ -10,7 +10,8 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
-use crate::extract::Query;
+use crate::extract::{IdempotencyKey, Query};
+use crate::idempotency;
 use crate::import::{self, ImportOptions};
 use crate::models::{access, panel};
 use crate::startup::AppState;
@@ -85,6 +86,7 @@ pub async fn import_cases(
     user: AuthUser,
     path: web::Path<PanelPath>,
     query: Query<ImportQuery>,
+    key: IdempotencyKey,
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
@@ -107,15 +109,42 @@ pub async fn import_cases(
         lawful_basis: q.lawful_basis.expect("checked above"),
         special_category_condition: q.special_category_condition.expect("checked above"),
     };
-    let report = db::run(&state.pool, move |conn| {
+    // A dry run creates nothing, so only a real run takes the key.
+    let key = key.0.filter(|_| !options.dry_run);
+    let fingerprint = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(options.lawful_basis.as_str());
+        h.update([0]);
+        h.update(options.special_category_condition.as_str());
+        h.update([0]);
+        h.update(&body.0);
+        h.finalize().to_vec()
+    };
+    let (created, dry_run, answer) = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
             let panel = panel::get(conn, panel_id)?;
-            import::run(conn, &panel, user.user_id, &body.0, &options)
+            let route = format!("POST /api/v1/panels/{panel_id}/imports");
+            if let idempotency::Outcome::Replay(import_id) =
+                idempotency::begin(conn, user.user_id, &route, key, &fingerprint)?
+            {
+                let kept = import::kept_report(conn, import_id)?
+                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("import {import_id} kept no report")))?;
+                let created = kept["created"].as_u64().unwrap_or(0) as usize;
+                return Ok((created, false, kept));
+            }
+            let imported = import::run(conn, &panel, user.user_id, &body.0, &options)?;
+            if let Some(import_id) = imported.import_id {
+                idempotency::remember(conn, user.user_id, &route, key, &fingerprint, import_id)?;
+            }
+            let report = &imported.report;
+            let answer = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?;
+            Ok((report.created, report.dry_run, answer))
         })
     })
     .await?;
-    tracing::info!(panel.id = %panel_id, created = report.created, dry_run = report.dry_run, "register import");
-    let status = if report.dry_run || report.created == 0 { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(HttpResponse::build(status).json(report))
+    tracing::info!(panel.id = %panel_id, created, dry_run, "register import");
+    let status = if dry_run || created == 0 { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(HttpResponse::build(status).json(answer))
 }

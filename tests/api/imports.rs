@@ -25,6 +25,19 @@ async fn import(w: &crate::cases::World, csv: &str, query: &str, token: &str) ->
         .await
 }
 
+async fn import_with_key(w: &crate::cases::World, csv: &str, key: &str) -> Res {
+    w.app
+        .call(
+            TestRequest::post()
+                .uri(&format!("/api/v1/panels/{}/imports?{QUERY}", w.cmarac))
+                .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+                .insert_header(("content-type", "text/csv"))
+                .insert_header(("idempotency-key", key))
+                .set_payload(csv.to_owned()),
+        )
+        .await
+}
+
 async fn cmarac_cases(w: &crate::cases::World) -> Vec<Value> {
     let page = w.app.get(&format!("/api/v1/cases?panel_id={}&limit=100", w.cmarac), &w.coordinator.access).await.json();
     page["items"].as_array().unwrap().clone()
@@ -90,6 +103,24 @@ async fn a_register_imports_after_a_dry_run_and_importing_it_again_creates_nothi
     assert_eq!(more.status, 201);
     assert_eq!((more.json()["created"].as_u64(), more.json()["existing"].as_u64()), (Some(1), Some(2)));
     assert_eq!(cmarac_cases(&w).await.len(), 3);
+}
+
+#[actix_web::test]
+async fn a_retried_import_with_its_key_gets_the_first_answer() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = import_with_key(&w, GOOD, &key).await;
+    assert_eq!(first.status, 201);
+    let retry = import_with_key(&w, GOOD, &key).await;
+    assert_eq!(retry.status, 201, "the first answer, not `file_already_imported`");
+    assert_eq!(retry.json(), first.json());
+    assert_eq!(retry.json()["created"], 2);
+    assert_eq!(cmarac_cases(&w).await.len(), 2);
+    let other = import_with_key(&w, &format!("{GOOD}CM-009,Open,2025-05-01,,,Kilburn,Hoarding,,,\n"), &key).await;
+    assert_eq!(other.status, 422);
+    assert_eq!(other.field_errors(), vec![("Idempotency-Key".into(), "reused_with_a_different_body".into())]);
+    assert_eq!(cmarac_cases(&w).await.len(), 2);
 }
 
 #[actix_web::test]

@@ -1,0 +1,1 @@
+ALTER TABLE case_imports DROP COLUMN report;
