@@ -29,19 +29,31 @@ struct SessionCheck {
     agency_id: Option<AgencyId>,
     ended_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
+    role: Option<Role>,
+    role_panel_id: Option<PanelId>,
 }
 
 /// The caller named by a verified access token, or `None` when the user is disabled, the session
-/// ended or expired, or the token predates the user's revocation cut-off.
+/// ended or expired, or the token predates the user's revocation cut-off. One statement (every
+/// request runs it): the user and session, once per role the user holds.
 pub fn load_auth_user(conn: &mut PgConnection, claims: &AccessClaims) -> QueryResult<Option<AuthUser>> {
-    let row: Option<SessionCheck> = users::table
+    let rows: Vec<SessionCheck> = users::table
         .inner_join(sessions::table)
+        .left_join(user_roles::table)
         .filter(users::id.eq(claims.user_id))
         .filter(sessions::id.eq(claims.session_id))
-        .select((users::active, users::tokens_valid_after, users::agency_id, sessions::ended_at, sessions::expires_at))
-        .first(conn)
-        .optional()?;
-    let Some(s) = row else { return Ok(None) };
+        .select((
+            users::active,
+            users::tokens_valid_after,
+            users::agency_id,
+            sessions::ended_at,
+            sessions::expires_at,
+            user_roles::role.nullable(),
+            user_roles::panel_id.nullable(),
+        ))
+        .order((user_roles::role, user_roles::panel_id))
+        .load(conn)?;
+    let Some(s) = rows.first() else { return Ok(None) };
     if !s.active
         || s.ended_at.is_some()
         || s.expires_at <= Utc::now()
@@ -49,8 +61,9 @@ pub fn load_auth_user(conn: &mut PgConnection, claims: &AccessClaims) -> QueryRe
     {
         return Ok(None);
     }
-    let roles = roles_of(conn, claims.user_id)?;
-    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id: s.agency_id, roles }))
+    let agency_id = s.agency_id;
+    let roles = rows.into_iter().filter_map(|r| Some(RoleGrant { role: r.role?, panel_id: r.role_panel_id })).collect();
+    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }))
 }
 
 pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {
