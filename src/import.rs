@@ -482,6 +482,18 @@ pub fn run(
     Ok(Imported { report, import_id })
 }
 
+/// What makes two import requests the same request, for `Idempotency-Key`: the file and the
+/// legal grounds it is imported under.
+pub fn request_fingerprint(file: &[u8], options: &ImportOptions) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(options.lawful_basis.as_str());
+    h.update([0]);
+    h.update(options.special_category_condition.as_str());
+    h.update([0]);
+    h.update(file);
+    h.finalize().to_vec()
+}
+
 /// The answer of an import, and the `case_imports` row that records it when one was written.
 pub struct Imported {
     pub report: ImportReport,

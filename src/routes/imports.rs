@@ -111,16 +111,7 @@ pub async fn import_cases(
     };
     // A dry run creates nothing, so only a real run takes the key.
     let key = key.0.filter(|_| !options.dry_run);
-    let fingerprint = {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(options.lawful_basis.as_str());
-        h.update([0]);
-        h.update(options.special_category_condition.as_str());
-        h.update([0]);
-        h.update(&body.0);
-        h.finalize().to_vec()
-    };
+    let fingerprint = import::request_fingerprint(&body.0, &options);
     let (created, dry_run, answer) = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
