@@ -266,7 +266,7 @@ pub struct PanelMetrics {
 
 /// Everything counted over the cases heard in the period, in one pass: a case heard twice counts
 /// twice, as in the national return.
-#[derive(QueryableByName, Clone, Copy)]
+#[derive(QueryableByName)]
 struct HeardFigures {
     #[diesel(sql_type = BigInt)]
     heard: i64,
@@ -420,6 +420,54 @@ struct Medians {
     to_closure: Option<f64>,
 }
 
+/// The panel's actions due in the period by outcome, and those overdue today.
+fn action_figures(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<ActionFigures> {
+    diesel::sql_query(concat!(
+        "SELECT count(*) AS due,
+                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on <= x.due_date) AS on_time,
+                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on > x.due_date) AS late,
+                count(*) FILTER (WHERE x.status = 'not_completed_change_of_circumstance') AS change,
+                count(*) FILTER (WHERE x.status = 'not_completed_agency_not_actioned') AS failed,
+                (SELECT count(*) FROM actions o WHERE o.panel_id = $1 AND o.status IN ('open', 'in_progress')
+                    AND o.due_date < (now() AT TIME ZONE 'Europe/London')::date) AS overdue ",
+        due!()
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)
+}
+
+/// Median days from referral to first hearing and to closure, to 1 dp.
+fn medians(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: NaiveDate) -> QueryResult<Medians> {
+    let m: Medians = diesel::sql_query(
+        // A case first heard in the period was heard in it: its first hearing is looked up
+        // among those cases only, not among every case the panel ever heard.
+        concat!(
+            "SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date)
+                       FROM cases c JOIN (
+                         SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
+                          WHERE ai.case_id IN (SELECT case_id FROM (", heard!(), ") h)
+                            AND m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
+                          GROUP BY ai.case_id) f ON f.case_id = c.id
+                      WHERE f.first BETWEEN $2 AND $3) AS to_first_hearing,
+                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date)
+                       FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3) AS to_closure"
+        )
+    )
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)?;
+    let one_dp = |v: Option<f64>| v.map(|v| (v * 10.0).round() / 10.0);
+    Ok(Medians { to_first_hearing: one_dp(m.to_first_hearing), to_closure: one_dp(m.to_closure) })
+}
+
 /// Computes a panel's figures for `[from, to]`; `suppress` applies small-number suppression.
 pub fn panel_metrics(
     conn: &mut PgConnection,
@@ -432,12 +480,12 @@ pub fn panel_metrics(
     let mut b = Builder::new(suppress.then_some(k));
     let p = panel.id;
 
-    let heard_row = heard_figures(conn, p, from, to)?;
+    let h = heard_figures(conn, p, from, to)?;
     let mut breakdowns = breakdowns(conn, p, from, to)?;
     let status = breakdowns.remove("status").unwrap_or_default();
     let referred: i64 = status.iter().map(|(_, n)| n).sum();
     let rejected = status.iter().find(|(k, _)| k == "rejected").map_or(0, |(_, n)| *n);
-    let HeardFigures { heard, meetings, repeats_heard, police_heard, children, young_perpetrators, .. } = heard_row;
+    let heard = h.heard;
     let routes = breakdowns.remove("referral_route").unwrap_or_default();
 
     // Rates per 10,000 adult females always run over the 12 months to the period end.
@@ -472,51 +520,13 @@ pub fn panel_metrics(
     let risk_reduction =
         if panel.kind == PanelKind::Cmarac { Some(risk_reduction(conn, &mut b, p, from, to)?) } else { None };
 
-    let actions: ActionFigures = diesel::sql_query(concat!(
-        "SELECT count(*) AS due,
-                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on <= x.due_date) AS on_time,
-                count(*) FILTER (WHERE x.status = 'completed' AND x.completed_on > x.due_date) AS late,
-                count(*) FILTER (WHERE x.status = 'not_completed_change_of_circumstance') AS change,
-                count(*) FILTER (WHERE x.status = 'not_completed_agency_not_actioned') AS failed,
-                (SELECT count(*) FROM actions o WHERE o.panel_id = $1 AND o.status IN ('open', 'in_progress')
-                    AND o.due_date < (now() AT TIME ZONE 'Europe/London')::date) AS overdue ",
-        due!()
-    ))
-    .bind::<SqlUuid, _>(p.0)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .get_result(conn)?;
-
-    let medians: Medians = diesel::sql_query(
-        // A case first heard in the period was heard in it: its first hearing is looked up
-        // among those cases only, not among every case the panel ever heard.
-        concat!(
-            "SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date)
-                       FROM cases c JOIN (
-                         SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
-                          WHERE ai.case_id IN (SELECT case_id FROM (", heard!(), ") h)
-                            AND m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
-                          GROUP BY ai.case_id) f ON f.case_id = c.id
-                      WHERE f.first BETWEEN $2 AND $3) AS to_first_hearing,
-                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date)
-                       FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3) AS to_closure"
-        )
-    )
-    .bind::<SqlUuid, _>(p.0)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .get_result(conn)?;
-    let one_dp = |v: Option<f64>| v.map(|v| (v * 10.0).round() / 10.0);
-    let (to_first_hearing, to_closure) = (one_dp(medians.to_first_hearing), one_dp(medians.to_closure));
+    let actions = action_figures(conn, p, from, to)?;
+    let medians = medians(conn, p, from, to)?;
     let mut breakdown = |name: &str| breakdowns.remove(name).unwrap_or_default();
     let (area, vulnerability, agency_type) =
         (breakdown("area"), breakdown("vulnerability"), breakdown("referring_agency_type"));
     let (closure, issue, by_owner) =
         (breakdown("closure_category"), breakdown("issue_category"), breakdown("due_by_owner_agency"));
-    let ActionFigures { due, on_time, late, change, failed, overdue } = actions;
-    let HeardFigures {
-        bame, bame_unknown, lgbt, lgbt_unknown, disability, disability_unknown, male, aged_16_17, ..
-    } = heard_row;
 
     Ok(PanelMetrics {
         panel_id: p,
@@ -525,25 +535,25 @@ pub fn panel_metrics(
         volume: Volume {
             referrals_received: b.count("volume.referrals_received", referred),
             referrals_rejected: b.count("volume.referrals_rejected", rejected),
-            meetings_held: b.count("volume.meetings_held", meetings),
+            meetings_held: b.count("volume.meetings_held", h.meetings),
             cases_heard: b.count("volume.cases_heard", heard),
-            cases_per_meeting: b.ratio("volume.cases_per_meeting", heard, meetings),
+            cases_per_meeting: b.ratio("volume.cases_per_meeting", heard, h.meetings),
             heard_per_referral: b.pct("volume.heard_per_referral", heard, referred),
         },
-        repeat_rate: b.pct("repeat_rate", repeats_heard, heard),
+        repeat_rate: b.pct("repeat_rate", h.repeats_heard, heard),
         referral_routes: b.breakdown("referral_routes", routes),
-        non_police_referral_share: b.pct("non_police_referral_share", heard - police_heard, heard),
+        non_police_referral_share: b.pct("non_police_referral_share", heard - h.police_heard, heard),
         diversity: Diversity {
-            bame: b.pct("diversity.bame", bame, heard),
-            bame_unknown: b.count("diversity.bame_unknown", bame_unknown),
-            lgbt: b.pct("diversity.lgbt", lgbt, heard),
-            lgbt_unknown: b.count("diversity.lgbt_unknown", lgbt_unknown),
-            disability: b.pct("diversity.disability", disability, heard),
-            disability_unknown: b.count("diversity.disability_unknown", disability_unknown),
-            male_victims: b.pct("diversity.male_victims", male, heard),
-            victims_aged_16_17: b.pct("diversity.victims_aged_16_17", aged_16_17, heard),
-            perpetrators_aged_17_or_under: b.count("diversity.perpetrators_aged_17_or_under", young_perpetrators),
-            children_in_households: b.count("diversity.children_in_households", children),
+            bame: b.pct("diversity.bame", h.bame, heard),
+            bame_unknown: b.count("diversity.bame_unknown", h.bame_unknown),
+            lgbt: b.pct("diversity.lgbt", h.lgbt, heard),
+            lgbt_unknown: b.count("diversity.lgbt_unknown", h.lgbt_unknown),
+            disability: b.pct("diversity.disability", h.disability, heard),
+            disability_unknown: b.count("diversity.disability_unknown", h.disability_unknown),
+            male_victims: b.pct("diversity.male_victims", h.male, heard),
+            victims_aged_16_17: b.pct("diversity.victims_aged_16_17", h.aged_16_17, heard),
+            perpetrators_aged_17_or_under: b.count("diversity.perpetrators_aged_17_or_under", h.young_perpetrators),
+            children_in_households: b.count("diversity.children_in_households", h.children),
         },
         population,
         risk_reduction,
@@ -556,18 +566,19 @@ pub fn panel_metrics(
             issue_category: b.breakdown("breakdowns.issue_category", issue),
         },
         actions: Actions {
-            due: b.count("actions.due", due),
-            completed_on_time: b.count("actions.completed_on_time", on_time),
-            completed_late: b.count("actions.completed_late", late),
-            not_completed_change_of_circumstance: b.count("actions.not_completed_change_of_circumstance", change),
-            not_completed_agency_not_actioned: b.count("actions.not_completed_agency_not_actioned", failed),
-            overdue_now: b.count("actions.overdue_now", overdue),
-            completion_rate: b.pct("actions.completion_rate", on_time + late, due),
+            due: b.count("actions.due", actions.due),
+            completed_on_time: b.count("actions.completed_on_time", actions.on_time),
+            completed_late: b.count("actions.completed_late", actions.late),
+            not_completed_change_of_circumstance: b
+                .count("actions.not_completed_change_of_circumstance", actions.change),
+            not_completed_agency_not_actioned: b.count("actions.not_completed_agency_not_actioned", actions.failed),
+            overdue_now: b.count("actions.overdue_now", actions.overdue),
+            completion_rate: b.pct("actions.completion_rate", actions.on_time + actions.late, actions.due),
             due_by_owner_agency: b.breakdown("actions.due_by_owner_agency", by_owner),
         },
         time: Time {
-            median_days_referral_to_first_hearing: to_first_hearing,
-            median_days_referral_to_closure: to_closure,
+            median_days_referral_to_first_hearing: medians.to_first_hearing,
+            median_days_referral_to_closure: medians.to_closure,
         },
         suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
     })

@@ -905,19 +905,9 @@ async fn a_retried_referral_creates_nothing_new() {
         json!({ "criteria": { "professional_judgement": { "reason": "Flaky connection" } } }),
     );
     let send = |key: &str, body: Value| {
-        let token = w.idva.access.clone();
         let key = key.to_owned();
-        let app = &w.app;
-        async move {
-            app.call(
-                actix_web::test::TestRequest::post()
-                    .uri("/api/v1/cases")
-                    .insert_header(("authorization", format!("Bearer {token}")))
-                    .insert_header(("idempotency-key", key))
-                    .set_json(body),
-            )
-            .await
-        }
+        let w = &w;
+        async move { w.app.post_with_key("/api/v1/cases", &w.idva.access, &key, body).await }
     };
     let key = Uuid::new_v4().to_string();
     let first = send(&key, body.clone()).await;

@@ -266,6 +266,16 @@ impl TestApp {
         self.request(Method::POST, path, token, Some(body)).await
     }
 
+    /// A POST with the given Idempotency-Key, as a client retrying a create sends it.
+    pub async fn post_with_key(&self, path: &str, token: &str, key: &str, body: Value) -> Res {
+        let req = TestRequest::post()
+            .uri(path)
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .insert_header(("idempotency-key", key))
+            .set_json(body);
+        self.call(req).await
+    }
+
     pub async fn patch(&self, path: &str, token: &str, if_match: Option<&str>, body: Value) -> Res {
         let mut req = TestRequest::patch()
             .uri(path)

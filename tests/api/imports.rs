@@ -14,28 +14,23 @@ CM-002,Open,2025-03-10,,,Barn Hill,\"Mental Health, gambling\",Peabody Trust,35,
 ";
 
 async fn import(w: &crate::cases::World, csv: &str, query: &str, token: &str) -> Res {
-    w.app
-        .call(
-            TestRequest::post()
-                .uri(&format!("/api/v1/panels/{}/imports?{query}", w.cmarac))
-                .insert_header(("authorization", format!("Bearer {token}")))
-                .insert_header(("content-type", "text/csv"))
-                .set_payload(csv.to_owned()),
-        )
-        .await
+    import_as(w, csv, query, token, None).await
 }
 
 async fn import_with_key(w: &crate::cases::World, csv: &str, key: &str) -> Res {
-    w.app
-        .call(
-            TestRequest::post()
-                .uri(&format!("/api/v1/panels/{}/imports?{QUERY}", w.cmarac))
-                .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
-                .insert_header(("content-type", "text/csv"))
-                .insert_header(("idempotency-key", key))
-                .set_payload(csv.to_owned()),
-        )
-        .await
+    import_as(w, csv, QUERY, &w.coordinator.access, Some(key)).await
+}
+
+async fn import_as(w: &crate::cases::World, csv: &str, query: &str, token: &str, key: Option<&str>) -> Res {
+    let mut req = TestRequest::post()
+        .uri(&format!("/api/v1/panels/{}/imports?{query}", w.cmarac))
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("content-type", "text/csv"))
+        .set_payload(csv.to_owned());
+    if let Some(key) = key {
+        req = req.insert_header(("idempotency-key", key));
+    }
+    w.app.call(req).await
 }
 
 async fn cmarac_cases(w: &crate::cases::World) -> Vec<Value> {

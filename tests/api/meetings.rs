@@ -502,9 +502,8 @@ async fn only_the_owner_agency_or_panel_staff_change_an_action() {
     assert_eq!(idva_view.body_without_request_id(), missing_action.body_without_request_id());
 }
 
-#[actix_web::test]
-async fn two_agencies_racing_on_one_action_lose_nothing() {
-    let w = world().await;
+/// The path of a new action owned by the police, on a new accepted MARAC case.
+async fn police_action(w: &World) -> String {
     let case = w.accepted_marac_case(0, json!([])).await;
     let a = w
         .app
@@ -515,7 +514,13 @@ async fn two_agencies_racing_on_one_action_lose_nothing() {
         )
         .await
         .json();
-    let path = format!("/api/v1/actions/{}", id(&a));
+    format!("/api/v1/actions/{}", id(&a))
+}
+
+#[actix_web::test]
+async fn two_agencies_racing_on_one_action_lose_nothing() {
+    let w = world().await;
+    let path = police_action(&w).await;
     let (first, second) = tokio::join!(
         w.app.patch(&path, &w.police.access, Some("\"1\""), json!({ "description": "Joint visit with IDVA" })),
         w.app.patch(&path, &w.coordinator.access, Some("\"1\""), json!({ "due_date": in_days(9) })),
@@ -538,17 +543,7 @@ async fn fifty_clients_racing_two_hundred_times_never_lose_a_write() {
     const CLIENTS: usize = 50;
     const TRIALS: usize = 200;
     let w = world().await;
-    let case = w.accepted_marac_case(0, json!([])).await;
-    let a = w
-        .app
-        .post(
-            &format!("/api/v1/cases/{}/actions", id(&case)),
-            Some(&w.coordinator.access),
-            json!({ "description": "Joint visit", "owner_agency_id": w.police_agency, "due_date": in_days(5) }),
-        )
-        .await
-        .json();
-    let path = format!("/api/v1/actions/{}", id(&a));
+    let path = police_action(&w).await;
     for trial in 0..TRIALS {
         let version = trial + 1;
         let tag = format!("\"{version}\"");
@@ -618,25 +613,6 @@ async fn overdue_is_derived_from_the_london_date_and_updates_keep_their_order() 
     assert_eq!(by_idva.status, 403);
 }
 
-/// A POST with the given Idempotency-Key.
-async fn post_with_key(
-    w: &World,
-    who: &crate::helpers::Session,
-    path: &str,
-    key: &str,
-    body: Value,
-) -> crate::helpers::Res {
-    w.app
-        .call(
-            actix_web::test::TestRequest::post()
-                .uri(path)
-                .insert_header(("authorization", format!("Bearer {}", who.access)))
-                .insert_header(("idempotency-key", key))
-                .set_json(body),
-        )
-        .await
-}
-
 #[actix_web::test]
 async fn retried_meetings_notes_and_risk_assessments_are_created_once() {
     let w = world().await;
@@ -647,12 +623,12 @@ async fn retried_meetings_notes_and_risk_assessments_are_created_once() {
     let meeting =
         json!({ "meeting_date": days_ago(0), "start_time": "10:00", "virtual_link": "https://meet.example/r" });
     let path = format!("/api/v1/panels/{}/meetings", w.marac);
-    let first = post_with_key(&w, &w.coordinator, &path, &key, meeting.clone()).await;
-    let again = post_with_key(&w, &w.coordinator, &path, &key, meeting).await;
+    let first = w.app.post_with_key(&path, &w.coordinator.access, &key, meeting.clone()).await;
+    let again = w.app.post_with_key(&path, &w.coordinator.access, &key, meeting).await;
     assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
     assert_eq!(first.json()["id"], again.json()["id"]);
     let other = json!({ "meeting_date": days_ago(0), "start_time": "11:00", "virtual_link": "https://meet.example/r" });
-    let reused = post_with_key(&w, &w.coordinator, &path, &key, other).await;
+    let reused = w.app.post_with_key(&path, &w.coordinator.access, &key, other).await;
     assert_eq!(reused.status, 422);
     assert_eq!(reused.field_errors(), vec![("Idempotency-Key".into(), "reused_with_a_different_body".into())]);
     let listed = w.app.get(&path, &w.coordinator.access).await.json();
@@ -669,8 +645,8 @@ async fn retried_meetings_notes_and_risk_assessments_are_created_once() {
     assert_eq!(w.meeting_to(&mid, "in_progress").await.status, 200);
     let notes = format!("/api/v1/meetings/{mid}/items/{item}/notes");
     let key = uuid::Uuid::new_v4().to_string();
-    let n1 = post_with_key(&w, &w.coordinator, &notes, &key, json!({ "decisions": "Sanctuary scheme" })).await;
-    let n2 = post_with_key(&w, &w.coordinator, &notes, &key, json!({ "decisions": "Sanctuary scheme" })).await;
+    let n1 = w.app.post_with_key(&notes, &w.coordinator.access, &key, json!({ "decisions": "Sanctuary scheme" })).await;
+    let n2 = w.app.post_with_key(&notes, &w.coordinator.access, &key, json!({ "decisions": "Sanctuary scheme" })).await;
     assert_eq!((n1.status.as_u16(), n2.status.as_u16()), (201, 201));
     assert_eq!(n1.json()["id"], n2.json()["id"]);
     let listed = w.app.get(&notes, &w.coordinator.access).await.json();
@@ -680,8 +656,8 @@ async fn retried_meetings_notes_and_risk_assessments_are_created_once() {
     let mut review = dash(12);
     review["stage"] = json!("review");
     let key = uuid::Uuid::new_v4().to_string();
-    let a1 = post_with_key(&w, &w.idva, &assessments, &key, review.clone()).await;
-    let a2 = post_with_key(&w, &w.idva, &assessments, &key, review).await;
+    let a1 = w.app.post_with_key(&assessments, &w.idva.access, &key, review.clone()).await;
+    let a2 = w.app.post_with_key(&assessments, &w.idva.access, &key, review).await;
     assert_eq!((a1.status.as_u16(), a2.status.as_u16()), (201, 201));
     assert_eq!(a1.json()["id"], a2.json()["id"]);
     assert_eq!(a2.json()["score"], 12);
@@ -694,30 +670,18 @@ async fn retried_actions_and_updates_are_created_once() {
     let w = world().await;
     let case = w.accepted_marac_case(0, json!([])).await;
     let c = id(&case);
-    let post = |path: String, key: String, body: Value| {
-        let app = &w.app;
-        let token = w.coordinator.access.clone();
-        async move {
-            app.call(
-                actix_web::test::TestRequest::post()
-                    .uri(&path)
-                    .insert_header(("authorization", format!("Bearer {token}")))
-                    .insert_header(("idempotency-key", key))
-                    .set_json(body),
-            )
-            .await
-        }
-    };
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({ "description": "Visit", "owner_agency_id": w.police_agency, "due_date": in_days(3) });
-    let first = post(format!("/api/v1/cases/{c}/actions"), key.clone(), body.clone()).await;
-    let second = post(format!("/api/v1/cases/{c}/actions"), key.clone(), body).await;
+    let actions = format!("/api/v1/cases/{c}/actions");
+    let first = w.app.post_with_key(&actions, &w.coordinator.access, &key, body.clone()).await;
+    let second = w.app.post_with_key(&actions, &w.coordinator.access, &key, body).await;
     assert_eq!((first.status.as_u16(), second.status.as_u16()), (201, 201));
     assert_eq!(first.json()["id"], second.json()["id"]);
     let a = id(&first.json());
     let ukey = uuid::Uuid::new_v4().to_string();
-    let u1 = post(format!("/api/v1/actions/{a}/updates"), ukey.clone(), json!({ "note": "Visited" })).await;
-    let u2 = post(format!("/api/v1/actions/{a}/updates"), ukey, json!({ "note": "Visited" })).await;
+    let updates = format!("/api/v1/actions/{a}/updates");
+    let u1 = w.app.post_with_key(&updates, &w.coordinator.access, &ukey, json!({ "note": "Visited" })).await;
+    let u2 = w.app.post_with_key(&updates, &w.coordinator.access, &ukey, json!({ "note": "Visited" })).await;
     assert_eq!(u1.json()["id"], u2.json()["id"]);
     let listed = w.app.get(&format!("/api/v1/cases/{c}/actions"), &w.coordinator.access).await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
