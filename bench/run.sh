@@ -41,13 +41,7 @@ for CASES in "${SCALES[@]}"; do
     export CONFER_JWT_KEYS="bench:$(head -c 32 /dev/urandom | base64 -w0)"
     export CONFER_RATE_LIMIT_READS_PER_MINUTE=100000000 CONFER_RATE_LIMIT_WRITES_PER_MINUTE=100000000
     export CONFER_DB_POOL_SIZE=${BENCH_POOL:-8} RUST_LOG=warn
-    "$BIN" migrate >/dev/null
-    "$BIN" seed-demo >/dev/null
-    PORT=$(free_port)
-    export CONFER_BIND_ADDR="127.0.0.1:$PORT"
-    "$BIN" serve >"$OUT/server-$CASES.log" 2>&1 &
-    SERVER=$!
-    BASE="http://127.0.0.1:$PORT"
+    confer_serve "$BIN" "$OUT/server-$CASES.log"
     until curl -sf "$BASE/health/ready" >/dev/null; do sleep 0.2; done
     python3 bench/templates.py "$BASE" >/dev/null
 

@@ -38,13 +38,7 @@ export RUST_LOG=info
 export CONFER_RATE_LIMIT_WRITES_PER_MINUTE=1000000
 unset CONFER_TEST_ALLOW_NON_DURABLE_DB
 BIN=target/debug/confer
-"$BIN" migrate >/dev/null
-"$BIN" seed-demo >/dev/null
-PORT=$(free_port)
-export CONFER_BIND_ADDR="127.0.0.1:$PORT"
-"$BIN" serve > "$DATA/confer.log" 2>&1 &
-SERVER=$!
-BASE="http://127.0.0.1:$PORT"
+confer_serve "$BIN" "$DATA/confer.log"
 
 # status PATH [TOKEN]: prints "STATUS SECONDS"; the body and headers go to $DATA/last.*
 status() {

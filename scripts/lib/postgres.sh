@@ -1,5 +1,6 @@
-# Shared shell helpers for scripts/run.sh and scripts/test.sh: install what a fresh Debian machine
-# lacks and run a private PostgreSQL 15 cluster as the `postgres` user (it refuses to run as root).
+# Shared shell helpers for scripts/, bench/ and the fault scripts: install what a fresh Debian
+# machine lacks, run a private PostgreSQL 15 cluster as the `postgres` user (it refuses to run as
+# root), and start the service on it.
 # Source this file; it defines functions only.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -59,4 +60,18 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()
 PY
+}
+
+# confer_serve BIN LOG: migrate and seed the demo into $DATABASE_URL, then start `BIN serve` on a
+# free loopback port in the background, output to LOG. Sets SERVER (its pid) and BASE (its URL);
+# the caller waits for whichever health route it needs.
+confer_serve() {
+    local bin=$1 log=$2 port
+    "$bin" migrate >/dev/null
+    "$bin" seed-demo >/dev/null
+    port=$(free_port)
+    export CONFER_BIND_ADDR="127.0.0.1:$port"
+    "$bin" serve >"$log" 2>&1 &
+    SERVER=$!
+    BASE="http://127.0.0.1:$port"
 }
