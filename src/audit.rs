@@ -121,6 +121,11 @@ impl Audit {
     }
 
     /// For sign-in events, where the user is known only once the credentials are checked.
+    /// The request's id, as returned in `X-Request-Id`.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
     pub fn as_user(mut self, user: Option<UserId>) -> Self {
         self.user_id = user;
         self

@@ -560,6 +560,7 @@ fn create_case(
         closure_reason: row.closure_reason.clone(),
         closed_on: row.closed_on,
         safety_plan: None,
+        safety_plan_supplied_by: None,
         created_by: user,
     };
     let created = case::insert(conn, &new, &[])?;

@@ -65,6 +65,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    alerts (id) {
+        id -> Uuid,
+        kind -> Text,
+        panel_id -> Uuid,
+        case_id -> Uuid,
+        user_id -> Uuid,
+        agency_id -> Nullable<Uuid>,
+        reason -> Text,
+        request_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     attendance (id) {
         id -> Uuid,
         meeting_id -> Uuid,
@@ -202,6 +216,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         safety_plan -> Nullable<Text>,
+        safety_plan_supplied_by -> Nullable<Uuid>,
     }
 }
 
@@ -374,6 +389,11 @@ diesel::table! {
         health_notes -> Nullable<Text>,
         criminal_history -> Nullable<Text>,
         school -> Nullable<Text>,
+        identity_supplied_by -> Nullable<Uuid>,
+        address_supplied_by -> Nullable<Uuid>,
+        safe_contact_supplied_by -> Nullable<Uuid>,
+        health_supplied_by -> Nullable<Uuid>,
+        criminal_supplied_by -> Nullable<Uuid>,
     }
 }
 
@@ -461,6 +481,10 @@ diesel::joinable!(actions -> meetings (meeting_id));
 diesel::joinable!(agency_names -> agencies (agency_id));
 diesel::joinable!(agenda_items -> cases (case_id));
 diesel::joinable!(agenda_items -> meetings (meeting_id));
+diesel::joinable!(alerts -> agencies (agency_id));
+diesel::joinable!(alerts -> cases (case_id));
+diesel::joinable!(alerts -> panels (panel_id));
+diesel::joinable!(alerts -> users (user_id));
 diesel::joinable!(attendance -> agencies (agency_id));
 diesel::joinable!(attendance -> meetings (meeting_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
@@ -472,7 +496,6 @@ diesel::joinable!(case_participants -> people (person_id));
 diesel::joinable!(case_reference_counters -> panels (panel_id));
 diesel::joinable!(case_status_history -> cases (case_id));
 diesel::joinable!(case_status_history -> users (changed_by));
-diesel::joinable!(cases -> agencies (referring_agency_id));
 diesel::joinable!(cases -> locations (location_id));
 diesel::joinable!(cases -> panels (panel_id));
 diesel::joinable!(discussion_notes -> agencies (agency_id));
@@ -506,6 +529,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     agency_names,
     agenda_items,
+    alerts,
     attendance,
     audit_chain_head,
     audit_events,

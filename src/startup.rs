@@ -21,7 +21,7 @@ use crate::extract::path_config;
 use crate::limits::RateLimiter;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people, policy,
+    actions, alerts, agencies, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people, policy,
     users,
 };
 
@@ -146,6 +146,7 @@ route_table! {
         GET metrics::compare_panels => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
     },
     "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
+    "/api/v1/alerts" => { GET alerts::list_alerts => Grant::Roles(&[Role::Auditor, Role::Coordinator]) },
     "/api/v1/field-policy" => {
         GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),
         PUT policy::put_field_policy => ADMIN,

@@ -32,52 +32,80 @@ fn panels_with(user: &AuthUser, roles: &[Role]) -> Vec<PanelId> {
     user.roles.iter().filter(|r| roles.contains(&r.role)).filter_map(|r| r.panel_id).collect()
 }
 
-/// True for the cases `user` may see.
+/// True for the cases `user` may see, at least as the research list (see `Sight`).
 pub fn case_visible(user: &AuthUser) -> CasePredicate {
+    case_predicate(user, false)
+}
+
+/// True for the cases `user` may see in full: as `case_visible`, except that sight coming only
+/// from a meeting counts once the user has acknowledged that meeting's confidentiality statement.
+pub fn case_fully_visible(user: &AuthUser) -> CasePredicate {
+    case_predicate(user, true)
+}
+
+fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
     let staff = staff_panels(user);
     let rep = panels_with(user, &[Role::AgencyRep, Role::Idva]);
     let by_membership: CasePredicate = match user.agency_id {
-        Some(agency) if !rep.is_empty() => Box::new(
-            cases::panel_id
-                .eq_any(rep)
-                .and(exists(
-                    panel_members::table
-                        .filter(panel_members::panel_id.eq(cases::panel_id))
-                        .filter(panel_members::agency_id.eq(agency))
-                        .filter(panel_members::active.eq(true))
-                        .filter(panel_members::isa_signed_on.is_not_null()),
-                ))
-                .and(
-                    cases::referring_agency_id
-                        .eq(agency)
-                        .or(exists(
-                            actions::table
-                                .filter(actions::case_id.eq(cases::id))
-                                .filter(actions::owner_agency_id.eq(agency)),
-                        ))
-                        .or(exists(
-                            agenda_items::table.filter(agenda_items::case_id.eq(cases::id)).filter(
-                                agenda_items::meeting_id.eq_any(
-                                    attendance::table
-                                        .filter(attendance::agency_id.eq(agency))
-                                        .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
-                                        .select(attendance::meeting_id),
-                                ),
-                            ),
-                        )),
-                ),
-        ),
+        Some(agency) if !rep.is_empty() => {
+            let mut meetings_giving_sight = attendance::table
+                .filter(attendance::agency_id.eq(agency))
+                .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
+                .select(attendance::meeting_id)
+                .into_boxed();
+            if full {
+                meetings_giving_sight = meetings_giving_sight
+                    .filter(attendance::user_id.eq(user.user_id))
+                    .filter(attendance::confidentiality_acknowledged_at.is_not_null());
+            }
+            Box::new(
+                cases::panel_id
+                    .eq_any(rep)
+                    .and(exists(
+                        panel_members::table
+                            .filter(panel_members::panel_id.eq(cases::panel_id))
+                            .filter(panel_members::agency_id.eq(agency))
+                            .filter(panel_members::active.eq(true))
+                            .filter(panel_members::isa_signed_on.is_not_null()),
+                    ))
+                    .and(
+                        cases::referring_agency_id
+                            .eq(agency)
+                            .or(exists(
+                                actions::table
+                                    .filter(actions::case_id.eq(cases::id))
+                                    .filter(actions::owner_agency_id.eq(agency)),
+                            ))
+                            .or(exists(
+                                agenda_items::table
+                                    .filter(agenda_items::case_id.eq(cases::id))
+                                    .filter(agenda_items::meeting_id.eq_any(meetings_giving_sight)),
+                            )),
+                    ),
+            )
+        }
         _ => Box::new(diesel::dsl::sql::<Bool>("false")),
     };
     Box::new(cases::panel_id.eq_any(staff).or(by_membership))
 }
 
-/// A visible case's panel and whether the caller is staff (coordinator or chair) there;
-/// `NotFound` when it does not exist or is not visible, alike.
+/// How much of a visible case the caller may see (SECURITY.md 2.3). Sight that comes only from a
+/// meeting is the research list until the caller acknowledges that meeting's confidentiality
+/// statement: the reference and the people's names and dates of birth as the field policy
+/// allows, on every route alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    Full,
+    ResearchList,
+}
+
+/// A visible case's panel, the caller's sight of it and whether the caller is staff
+/// (coordinator or chair) there; `NotFound` when it does not exist or is not visible, alike.
 pub struct CaseAccess {
     pub case_id: CaseId,
     pub panel_id: PanelId,
     pub is_staff: bool,
+    pub sight: Sight,
 }
 
 impl CaseAccess {
@@ -87,23 +115,61 @@ impl CaseAccess {
     }
 }
 
-/// Locks nothing; use `case_access_for_update` before changing the case.
+/// A visible case at whatever sight the caller has: only for routes that render the research
+/// list themselves. Locks nothing.
+pub fn case_sight(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
+    let (panel_id, full): (PanelId, bool) = cases::table
+        .filter(cases::id.eq(id))
+        .filter(case_visible(user))
+        .select((cases::panel_id, case_fully_visible(user)))
+        .first(conn)?;
+    Ok(CaseAccess {
+        case_id: id,
+        panel_id,
+        is_staff: staff_panels(user).contains(&panel_id),
+        sight: if full { Sight::Full } else { Sight::ResearchList },
+    })
+}
+
+/// A case the caller sees in full; 403 confidentiality-not-acknowledged when it sees only the
+/// research list (it can see the case, so the refusal reveals nothing). Locks nothing; use
+/// `case_access_for_update` before changing the case.
 pub fn case_access(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    let panel_id: PanelId =
-        cases::table.filter(cases::id.eq(id)).filter(case_visible(user)).select(cases::panel_id).first(conn)?;
-    Ok(CaseAccess { case_id: id, panel_id, is_staff: staff_panels(user).contains(&panel_id) })
+    full_sight(case_sight(conn, user, id)?)
 }
 
 /// As `case_access`, holding a row lock on the case until the transaction ends, so a status
 /// check and the change it guards cannot interleave with another writer.
 pub fn case_access_for_update(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    let panel_id: PanelId = cases::table
+    let (panel_id, full): (PanelId, bool) = cases::table
         .filter(cases::id.eq(id))
         .filter(case_visible(user))
-        .select(cases::panel_id)
+        .select((cases::panel_id, case_fully_visible(user)))
         .for_update()
         .first(conn)?;
-    Ok(CaseAccess { case_id: id, panel_id, is_staff: staff_panels(user).contains(&panel_id) })
+    full_sight(CaseAccess {
+        case_id: id,
+        panel_id,
+        is_staff: staff_panels(user).contains(&panel_id),
+        sight: if full { Sight::Full } else { Sight::ResearchList },
+    })
+}
+
+fn full_sight(access: CaseAccess) -> Result<CaseAccess, ApiError> {
+    match access.sight {
+        Sight::Full => Ok(access),
+        Sight::ResearchList => Err(ApiError::Forbidden(crate::error::Forbidden::ConfidentialityNotAcknowledged)),
+    }
+}
+
+/// Which of `ids` the caller sees in full.
+pub fn fully_visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[CaseId]) -> QueryResult<Vec<CaseId>> {
+    cases::table.filter(cases::id.eq_any(ids)).filter(case_fully_visible(user)).select(cases::id).load(conn)
+}
+
+/// Ids of the cases the user sees in full, as a subquery (actions hang off these only).
+pub fn fully_visible_case_ids(user: &AuthUser) -> cases::BoxedQuery<'static, Pg, diesel::sql_types::Uuid> {
+    cases::table.filter(case_fully_visible(user)).select(cases::id).into_boxed()
 }
 
 /// Ids of the cases the user can see, as a subquery.
@@ -115,6 +181,33 @@ pub fn visible_case_ids(user: &AuthUser) -> cases::BoxedQuery<'static, Pg, diese
 pub fn person_visible_ids(user: &AuthUser) -> case_participants::BoxedQuery<'static, Pg, diesel::sql_types::Uuid> {
     case_participants::table
         .filter(case_participants::case_id.eq_any(visible_case_ids(user)))
+        .select(case_participants::person_id)
+        .into_boxed()
+}
+
+/// People whose names and date of birth the user may read somewhere: on a case they can see, in
+/// a role whose identity is untagged, or as a child (tag `children`) on a panel in
+/// `children_panels` (where the field policy lets the user read it) or supplied by the user's own
+/// organisation. The people search matches among these only, so it finds no one the caller's case
+/// views would withhold.
+pub fn person_identity_visible_ids(
+    user: &AuthUser,
+    children_panels: Vec<PanelId>,
+) -> case_participants::BoxedQuery<'static, Pg, diesel::sql_types::Uuid> {
+    use crate::domain::ParticipantRole;
+    use crate::schema::people;
+    let own_records = people::table
+        .filter(people::identity_supplied_by.eq(user.agency_id).and(people::identity_supplied_by.is_not_null()))
+        .select(people::id);
+    case_participants::table
+        .filter(case_participants::case_id.eq_any(visible_case_ids(user)))
+        .filter(
+            case_participants::role
+                .ne(ParticipantRole::Child)
+                .or(case_participants::case_id
+                    .eq_any(cases::table.filter(cases::panel_id.eq_any(children_panels)).select(cases::id)))
+                .or(case_participants::person_id.eq_any(own_records)),
+        )
         .select(case_participants::person_id)
         .into_boxed()
 }
@@ -156,37 +249,65 @@ pub fn meeting_access(
 /// The least a break-glass reason must say.
 pub const MIN_REASON_CHARS: usize = 20;
 
-/// Checks a stated purpose for reading a case's most sensitive fields: a meeting of the case's
-/// panel where it is on the agenda, an action on the case, or a break-glass reason of at least
-/// 20 characters (which raises an alert). Returns the purpose as audited; 403 purpose-required
-/// when it does not hold.
-pub fn check_purpose(conn: &mut PgConnection, user: &AuthUser, case: CaseId, raw: &str) -> Result<String, ApiError> {
+/// A purpose that held: as audited, and the break-glass reason when it was one (which must
+/// raise an alert, SECURITY.md AU-3).
+pub struct CheckedPurpose {
+    pub audited: String,
+    pub break_glass: Option<String>,
+}
+
+/// Checks a stated purpose for reading a case's most sensitive fields against the caller
+/// (SECURITY.md AU-3): a meeting of the case's panel where the case is on the agenda and the
+/// caller's organisation is listed to attend (any such meeting for panel staff), an action on the
+/// case owned by the caller's organisation (any action on it for panel staff), or a break-glass
+/// reason of at least 20 characters. 403 purpose-required when it does not hold.
+pub fn check_purpose(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    case: &CaseAccess,
+    raw: &str,
+) -> Result<CheckedPurpose, ApiError> {
     use crate::schema::meetings;
     let refused = || ApiError::Forbidden(crate::error::Forbidden::PurposeRequired);
+    let linked = |audited: String| Ok(CheckedPurpose { audited, break_glass: None });
+    // An organisation's own link; staff run the panel and are linked to all of it.
+    let own_agency = if case.is_staff { None } else { Some(user.agency_id.ok_or_else(refused)?) };
     if let Some(id) = raw.strip_prefix("meeting:") {
         let id: uuid::Uuid = id.trim().parse().map_err(|_| refused())?;
-        let listed: bool = diesel::select(exists(
-            agenda_items::table
-                .inner_join(meetings::table)
-                .filter(agenda_items::case_id.eq(case))
-                .filter(meetings::id.eq(id))
-                .filter(meetings::panel_id.eq_any(member_panels(user))),
-        ))
-        .get_result(conn)?;
-        return if listed { Ok(format!("meeting:{id}")) } else { Err(refused()) };
+        let mut query = agenda_items::table
+            .inner_join(meetings::table)
+            .filter(agenda_items::case_id.eq(case.case_id))
+            .filter(meetings::id.eq(id))
+            .filter(meetings::panel_id.eq(case.panel_id))
+            .select(agenda_items::id)
+            .into_boxed();
+        if let Some(agency) = own_agency {
+            query = query.filter(
+                meetings::id.eq_any(
+                    attendance::table
+                        .filter(attendance::agency_id.eq(agency))
+                        .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
+                        .select(attendance::meeting_id),
+                ),
+            );
+        }
+        let listed: bool = diesel::select(exists(query)).get_result(conn)?;
+        return if listed { linked(format!("meeting:{id}")) } else { Err(refused()) };
     }
     if let Some(id) = raw.strip_prefix("action:") {
         let id: uuid::Uuid = id.trim().parse().map_err(|_| refused())?;
-        let on_case: bool =
-            diesel::select(exists(actions::table.filter(actions::id.eq(id)).filter(actions::case_id.eq(case))))
-                .get_result(conn)?;
-        return if on_case { Ok(format!("action:{id}")) } else { Err(refused()) };
+        let mut query =
+            actions::table.filter(actions::id.eq(id)).filter(actions::case_id.eq(case.case_id)).select(actions::id).into_boxed();
+        if let Some(agency) = own_agency {
+            query = query.filter(actions::owner_agency_id.eq(agency));
+        }
+        let owned: bool = diesel::select(exists(query)).get_result(conn)?;
+        return if owned { linked(format!("action:{id}")) } else { Err(refused()) };
     }
     if let Some(reason) = raw.strip_prefix("reason:") {
         let reason = reason.trim();
         if reason.chars().count() >= MIN_REASON_CHARS {
-            tracing::warn!(user.id = %user.user_id, case.id = %case, "break-glass read of protected fields");
-            return Ok(format!("reason:{reason}"));
+            return Ok(CheckedPurpose { audited: format!("reason:{reason}"), break_glass: Some(reason.to_owned()) });
         }
     }
     Err(refused())

@@ -6,7 +6,7 @@ use diesel::sql_types::Date;
 
 use crate::auth::AuthUser;
 use crate::domain::{ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, PanelId, UserId};
-use crate::models::access::visible_case_ids;
+use crate::models::access::fully_visible_case_ids;
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;
 use crate::schema::{action_updates, actions};
@@ -77,7 +77,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewAction) -> QueryResult<ActionRow
 pub fn get_visible(conn: &mut PgConnection, user: &AuthUser, id: ActionId) -> QueryResult<ActionRow> {
     actions::table
         .filter(actions::id.eq(id))
-        .filter(actions::case_id.eq_any(visible_case_ids(user)))
+        .filter(actions::case_id.eq_any(fully_visible_case_ids(user)))
         .select(ActionRow::as_select())
         .first(conn)
 }
@@ -85,7 +85,7 @@ pub fn get_visible(conn: &mut PgConnection, user: &AuthUser, id: ActionId) -> Qu
 pub fn get_visible_for_update(conn: &mut PgConnection, user: &AuthUser, id: ActionId) -> QueryResult<ActionRow> {
     actions::table
         .filter(actions::id.eq(id))
-        .filter(actions::case_id.eq_any(visible_case_ids(user)))
+        .filter(actions::case_id.eq_any(fully_visible_case_ids(user)))
         .select(ActionRow::as_select())
         .for_update()
         .first(conn)
@@ -124,7 +124,7 @@ pub fn of_agency(
 ) -> QueryResult<Vec<ActionRow>> {
     let mut query = actions::table
         .filter(actions::owner_agency_id.eq(agency))
-        .filter(actions::case_id.eq_any(visible_case_ids(user)))
+        .filter(actions::case_id.eq_any(fully_visible_case_ids(user)))
         .select(ActionRow::as_select())
         .into_boxed();
     if let Some(status) = filter.status {

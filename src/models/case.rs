@@ -9,7 +9,7 @@ use crate::domain::{
     AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
     PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
 };
-use crate::models::access::case_visible;
+use crate::models::access::{case_fully_visible, case_visible};
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;
 use crate::schema::{case_participants, case_reference_counters, case_status_history, cases, locations};
@@ -51,6 +51,8 @@ pub struct CaseRow {
     pub closed_on: Option<NaiveDate>,
     pub monitoring_window_ends_on: Option<NaiveDate>,
     pub safety_plan: Option<String>,
+    /// The organisation that supplied the safety plan (SECURITY.md 2.4, provenance).
+    pub safety_plan_supplied_by: Option<AgencyId>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -90,6 +92,7 @@ pub struct NewCase {
     pub closure_reason: Option<String>,
     pub closed_on: Option<NaiveDate>,
     pub safety_plan: Option<String>,
+    pub safety_plan_supplied_by: Option<AgencyId>,
     pub created_by: UserId,
 }
 
@@ -140,6 +143,24 @@ pub struct CaseFilter {
     pub referred_from: Option<NaiveDate>,
     pub referred_to: Option<NaiveDate>,
     pub reference: Option<String>,
+}
+
+impl CaseFilter {
+    /// Filters on more than the panel and the reference (which the research list shows).
+    fn filters_on_details(&self) -> bool {
+        self.status.is_some()
+            || self.area.is_some()
+            || self.vulnerability.is_some()
+            || self.referring_agency_id.is_some()
+            || self.is_repeat.is_some()
+            || self.referred_from.is_some()
+            || self.referred_to.is_some()
+    }
+}
+
+/// Which of `ids` the user can see (in full or as the research list).
+pub fn visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[CaseId]) -> QueryResult<Vec<CaseId>> {
+    cases::table.filter(cases::id.eq_any(ids)).filter(case_visible(user)).select(cases::id).load(conn)
 }
 
 /// The next free generated reference for the panel and year, such as `MARAC-2026-0042`.
@@ -263,8 +284,20 @@ pub fn get(conn: &mut PgConnection, id: CaseId) -> QueryResult<CaseRow> {
     cases::table.find(id).select(CaseRow::as_select()).first(conn)
 }
 
-pub fn list(conn: &mut PgConnection, user: &AuthUser, f: &CaseFilter, page: &PageRequest) -> QueryResult<Vec<CaseRow>> {
-    let mut query = cases::table.filter(case_visible(user)).select(CaseRow::as_select()).into_boxed();
+/// A page of the cases the user can see, each with whether the user sees it in full. Filters on
+/// case details match only cases seen in full: a research-list case must not be found, or
+/// counted, by what the caller may not yet read of it.
+pub fn list(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    f: &CaseFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<(CaseRow, bool)>> {
+    let mut query =
+        cases::table.filter(case_visible(user)).select((CaseRow::as_select(), case_fully_visible(user))).into_boxed();
+    if f.filters_on_details() {
+        query = query.filter(case_fully_visible(user));
+    }
     if let Some(panel) = f.panel_id {
         query = query.filter(cases::panel_id.eq(panel));
     }

@@ -345,11 +345,14 @@ pub fn acknowledge(
         .map(Some)
 }
 
+/// The user has acknowledged the meeting's confidentiality statement and is listed in a way that
+/// gives sight of the cases heard (present or information sent; not apologies or observer).
 pub fn has_acknowledged(conn: &mut PgConnection, meeting: MeetingId, user: UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         attendance::table
             .filter(attendance::meeting_id.eq(meeting))
             .filter(attendance::user_id.eq(user))
+            .filter(attendance::attendance_type.eq_any(crate::models::access::ATTENDANCE_GIVING_SIGHT))
             .filter(attendance::confidentiality_acknowledged_at.is_not_null()),
     ))
     .get_result(conn)

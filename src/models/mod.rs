@@ -5,6 +5,7 @@
 pub mod access;
 pub mod action;
 pub mod agency;
+pub mod alert;
 pub mod assessment;
 pub mod case;
 pub mod meeting;

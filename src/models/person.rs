@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::auth::AuthUser;
-use crate::domain::{AddressKind, CaseId, Gender, ParticipantRole, PersonId, TriState, UserId};
+use crate::domain::{AddressKind, AgencyId, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId};
 use crate::models::access;
 use crate::schema::{case_participants, people};
 
@@ -31,6 +31,8 @@ pub struct PersonRow {
     pub health_notes: Option<String>,
     pub criminal_history: Option<String>,
     pub school: Option<String>,
+    #[diesel(embed)]
+    pub provenance: Provenance,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -60,7 +62,23 @@ pub struct NewPerson {
     pub health_notes: Option<String>,
     pub criminal_history: Option<String>,
     pub school: Option<String>,
+    #[diesel(embed)]
+    pub provenance: Provenance,
     pub created_by: UserId,
+}
+
+/// Which organisation supplied each tagged group of a person's values (SECURITY.md 2.4): read-back
+/// is granted per value, so linking a known person to a new case gives the linking organisation
+/// nothing it could not already read.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people)]
+pub struct Provenance {
+    /// Names, dates of birth and school: tagged `children` on a child's record.
+    pub identity_supplied_by: Option<AgencyId>,
+    pub address_supplied_by: Option<AgencyId>,
+    pub safe_contact_supplied_by: Option<AgencyId>,
+    pub health_supplied_by: Option<AgencyId>,
+    pub criminal_supplied_by: Option<AgencyId>,
 }
 
 pub fn insert(conn: &mut PgConnection, new: &NewPerson) -> QueryResult<PersonId> {
@@ -78,15 +96,23 @@ pub fn visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[PersonId])
 
 /// Visible people whose normalised name matches and whose date of birth is the same or unknown
 /// on either side: the likely duplicates to offer before recording someone again.
+/// Only people whose names and date of birth the caller could read on a case it can see are
+/// candidates (a child only where the field policy lets the caller read `children`).
 pub fn likely_matches(
     conn: &mut PgConnection,
     user: &AuthUser,
     normalized_name: &str,
     date_of_birth: Option<NaiveDate>,
 ) -> QueryResult<Vec<PersonRow>> {
+    let mut children_panels = Vec::new();
+    for panel in access::member_panels(user) {
+        if crate::models::policy::field_access(conn, user, panel)?.can_read(Tag::Children) {
+            children_panels.push(panel);
+        }
+    }
     let mut query = people::table
         .filter(people::normalized_name.eq(normalized_name))
-        .filter(people::id.eq_any(access::person_visible_ids(user)))
+        .filter(people::id.eq_any(access::person_identity_visible_ids(user, children_panels)))
         .select(PersonRow::as_select())
         .into_boxed();
     if let Some(dob) = date_of_birth {

@@ -17,7 +17,8 @@ use crate::domain::{
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{AccessPurpose, IdempotencyKey, Json, Query};
 use crate::idempotency;
-use crate::models::access::{self, CaseAccess};
+use crate::models::access::{self, CaseAccess, Sight};
+use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
 use crate::models::panel;
@@ -25,7 +26,7 @@ use crate::models::person::{self, NewPerson};
 use crate::models::policy::{self, Redactor};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
-use crate::routes::people::{ParticipantResponse, PersonInput};
+use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
 use crate::routes::{created, ok_versioned};
 use crate::startup::AppState;
 
@@ -152,7 +153,7 @@ fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {
 }
 
 impl CreateCaseRequest {
-    fn parse(self, user: UserId) -> Result<ParsedReferral, ApiError> {
+    fn parse(self, user: (UserId, Option<AgencyId>)) -> Result<ParsedReferral, ApiError> {
         let mut p = Problems::default();
         let pj = self
             .criteria
@@ -201,7 +202,7 @@ impl CreateCaseRequest {
                 locality: locality.flatten(),
                 latitude: l.latitude,
                 longitude: l.longitude,
-                created_by: user,
+                created_by: user.0,
             }
         });
         let ward_code = p.check(optional_text("ward_code", self.ward_code.as_deref(), 50));
@@ -535,25 +536,84 @@ impl CaseResponse {
     }
 }
 
+/// A case as the research list shows it: what MARAC practice circulates before a meeting so
+/// agencies can research, to an organisation whose sight of the case comes only from a meeting
+/// whose confidentiality statement the caller has not yet acknowledged.
+#[derive(Serialize)]
+pub struct CaseResearchView {
+    id: CaseId,
+    panel_id: PanelId,
+    reference: String,
+    sight: &'static str,
+    participants: Vec<ResearchParticipant>,
+    withheld: Vec<&'static str>,
+}
+
+impl CaseResearchView {
+    fn render(row: &CaseRow, participants: Vec<ResearchParticipant>) -> Self {
+        Self {
+            id: row.id,
+            panel_id: row.panel_id,
+            reference: row.reference.clone(),
+            sight: "research_list",
+            participants,
+            withheld: vec!["case_details"],
+        }
+    }
+}
+
+/// A case read: in full, or the research list.
+enum CaseAnswer {
+    Full(Box<CaseResponse>),
+    ResearchList(CaseResearchView),
+}
+
+/// One item of the case list.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum CaseListItem {
+    Full(Box<CaseResponse>),
+    ResearchList(CaseResearchView),
+}
+
+fn research_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResearchView, ApiError> {
+    let mut r = Redactor::new(policy::field_access(conn, user, row.panel_id)?, false);
+    let participants = person::participants_of(conn, &[row.id])?
+        .into_iter()
+        .map(|(_, role, person)| ResearchParticipant::render(role, person, &mut r))
+        .collect();
+    Ok(CaseResearchView::render(&row, participants))
+}
+
+/// Whom a full case view answers: a reader (with or without a valid purpose), or the caller who
+/// has just written the case, who gets its own organisation's values back without a purpose.
+#[derive(Clone, Copy)]
+enum ViewFor {
+    Reader { purpose_stated: bool },
+    Writer,
+}
+
 /// The full view of a case through the field policy: its people, assessments, history and
-/// safety plan, and the tags it disclosed (for the audit event). `purpose_stated`: a valid
-/// purpose was given, so the tags that need one may be shown.
+/// safety plan, and the tags it disclosed (for the audit event).
 fn full_view(
     conn: &mut diesel::PgConnection,
     row: CaseRow,
     user: &AuthUser,
-    purpose_stated: bool,
+    view_for: ViewFor,
 ) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
-    let mut r = Redactor::new(policy::field_access(conn, user, row.panel_id)?, purpose_stated);
-    let supplier = Some(row.referring_agency_id);
+    let fields = policy::field_access(conn, user, row.panel_id)?;
+    let mut r = match view_for {
+        ViewFor::Reader { purpose_stated } => Redactor::new(fields, purpose_stated),
+        ViewFor::Writer => Redactor::for_own_write(fields),
+    };
     let participants = person::participants_of(conn, &[row.id])?
         .into_iter()
-        .map(|(_, role, person)| ParticipantResponse::render(role, person, &mut r, supplier))
+        .map(|(_, role, person)| ParticipantResponse::render(role, person, &mut r))
         .collect();
     let assessment_rows = assessment::of_cases(conn, &[row.id])?;
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
-    let safety_plan = r.allow(Tag::SafetyPlan, supplier, &mut withheld).then(|| row.safety_plan.clone());
+    let safety_plan = r.allow(Tag::SafetyPlan, row.safety_plan_supplied_by, &mut withheld).then(|| row.safety_plan.clone());
     let detail = CaseDetail {
         participants,
         assessments,
@@ -572,7 +632,7 @@ fn altered(
     row: CaseRow,
     user: &AuthUser,
 ) -> Result<CaseResponse, ApiError> {
-    let (view, disclosed) = full_view(conn, row, user, false)?;
+    let (view, disclosed) = full_view(conn, row, user, ViewFor::Reader { purpose_stated: false })?;
     let event = Event::ok(AuditAction::Alter, "case", vec![view.id.0]).on_panel(view.panel_id).disclosing(disclosed);
     audit.record(conn, event)?;
     Ok(view)
@@ -602,7 +662,7 @@ pub async fn create_case(
     // Required for referrals (SECURITY.md RE-2): a flaky connection must not refer twice.
     let key = key.0.ok_or_else(|| ApiError::bad_field("Idempotency-Key", "required"))?;
     let fingerprint = body.fingerprint().to_vec();
-    let referral = body.into_inner().parse(user.user_id)?;
+    let referral = body.into_inner().parse((user.user_id, user.agency_id))?;
     let out = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
@@ -612,7 +672,7 @@ pub async fn create_case(
                 // The original answer, re-rendered for the caller as it stands now.
                 let access = access::case_access(conn, &user, CaseId(id))?;
                 let row = case::get(conn, CaseId(id))?;
-                let (view, disclosed) = full_view(conn, row, &user, false)?;
+                let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
                 let event =
                     Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
                 audit.record(conn, event)?;
@@ -764,6 +824,7 @@ pub async fn create_case(
                 lawful_basis: referral.lawful_basis.expect("checked above"),
                 special_category_condition: referral.special_category_condition.expect("checked above"),
                 summary: referral.summary,
+                safety_plan_supplied_by: referral.safety_plan.as_ref().and(user.agency_id),
                 safety_plan: referral.safety_plan,
                 closure_categories: Vec::new(),
                 closure_reason: None,
@@ -776,7 +837,7 @@ pub async fn create_case(
             }
             idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
             let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
-            let (view, disclosed) = full_view(conn, row, &user, false)?;
+            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
             let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
                 .on_panel(view.panel_id)
                 .disclosing(written.into_iter().chain(disclosed));
@@ -840,15 +901,34 @@ pub async fn list_cases(
     })?;
     let page = db::run(&state.pool, move |conn| {
         let rows = case::list(conn, &user, &filter, &page)?;
-        let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
-        let assessments = assessment::of_cases(conn, &ids)?;
-        let page = Page::from_rows(
-            rows,
-            &page,
-            |r| Cursor { created_at: r.created_at, id: r.id.0 },
-            |row| CaseResponse::render(row, &assessments, None),
-        );
-        let listed = page.items.iter().map(|c| c.id.0).collect();
+        let (full, research): (Vec<CaseId>, Vec<CaseId>) =
+            (rows.iter().filter(|r| r.1).map(|r| r.0.id).collect(), rows.iter().filter(|r| !r.1).map(|r| r.0.id).collect());
+        let assessments = assessment::of_cases(conn, &full)?;
+        let mut people = if research.is_empty() { Vec::new() } else { person::participants_of(conn, &research)? };
+        let mut redactors: Vec<(PanelId, Redactor)> = Vec::new();
+        let mut listed = Vec::new();
+        let mut items = Vec::new();
+        let more = rows.len() as i64 > page.limit;
+        for (row, full) in rows.into_iter().take(page.limit as usize) {
+            listed.push(row.id.0);
+            if full {
+                items.push((row.created_at, row.id, CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None)))));
+                continue;
+            }
+            if !redactors.iter().any(|(p, _)| *p == row.panel_id) {
+                let fields = policy::field_access(conn, &user, row.panel_id)?;
+                redactors.push((row.panel_id, Redactor::new(fields, false)));
+            }
+            let r = &mut redactors.iter_mut().find(|(p, _)| *p == row.panel_id).expect("added above").1;
+            let participants = people
+                .extract_if(.., |(case, _, _)| *case == row.id)
+                .map(|(_, role, person)| ResearchParticipant::render(role, person, r))
+                .collect();
+            let view = CaseResearchView::render(&row, participants);
+            items.push((row.created_at, row.id, CaseListItem::ResearchList(view)));
+        }
+        let next_cursor = more.then(|| items.last().map(|(at, id, _)| Cursor { created_at: *at, id: id.0 }.encode())).flatten();
+        let page = Page { items: items.into_iter().map(|(_, _, item)| item).collect(), next_cursor };
         audit.record(conn, Event::ok(AuditAction::Consult, "case", listed))?;
         Ok(page)
     })
@@ -867,20 +947,34 @@ pub async fn get_case(
     let id = CaseId(path.case_id);
     let out = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let access = access::case_access(conn, &user, id)?;
-            let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, id, &p)).transpose()?;
+            let access = access::case_sight(conn, &user, id)?;
             let row = case::get(conn, id)?;
-            let (view, disclosed) = full_view(conn, row, &user, purpose.is_some())?;
+            if access.sight == Sight::ResearchList {
+                let view = research_view(conn, row, &user)?;
+                let event = Event::ok(AuditAction::Consult, "case", vec![id.0]).on_panel(access.panel_id);
+                audit.record(conn, event)?;
+                return Ok(CaseAnswer::ResearchList(view));
+            }
+            let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
+            if let Some(reason) = purpose.as_ref().and_then(|p| p.break_glass.as_deref()) {
+                tracing::warn!(user.id = %user.user_id, case.id = %id, "break-glass read of protected fields");
+                alert::break_glass(conn, &user, access.panel_id, id, reason, audit.request_id())?;
+            }
+            let purpose_stated = purpose.is_some();
+            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Reader { purpose_stated })?;
             let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
                 .on_panel(access.panel_id)
                 .disclosing(disclosed)
-                .for_purpose(purpose);
+                .for_purpose(purpose.map(|p| p.audited));
             audit.record(conn, event)?;
-            Ok(view)
+            Ok(CaseAnswer::Full(Box::new(view)))
         })
     })
     .await?;
-    Ok(ok_versioned(out.version, &out))
+    Ok(match out {
+        CaseAnswer::Full(view) => ok_versioned(view.version, &view),
+        CaseAnswer::ResearchList(view) => HttpResponse::Ok().json(view),
+    })
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,9 @@ use crate::models::assessment;
 use crate::models::case::{self, CaseRow};
 use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, MeetingRow, NewNote};
 use crate::models::panel::{self, PanelRow};
+use crate::models::person;
+use crate::models::policy::{self, Redactor};
+use crate::routes::people::ResearchParticipant;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
@@ -335,18 +338,32 @@ impl From<&CaseRow> for CaseSummary {
     }
 }
 
+/// An agenda item's case as the research list shows it (SECURITY.md 2.3), to a caller who sees
+/// the case only through this meeting and has not yet acknowledged its confidentiality statement.
+#[derive(Serialize)]
+pub struct ResearchEntry {
+    id: CaseId,
+    reference: String,
+    participants: Vec<ResearchParticipant>,
+}
+
 #[derive(Serialize)]
 pub struct AgendaItemResponse {
     id: AgendaItemId,
+    /// The item's place among the items this caller can see (hidden items are not counted).
     position: i32,
     section: AgendaSection,
     listing_reason: ListingReason,
     outcome: Option<AgendaOutcome>,
+    /// The slot among the items this caller can see, so hidden items leave no gaps.
     starts_at: String,
     ends_at: String,
-    /// The case, for callers who may see it and have acknowledged the confidentiality statement.
+    /// The case, for callers who see it in full.
     #[serde(skip_serializing_if = "Option::is_none")]
     case: Option<CaseSummary>,
+    /// The research list, for callers who do not (yet) see the case in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    research: Option<ResearchEntry>,
     withheld: Vec<&'static str>,
 }
 
@@ -357,16 +374,18 @@ pub struct AgendaResponse {
     agenda_version: i32,
     minutes_per_case: i16,
     /// False until the caller acknowledges the confidentiality statement for this meeting; until
-    /// then no case details are shown.
+    /// then cases the caller sees only through this meeting show as the research list.
     confidentiality_acknowledged: bool,
     items: Vec<AgendaItemResponse>,
 }
 
-/// What a caller may see of an agenda: the items whose cases they can see, with details only
-/// once they have acknowledged the confidentiality statement (panel staff run the meeting and
-/// always see them).
+/// What a caller may see of an agenda: the items whose cases they can see, numbered and timed
+/// among themselves; each case in full when the caller sees it in full (panel staff, the
+/// referrer, an action owner, or after acknowledging the confidentiality statement), otherwise
+/// as the research list.
 struct AgendaView {
     response: AgendaResponse,
+    /// The cases shown in full.
     cases: Vec<CaseRow>,
 }
 
@@ -379,31 +398,37 @@ fn agenda_view(
     let panel = panel::get(conn, m.panel_id)?;
     let items = meeting::agenda(conn, m.id)?;
     let acknowledged = meeting::has_acknowledged(conn, m.id, user.user_id)?;
-    let show_details = access.is_staff || acknowledged;
     let ids: Vec<CaseId> = items.iter().map(|i| i.case_id).collect();
-    let visible: Vec<CaseId> = {
-        use diesel::prelude::*;
-        crate::schema::cases::table
-            .filter(crate::schema::cases::id.eq_any(&ids))
-            .filter(access::case_visible(user))
-            .select(crate::schema::cases::id)
-            .load(conn)?
-    };
-    let cases: Vec<CaseRow> = visible.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
+    let visible = case::visible_among(conn, user, &ids)?;
+    let in_full = access::fully_visible_among(conn, user, &ids)?;
+    let cases: Vec<CaseRow> = in_full.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
+    let research_ids: Vec<CaseId> = visible.iter().filter(|id| !in_full.contains(id)).copied().collect();
+    let mut people = if research_ids.is_empty() { Vec::new() } else { person::participants_of(conn, &research_ids)? };
+    let research_rows: Vec<CaseRow> = research_ids.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
+    let mut redactor = Redactor::new(policy::field_access(conn, user, m.panel_id)?, false);
     let slot = i64::from(panel.settings.minutes_per_case);
     let start = m.meeting_date.and_time(m.start_time);
     let items = items
         .into_iter()
+        .filter(|item| visible.contains(&item.case_id))
         .enumerate()
-        .filter(|(_, item)| visible.contains(&item.case_id))
         .map(|(i, item)| {
             let starts = start + Duration::minutes(slot * i as i64);
-            let case = cases.iter().find(|c| c.id == item.case_id).filter(|_| show_details).map(CaseSummary::from);
+            let case = cases.iter().find(|c| c.id == item.case_id).map(CaseSummary::from);
+            let research = research_rows.iter().find(|c| c.id == item.case_id).map(|c| ResearchEntry {
+                id: c.id,
+                reference: c.reference.clone(),
+                participants: people
+                    .extract_if(.., |(case, _, _)| *case == c.id)
+                    .map(|(_, role, person)| ResearchParticipant::render(role, person, &mut redactor))
+                    .collect(),
+            });
             AgendaItemResponse {
                 withheld: if case.is_some() { Vec::new() } else { vec!["case_details"] },
                 case,
+                research,
                 id: item.id,
-                position: item.position,
+                position: i as i32 + 1,
                 section: item.section,
                 listing_reason: item.listing_reason,
                 outcome: item.outcome,
@@ -421,7 +446,7 @@ fn agenda_view(
             confidentiality_acknowledged: acknowledged,
             items,
         },
-        cases: if show_details { cases } else { Vec::new() },
+        cases,
     })
 }
 
@@ -924,17 +949,16 @@ fn minutes_response(meeting_id: MeetingId, rows: Vec<meeting::MinutesRow>) -> (i
     (latest, MinutesResponse { meeting_id, state, current, versions })
 }
 
-/// Minutes are restricted to the panel's staff and organisations recorded at the meeting.
+/// Minutes are case data about every case heard: the panel's staff read them, and so does a
+/// caller whose organisation's attendance gives it sight of the cases heard (present or
+/// information sent) once the caller has acknowledged the confidentiality statement, the same
+/// rule as discussion notes and the pack. An organisation recorded only with apologies gets none.
 fn may_read_minutes(
     conn: &mut diesel::PgConnection,
     user: &AuthUser,
     access: &MeetingAccess,
 ) -> Result<bool, ApiError> {
-    if access.is_staff {
-        return Ok(true);
-    }
-    let Some(agency) = user.agency_id else { return Ok(false) };
-    Ok(meeting::attendance_of(conn, access.meeting.id)?.iter().any(|a| a.agency_id == agency))
+    Ok(access.is_staff || meeting::has_acknowledged(conn, access.meeting.id, user.user_id)?)
 }
 
 /// GET /api/v1/meetings/{meeting_id}/minutes
@@ -947,7 +971,7 @@ pub async fn get_minutes(
     let (latest, body) = db::run(&state.pool, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         if !may_read_minutes(conn, &user, &access)? {
-            return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+            return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
         Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
     })

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod agencies;
+pub mod alerts;
 pub mod assessments;
 pub mod audit;
 pub mod auth;

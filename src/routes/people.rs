@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::models::person::{self, NewPerson, PersonRow};
+use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 use crate::models::policy::Redactor;
 use crate::startup::AppState;
 
@@ -46,8 +46,15 @@ pub fn person_key(forenames: &str, surname: &str) -> String {
 }
 
 impl PersonInput {
-    /// Checks the person, recording problems under `prefix`.
-    pub fn parse(self, prefix: &str, role: ParticipantRole, user: UserId, p: &mut Problems) -> Option<NewPerson> {
+    /// Checks the person, recording problems under `prefix`. `supplier` is the caller's
+    /// organisation, recorded as the supplier of each tagged value it sends.
+    pub fn parse(
+        self,
+        prefix: &str,
+        role: ParticipantRole,
+        (user, supplier): (UserId, Option<AgencyId>),
+        p: &mut Problems,
+    ) -> Option<NewPerson> {
         let f = |name: &str| format!("{prefix}.{name}");
         let surname = p.check(required_text(&f("surname"), &self.surname, 200));
         let forenames = p.check(optional_text(&f("forenames"), self.forenames.as_deref(), 200));
@@ -79,6 +86,16 @@ impl PersonInput {
         let school = p.check(optional_text(&f("school"), self.school.as_deref(), 200));
         let surname = surname?;
         let forenames = forenames?.unwrap_or_default();
+        let supplied = |any: bool| any.then_some(supplier).flatten();
+        let provenance = Provenance {
+            identity_supplied_by: supplier,
+            address_supplied_by: supplied(
+                self.address.is_some() || self.postcode.is_some() || self.address_kind.is_some(),
+            ),
+            safe_contact_supplied_by: supplied(self.safe_contact_details.is_some() || self.safe_to_contact.is_some()),
+            health_supplied_by: supplied(self.health_notes.is_some()),
+            criminal_supplied_by: supplied(self.criminal_history.is_some()),
+        };
         Some(NewPerson {
             normalized_name: person_key(&forenames, &surname),
             surname,
@@ -100,6 +117,7 @@ impl PersonInput {
             health_notes: health?,
             criminal_history: criminal?,
             school: school?,
+            provenance,
             created_by: user,
         })
     }
@@ -164,17 +182,21 @@ fn contact_is_protected(role: ParticipantRole) -> bool {
 }
 
 impl ParticipantResponse {
-    /// Renders a participant through the field policy. `supplier` is the organisation that
-    /// supplied the record (the case's referrer), which may always read it back.
-    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor, supplier: Option<AgencyId>) -> Self {
+    /// Renders a participant through the field policy. Each tagged value may always be read back
+    /// by the organisation that supplied it (its provenance), and by no one else beyond the policy.
+    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
         let mut withheld = Vec::new();
+        let by = &p.provenance;
         // A child's whole record (names, dates of birth, school) carries the children tag.
-        let identity = role != ParticipantRole::Child || r.allow(Tag::Children, supplier, &mut withheld);
+        let identity =
+            role != ParticipantRole::Child || r.allow(Tag::Children, by.identity_supplied_by, &mut withheld);
         let protected = contact_is_protected(role);
-        let address = identity && (!protected || r.allow(Tag::VictimAddress, supplier, &mut withheld));
-        let contact = identity && (!protected || r.allow(Tag::VictimSafeContact, supplier, &mut withheld));
-        let health = identity && r.allow(Tag::Health, supplier, &mut withheld);
-        let criminal = identity && r.allow(Tag::PerpetratorCriminal, supplier, &mut withheld);
+        let address =
+            identity && (!protected || r.allow(Tag::VictimAddress, by.address_supplied_by, &mut withheld));
+        let contact =
+            identity && (!protected || r.allow(Tag::VictimSafeContact, by.safe_contact_supplied_by, &mut withheld));
+        let health = identity && r.allow(Tag::Health, by.health_supplied_by, &mut withheld);
+        let criminal = identity && r.allow(Tag::PerpetratorCriminal, by.criminal_supplied_by, &mut withheld);
         let show = |ok: bool| ok.then_some(());
         Self {
             role,
@@ -199,6 +221,45 @@ impl ParticipantResponse {
                 criminal_history: show(criminal).map(|_| p.criminal_history),
                 notes: show(identity).map(|_| p.notes),
                 must_not_receive: p.must_not_receive,
+                withheld,
+            },
+        }
+    }
+}
+
+/// A participant as the research list shows them (SECURITY.md 2.3): names and date of birth as
+/// the field policy allows, nothing else.
+#[derive(Serialize)]
+pub struct ResearchParticipant {
+    role: ParticipantRole,
+    person: ResearchPerson,
+}
+
+#[derive(Serialize)]
+pub struct ResearchPerson {
+    id: PersonId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    surname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forenames: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_of_birth: Option<Option<NaiveDate>>,
+    withheld: Vec<&'static str>,
+}
+
+impl ResearchParticipant {
+    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
+        let mut withheld = Vec::new();
+        let identity =
+            role != ParticipantRole::Child || r.allow(Tag::Children, p.provenance.identity_supplied_by, &mut withheld);
+        let show = |ok: bool| ok.then_some(());
+        Self {
+            role,
+            person: ResearchPerson {
+                id: p.id,
+                surname: show(identity).map(|_| p.surname),
+                forenames: show(identity).map(|_| p.forenames),
+                date_of_birth: show(identity).map(|_| p.date_of_birth),
                 withheld,
             },
         }

@@ -1,0 +1,31 @@
+//! GET /api/v1/alerts: break-glass reads for the panel's coordinators and the auditors.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::models::alert;
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// GET /api/v1/alerts
+pub async fn list_alerts(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<AlertQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| Ok(alert::visible_to(conn, &user, &page)?)).await?;
+    let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id }, |r| r);
+    Ok(HttpResponse::Ok().json(page))
+}
