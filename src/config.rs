@@ -32,6 +32,10 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// The first key signs; the others only verify (kept through a rotation).
     pub jwt_keys: Vec<JwtKey>,
+    /// Proxies whose `X-Forwarded-For` is believed (CONFER_TRUSTED_PROXIES).
+    pub trusted_proxies: Vec<crate::source::IpBlock>,
+    /// Password hashes allowed to run at once (CONFER_PASSWORD_HASHES_IN_FLIGHT).
+    pub password_hashes_in_flight: usize,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
@@ -97,6 +101,26 @@ impl Config {
             return Err(ConfigError("CONFER_JSON_BODY_LIMIT_BYTES must be between 1024 and 10485760".into()));
         }
         let workers = parsed("CONFER_WORKERS", "0")?;
+        let trusted_proxies = get("CONFER_TRUSTED_PROXIES")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|entry| {
+                        crate::source::IpBlock::parse(entry).ok_or_else(|| {
+                            ConfigError(format!(
+                                "CONFER_TRUSTED_PROXIES must list addresses or CIDR blocks separated by commas, got {:?}",
+                                entry.trim()
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashes_in_flight = parsed("CONFER_PASSWORD_HASHES_IN_FLIGHT", &cores.to_string())?;
+        if !(1..=64).contains(&hashes_in_flight) {
+            return Err(ConfigError("CONFER_PASSWORD_HASHES_IN_FLIGHT must be between 1 and 64".into()));
+        }
         let log_format = match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -125,6 +149,8 @@ impl Config {
             database_url,
             bind_addr,
             jwt_keys,
+            trusted_proxies,
+            password_hashes_in_flight: hashes_in_flight as usize,
             jwt_issuer: get("CONFER_JWT_ISSUER").unwrap_or_else(|| "confer".into()),
             jwt_audience: get("CONFER_JWT_AUDIENCE").unwrap_or_else(|| "confer-api".into()),
             access_token_ttl: ttl,
@@ -184,6 +210,11 @@ fn parse_jwt_keys(raw: &str) -> Result<Vec<JwtKey>, ConfigError> {
         if secret.len() < 32 {
             return Err(ConfigError(format!("CONFER_JWT_KEYS key {kid:?} must be at least 32 bytes (256 bits)")));
         }
+        if let Some(reason) = unsafe_key(encoded.trim(), &secret) {
+            return Err(ConfigError(format!(
+                "CONFER_JWT_KEYS key {kid:?} {reason}; generate one with: head -c 32 /dev/urandom | base64"
+            )));
+        }
         if keys.iter().any(|k: &JwtKey| k.kid == kid) {
             return Err(ConfigError(format!("CONFER_JWT_KEYS names key {kid:?} twice")));
         }
@@ -195,11 +226,41 @@ fn parse_jwt_keys(raw: &str) -> Result<Vec<JwtKey>, ConfigError> {
     Ok(keys)
 }
 
+/// Files this project publishes, which anyone can read: a key printed in any of them is known.
+const PUBLISHED: &[&str] = &[
+    include_str!("../.env.example"),
+    include_str!("../README.md"),
+    include_str!("../openapi.yaml"),
+    include_str!("../docs/API.md"),
+    include_str!("../docs/ARCHITECTURE.md"),
+    include_str!("../docs/SECURITY.md"),
+    include_str!("../docs/PERFORMANCE.md"),
+    include_str!("../bench/README.md"),
+];
+
+/// Fewer distinct byte values than this cannot have come from a random generator (32 random
+/// bytes have about 30; `0123…` has 10).
+const MIN_DISTINCT_KEY_BYTES: usize = 16;
+
+/// Why a signing key must not be used, if it must not: printed in the project's own files, or
+/// not random-looking.
+fn unsafe_key(encoded: &str, secret: &[u8]) -> Option<&'static str> {
+    let stem = encoded.trim_end_matches('=');
+    if PUBLISHED.iter().any(|text| text.contains(stem)) {
+        return Some("is published in this project's files (for example .env.example) and must not be used");
+    }
+    let distinct: std::collections::BTreeSet<u8> = secret.iter().copied().collect();
+    if distinct.len() < MIN_DISTINCT_KEY_BYTES {
+        return Some("is not random: it has fewer than 16 distinct byte values");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const KEY: &str = "current:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
+    const KEY: &str = "current:q3Vw8b2HkS0x1Yp6Qd9ZrT4mL7eNcJfA5uGiWoXvBsE=";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -233,5 +294,31 @@ mod tests {
         let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY), ("CONFER_BOOTSTRAP_ADMIN_EMAIL", "a@b.c")])
             .unwrap_err();
         assert!(e.to_string().contains("set together"));
+    }
+
+    #[test]
+    fn published_or_non_random_signing_keys_are_refused_naming_the_variable() {
+        let example = include_str!("../.env.example")
+            .lines()
+            .find_map(|l| l.strip_prefix("CONFER_JWT_KEYS="))
+            .expect(".env.example carries an example key");
+        let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", example)]).unwrap_err().to_string();
+        assert!(e.contains("CONFER_JWT_KEYS") && e.contains("published"), "{e}");
+        // 32 bytes, but only 4 distinct values.
+        let weak = format!("k:{}", STANDARD.encode(b"abcdabcdabcdabcdabcdabcdabcdabcd"));
+        let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", &weak)]).unwrap_err().to_string();
+        assert!(e.contains("CONFER_JWT_KEYS") && e.contains("not random"), "{e}");
+        assert!(config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY)]).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_parse_or_name_the_variable() {
+        let c =
+            config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY), ("CONFER_TRUSTED_PROXIES", "10.0.0.0/8, ::1")])
+                .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let e = config(&[("DATABASE_URL", "u"), ("CONFER_JWT_KEYS", KEY), ("CONFER_TRUSTED_PROXIES", "10.0.0.0/99")])
+            .unwrap_err();
+        assert!(e.to_string().contains("CONFER_TRUSTED_PROXIES"));
     }
 }

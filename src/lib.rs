@@ -19,5 +19,6 @@ pub mod pagination;
 pub mod request_context;
 pub mod routes;
 pub mod schema;
+pub mod source;
 pub mod startup;
 pub mod telemetry;

@@ -21,8 +21,8 @@ use crate::extract::path_config;
 use crate::limits::RateLimiter;
 use crate::request_context;
 use crate::routes::{
-    actions, alerts, agencies, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people, policy,
-    users,
+    actions, agencies, alerts, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people,
+    policy, users,
 };
 
 pub struct AppState {
@@ -30,6 +30,10 @@ pub struct AppState {
     pub keys: Keyring,
     pub json_body_limit: usize,
     pub limiter: RateLimiter,
+    /// Bounds the password hashes in flight (each argon2 run holds 19 MiB).
+    pub hash_slots: crate::auth::password::HashSlots,
+    /// Proxies whose `X-Forwarded-For` is believed, for per-source sign-in throttling.
+    pub trusted_proxies: Vec<crate::source::IpBlock>,
     /// Set on SIGTERM: readiness answers 503 while in-flight requests finish.
     pub draining: Arc<AtomicBool>,
 }
@@ -41,6 +45,8 @@ impl AppState {
             keys: Keyring::from_config(config),
             json_body_limit: config.json_body_limit,
             limiter: RateLimiter::new(config.reads_per_minute, config.writes_per_minute),
+            hash_slots: crate::auth::password::HashSlots::new(config.password_hashes_in_flight),
+            trusted_proxies: config.trusted_proxies.clone(),
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -82,3 +82,45 @@ mod tests {
         assert!(needs_rehash("not a phc string"));
     }
 }
+
+/// Bounds the password hashes in flight (SECURITY.md AN-1, and the sign-in flood of issue 11):
+/// each argon2 run holds 19 MiB, so an unbounded burst of sign-ins would take memory without
+/// limit. At most `in_flight` hashes run at once; up to `MAX_WAITING` more wait up to
+/// `MAX_WAIT`, and anything beyond is answered 503 with `Retry-After` at once.
+pub struct HashSlots {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// Requests that may queue for a hash slot; past this a sign-in is refused at once.
+pub const MAX_WAITING: usize = 64;
+/// How long a queued request waits for a hash slot.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl HashSlots {
+    pub fn new(in_flight: usize) -> Self {
+        Self { permits: tokio::sync::Semaphore::new(in_flight.max(1)), waiting: Default::default() }
+    }
+
+    /// Runs `work` (hashing or verifying) on the blocking pool once a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        use crate::error::ApiError;
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::Unavailable);
+        }
+        let permit = tokio::time::timeout(MAX_WAIT, self.permits.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = match permit {
+            Ok(Ok(p)) => p,
+            _ => return Err(ApiError::Unavailable),
+        };
+        actix_web::web::block(work)
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing task failed: {e}")))
+    }
+}

@@ -296,8 +296,11 @@ pub fn check_purpose(
     }
     if let Some(id) = raw.strip_prefix("action:") {
         let id: uuid::Uuid = id.trim().parse().map_err(|_| refused())?;
-        let mut query =
-            actions::table.filter(actions::id.eq(id)).filter(actions::case_id.eq(case.case_id)).select(actions::id).into_boxed();
+        let mut query = actions::table
+            .filter(actions::id.eq(id))
+            .filter(actions::case_id.eq(case.case_id))
+            .select(actions::id)
+            .into_boxed();
         if let Some(agency) = own_agency {
             query = query.filter(actions::owner_agency_id.eq(agency));
         }

@@ -21,6 +21,12 @@ pub const SESSION_ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
 pub const FREE_LOGIN_FAILURES: i32 = 5;
 /// The longest backoff after repeated failures.
 pub const MAX_LOGIN_BACKOFF_SECS: i32 = 15 * 60;
+/// Failed sign-ins from one source (any accounts) within an hour before its attempts must wait.
+/// Higher than per account: several workers may sign in from behind one address.
+pub const FREE_SOURCE_FAILURES: i32 = 20;
+/// The longest a source waits: a flood is slowed to a guess a minute, an office behind one
+/// address is never shut out for long.
+pub const MAX_SOURCE_BACKOFF_SECS: i32 = 60;
 
 #[derive(Queryable)]
 struct SessionCheck {
@@ -101,37 +107,90 @@ pub fn throttle_key(normalized_email: &str) -> Vec<u8> {
     Sha256::digest(normalized_email.as_bytes()).to_vec()
 }
 
-/// Seconds left of a sign-in backoff, if one is running.
-pub fn login_backoff_remaining(conn: &mut PgConnection, key: &[u8]) -> QueryResult<Option<u64>> {
-    let until: Option<Option<DateTime<Utc>>> =
-        login_throttles::table.find(key).select(login_throttles::blocked_until).first(conn).optional()?;
-    let now = Utc::now();
-    Ok(until.flatten().filter(|t| *t > now).map(|t| ((t - now).num_milliseconds() as u64).div_ceil(1000).max(1)))
+/// What a sign-in throttle counts: one account's failures (whether or not it exists), or one
+/// source's (SECURITY.md AN-2: per account and per source).
+#[derive(Debug, Clone, Copy)]
+pub enum Throttle {
+    Account,
+    Source,
 }
 
-/// Counts a failed sign-in. From the sixth failure within an hour, further attempts wait
-/// 1, 2, 4 … seconds (at most 15 minutes); an hour without failures starts the count again.
-pub fn record_login_failure(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
-    diesel::sql_query(
+impl Throttle {
+    /// Failures within an hour before attempts must wait.
+    fn free_failures(self) -> i32 {
+        match self {
+            Throttle::Account => FREE_LOGIN_FAILURES,
+            Throttle::Source => FREE_SOURCE_FAILURES,
+        }
+    }
+
+    fn max_backoff_secs(self) -> i32 {
+        match self {
+            Throttle::Account => MAX_LOGIN_BACKOFF_SECS,
+            Throttle::Source => MAX_SOURCE_BACKOFF_SECS,
+        }
+    }
+}
+
+/// The throttle key of a source address.
+pub fn source_key(address: std::net::IpAddr) -> Vec<u8> {
+    Sha256::digest(format!("source:{address}").as_bytes()).to_vec()
+}
+
+#[derive(QueryableByName)]
+struct Failures {
+    #[diesel(sql_type = Integer)]
+    #[allow(dead_code)]
+    failures: i32,
+}
+
+/// Claims one sign-in attempt against a throttle, in one statement: unless a backoff is running,
+/// the attempt is counted as a failure at once (a success is forgiven afterwards), so concurrent
+/// attempts queue on the row and a burst gets no more verifications than the same attempts sent
+/// one after another. From the `free_failures`-th failure within an hour, further attempts wait
+/// 1, 2, 4 … seconds (at most `max_backoff_secs`); an hour without failures starts again.
+/// `Err(seconds)` while a backoff runs.
+pub fn claim_login_attempt(conn: &mut PgConnection, key: &[u8], kind: Throttle) -> QueryResult<Result<(), u64>> {
+    let claimed = diesel::sql_query(
         "INSERT INTO login_throttles AS t (key_hash, failures, last_failed_at, blocked_until)
-         VALUES ($1, 1, now(), NULL)
+         VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => 1) END)
          ON CONFLICT (key_hash) DO UPDATE SET
            failures = CASE WHEN t.last_failed_at < now() - interval '1 hour' THEN 1 ELSE t.failures + 1 END,
            last_failed_at = now(),
            blocked_until = CASE
              WHEN t.last_failed_at >= now() - interval '1 hour' AND t.failures + 1 >= $2
              THEN now() + make_interval(secs => least(power(2, t.failures + 1 - $2), $3))
-             ELSE NULL END",
+             ELSE NULL END
+         WHERE t.blocked_until IS NULL OR t.blocked_until <= now()
+         RETURNING failures",
     )
     .bind::<Bytea, _>(key)
-    .bind::<Integer, _>(FREE_LOGIN_FAILURES)
-    .bind::<Integer, _>(MAX_LOGIN_BACKOFF_SECS)
-    .execute(conn)
-    .map(drop)
+    .bind::<Integer, _>(kind.free_failures())
+    .bind::<Integer, _>(kind.max_backoff_secs())
+    .get_result::<Failures>(conn)
+    .optional()?;
+    if claimed.is_some() {
+        return Ok(Ok(()));
+    }
+    let until: Option<Option<DateTime<Utc>>> =
+        login_throttles::table.find(key).select(login_throttles::blocked_until).first(conn).optional()?;
+    let now = Utc::now();
+    let left = until.flatten().filter(|t| *t > now).map(|t| ((t - now).num_milliseconds() as u64).div_ceil(1000));
+    Ok(Err(left.unwrap_or(1).max(1)))
 }
 
+/// After a successful sign-in: the account starts afresh.
 pub fn clear_login_failures(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
     diesel::delete(login_throttles::table.find(key)).execute(conn).map(drop)
+}
+
+/// After a successful sign-in: the attempt claimed against its source was not a failure. The
+/// source's other failures stay counted (one good account must not wipe a flood's record).
+pub fn forgive_source_attempt(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
+    diesel::update(login_throttles::table.find(key))
+        .set(login_throttles::failures.eq(diesel::dsl::sql::<Integer>("greatest(failures - 1, 0)")))
+        .execute(conn)
+        .map(drop)
 }
 
 /// A new opaque refresh token (256 bits from the OS generator) and its stored hash.

@@ -1,6 +1,6 @@
 //! Sign-in, token refresh, sign-out and the caller's own account.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ use crate::db;
 use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::models::session::{self as sessions, Rotation};
+use crate::models::session::{self as sessions, Rotation, Throttle};
 use crate::models::{agency, user};
 use crate::startup::AppState;
 use diesel::Connection;
@@ -58,6 +58,7 @@ fn tokens(
 /// POST /api/v1/auth/login
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     audit: Audit,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,13 +78,23 @@ pub async fn login(
     problems.finish(|| Some(()))?;
     let password = SecretString::from(password);
     let key = sessions::throttle_key(&email);
+    let source = sessions::source_key(source_address(&req, &state));
 
-    let (account, backoff) = db::run(&state.pool, {
-        let key = key.clone();
-        move |conn| Ok((sessions::find_login_account(conn, &email)?, sessions::login_backoff_remaining(conn, &key)?))
+    // Each attempt is claimed against both throttles before any verification (SECURITY.md AN-2).
+    let (account, claimed) = db::run(&state.pool, {
+        let (key, source) = (key.clone(), source.clone());
+        move |conn| {
+            conn.transaction(|conn| {
+                let claimed = match sessions::claim_login_attempt(conn, &source, Throttle::Source)? {
+                    Ok(()) => sessions::claim_login_attempt(conn, &key, Throttle::Account)?,
+                    refused => refused,
+                };
+                Ok((sessions::find_login_account(conn, &email)?, claimed))
+            })
+        }
     })
     .await?;
-    if let Some(retry_after_secs) = backoff {
+    if let Err(retry_after_secs) = claimed {
         let audit = audit.as_user(account.as_ref().map(|a| a.id));
         db::run(&state.pool, move |conn| {
             conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
@@ -93,16 +104,17 @@ pub async fn login(
     }
 
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let (matches, rehash) = web::block(move || {
-        let matches = password::verify(&password, stored.as_deref());
-        let rehash = match stored.as_deref() {
-            Some(s) if matches && password::needs_rehash(s) => password::hash(&password).ok(),
-            _ => None,
-        };
-        (matches, rehash)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password verification task failed: {e}")))?;
+    let (matches, rehash) = state
+        .hash_slots
+        .run(move || {
+            let matches = password::verify(&password, stored.as_deref());
+            let rehash = match stored.as_deref() {
+                Some(s) if matches && password::needs_rehash(s) => password::hash(&password).ok(),
+                _ => None,
+            };
+            (matches, rehash)
+        })
+        .await?;
 
     match account {
         Some(account) if matches && account.active => {
@@ -110,6 +122,7 @@ pub async fn login(
             let (session, refresh_token) = db::run(&state.pool, move |conn| {
                 conn.transaction(|conn| {
                     sessions::clear_login_failures(conn, &key)?;
+                    sessions::forgive_source_attempt(conn, &source)?;
                     if let Some(hash) = rehash {
                         sessions::replace_password_hash(conn, account.id, &hash)?;
                     }
@@ -125,16 +138,20 @@ pub async fn login(
         _ => {
             let audit = audit.as_user(account.as_ref().map(|a| a.id));
             db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| {
-                    sessions::record_login_failure(conn, &key)?;
-                    audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction))
-                })
+                conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
             })
             .await?;
             tracing::info!("sign-in refused");
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+/// The address a sign-in comes from: the peer, or behind a trusted proxy the client it names.
+fn source_address(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
+    let peer = req.peer_addr().map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+    crate::source::client_address(peer, &forwarded, &state.trusted_proxies)
 }
 
 fn sign_in_event(sessions: Vec<uuid::Uuid>, outcome: AuditOutcome) -> Event {

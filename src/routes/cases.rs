@@ -613,7 +613,8 @@ fn full_view(
     let assessment_rows = assessment::of_cases(conn, &[row.id])?;
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
-    let safety_plan = r.allow(Tag::SafetyPlan, row.safety_plan_supplied_by, &mut withheld).then(|| row.safety_plan.clone());
+    let safety_plan =
+        r.allow(Tag::SafetyPlan, row.safety_plan_supplied_by, &mut withheld).then(|| row.safety_plan.clone());
     let detail = CaseDetail {
         participants,
         assessments,
@@ -901,8 +902,10 @@ pub async fn list_cases(
     })?;
     let page = db::run(&state.pool, move |conn| {
         let rows = case::list(conn, &user, &filter, &page)?;
-        let (full, research): (Vec<CaseId>, Vec<CaseId>) =
-            (rows.iter().filter(|r| r.1).map(|r| r.0.id).collect(), rows.iter().filter(|r| !r.1).map(|r| r.0.id).collect());
+        let (full, research): (Vec<CaseId>, Vec<CaseId>) = (
+            rows.iter().filter(|r| r.1).map(|r| r.0.id).collect(),
+            rows.iter().filter(|r| !r.1).map(|r| r.0.id).collect(),
+        );
         let assessments = assessment::of_cases(conn, &full)?;
         let mut people = if research.is_empty() { Vec::new() } else { person::participants_of(conn, &research)? };
         let mut redactors: Vec<(PanelId, Redactor)> = Vec::new();
@@ -912,7 +915,11 @@ pub async fn list_cases(
         for (row, full) in rows.into_iter().take(page.limit as usize) {
             listed.push(row.id.0);
             if full {
-                items.push((row.created_at, row.id, CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None)))));
+                items.push((
+                    row.created_at,
+                    row.id,
+                    CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None))),
+                ));
                 continue;
             }
             if !redactors.iter().any(|(p, _)| *p == row.panel_id) {
@@ -927,7 +934,8 @@ pub async fn list_cases(
             let view = CaseResearchView::render(&row, participants);
             items.push((row.created_at, row.id, CaseListItem::ResearchList(view)));
         }
-        let next_cursor = more.then(|| items.last().map(|(at, id, _)| Cursor { created_at: *at, id: id.0 }.encode())).flatten();
+        let next_cursor =
+            more.then(|| items.last().map(|(at, id, _)| Cursor { created_at: *at, id: id.0 }.encode())).flatten();
         let page = Page { items: items.into_iter().map(|(_, _, item)| item).collect(), next_cursor };
         audit.record(conn, Event::ok(AuditAction::Consult, "case", listed))?;
         Ok(page)

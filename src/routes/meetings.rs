@@ -24,10 +24,10 @@ use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, Mee
 use crate::models::panel::{self, PanelRow};
 use crate::models::person;
 use crate::models::policy::{self, Redactor};
-use crate::routes::people::ResearchParticipant;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
+use crate::routes::people::ResearchParticipant;
 use crate::routes::{created, ok_versioned};
 use crate::startup::AppState;
 

@@ -188,11 +188,9 @@ impl ParticipantResponse {
         let mut withheld = Vec::new();
         let by = &p.provenance;
         // A child's whole record (names, dates of birth, school) carries the children tag.
-        let identity =
-            role != ParticipantRole::Child || r.allow(Tag::Children, by.identity_supplied_by, &mut withheld);
+        let identity = role != ParticipantRole::Child || r.allow(Tag::Children, by.identity_supplied_by, &mut withheld);
         let protected = contact_is_protected(role);
-        let address =
-            identity && (!protected || r.allow(Tag::VictimAddress, by.address_supplied_by, &mut withheld));
+        let address = identity && (!protected || r.allow(Tag::VictimAddress, by.address_supplied_by, &mut withheld));
         let contact =
             identity && (!protected || r.allow(Tag::VictimSafeContact, by.safe_contact_supplied_by, &mut withheld));
         let health = identity && r.allow(Tag::Health, by.health_supplied_by, &mut withheld);

@@ -142,12 +142,9 @@ impl UpdateUserRequest {
     }
 }
 
-/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU.
-async fn hash_password(password: NewPassword) -> Result<String, ApiError> {
-    web::block(move || password::hash(password.secret()))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing task failed: {e}")))?
-        .map_err(ApiError::Internal)
+/// Hashes in one of the bounded hash slots: argon2 takes tens of milliseconds of CPU and 19 MiB.
+async fn hash_password(state: &AppState, password: NewPassword) -> Result<String, ApiError> {
+    state.hash_slots.run(move || password::hash(password.secret())).await?.map_err(ApiError::Internal)
 }
 
 /// GET /api/v1/users
@@ -189,7 +186,7 @@ pub async fn create_user(
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = body.into_inner().parse()?;
-    let password_hash = hash_password(parsed.password).await?;
+    let password_hash = hash_password(&state, parsed.password).await?;
     let new = NewUser {
         email: parsed.email,
         display_name: parsed.display_name,
@@ -234,7 +231,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let ParsedChanges { mut changes, password } = body.into_inner().parse()?;
     if let Some(password) = password {
-        changes.password_hash = Some(hash_password(password).await?);
+        changes.password_hash = Some(hash_password(&state, password).await?);
     }
     let (id, expected) = (UserId(path.user_id), if_match.version()?);
     let (row, roles) = db::run(&state.pool, move |conn| {

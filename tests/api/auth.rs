@@ -178,7 +178,7 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
     };
     let good = claims(sub, sid);
     assert_eq!(
-        app.get("/api/v1/me", &sign(header(Algorithm::HS256, "at+jwt", "test"), &good, JWT_KEY_BYTES)).await.status,
+        app.get("/api/v1/me", &sign(header(Algorithm::HS256, "at+jwt", "test"), &good, &*JWT_KEY_BYTES)).await.status,
         200,
         "the forging helper itself makes valid tokens"
     );
@@ -195,7 +195,7 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
         c
     };
     let now = chrono::Utc::now().timestamp();
-    let hs = |c: &Value| sign(header(Algorithm::HS256, "at+jwt", "test"), c, JWT_KEY_BYTES);
+    let hs = |c: &Value| sign(header(Algorithm::HS256, "at+jwt", "test"), c, &*JWT_KEY_BYTES);
     let unsigned = format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "at+jwt", "kid": "test" })), b64(&good));
     let mut with_jwk = header(Algorithm::HS256, "at+jwt", "test");
     with_jwk.jku = Some("http://127.0.0.1:9/keys".into());
@@ -203,7 +203,7 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
     let cases: Vec<(&str, String)> = vec![
         ("alg none", unsigned),
         ("other key", sign(header(Algorithm::HS256, "at+jwt", "test"), &good, b"another key that is 32 bytes long!!")),
-        ("HS512 instead of HS256", sign(header(Algorithm::HS512, "at+jwt", "test"), &good, JWT_KEY_BYTES)),
+        ("HS512 instead of HS256", sign(header(Algorithm::HS512, "at+jwt", "test"), &good, &*JWT_KEY_BYTES)),
         ("bad signature", format!("{}x", &valid[..valid.len() - 1])),
         ("expired", hs(&with(json!({ "iat": now - 3600, "nbf": now - 3600, "exp": now - 1800 })))),
         ("nbf in the future", hs(&with(json!({ "nbf": now + 600 })))),
@@ -213,12 +213,12 @@ async fn forged_and_invalid_tokens_all_get_the_same_401() {
         ("missing nbf", hs(&with(json!({ "nbf": null })))),
         ("wrong iss", hs(&with(json!({ "iss": "someone-else" })))),
         ("wrong aud", hs(&with(json!({ "aud": "another-api" })))),
-        ("wrong typ", sign(header(Algorithm::HS256, "JWT", "test"), &good, JWT_KEY_BYTES)),
+        ("wrong typ", sign(header(Algorithm::HS256, "JWT", "test"), &good, &*JWT_KEY_BYTES)),
         ("refresh token as access token", admin.refresh.clone()),
-        ("unknown kid", sign(header(Algorithm::HS256, "at+jwt", "other"), &good, JWT_KEY_BYTES)),
-        ("path kid", sign(header(Algorithm::HS256, "at+jwt", "../../x"), &good, JWT_KEY_BYTES)),
-        ("sql kid", sign(header(Algorithm::HS256, "at+jwt", "' OR 1=1--"), &good, JWT_KEY_BYTES)),
-        ("embedded jku", sign(with_jwk, &good, JWT_KEY_BYTES)),
+        ("unknown kid", sign(header(Algorithm::HS256, "at+jwt", "other"), &good, &*JWT_KEY_BYTES)),
+        ("path kid", sign(header(Algorithm::HS256, "at+jwt", "../../x"), &good, &*JWT_KEY_BYTES)),
+        ("sql kid", sign(header(Algorithm::HS256, "at+jwt", "' OR 1=1--"), &good, &*JWT_KEY_BYTES)),
+        ("embedded jku", sign(with_jwk, &good, &*JWT_KEY_BYTES)),
         ("extra segment", format!("{valid}.extra")),
         ("two segments", valid.rsplit_once('.').unwrap().0.to_owned()),
         ("unknown session", hs(&with(json!({ "sid": Uuid::new_v4().to_string() })))),

@@ -20,8 +20,17 @@ use uuid::Uuid;
 
 pub const ADMIN_EMAIL: &str = "admin@test.example";
 pub const PASSWORD: &str = "a long test password";
-pub const JWT_KEY_B64: &str = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
-pub const JWT_KEY_BYTES: &[u8] = b"01234567890123456789012345678901";
+/// The signing key of this test run: random, as the service insists (a published or
+/// low-entropy key is refused).
+pub static JWT_KEY_BYTES: LazyLock<[u8; 32]> = LazyLock::new(|| std::array::from_fn(|_| rand_byte()));
+pub static JWT_KEY_B64: LazyLock<String> = LazyLock::new(|| {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(*JWT_KEY_BYTES)
+});
+
+fn rand_byte() -> u8 {
+    Uuid::new_v4().as_bytes()[0]
+}
 
 pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -134,7 +143,7 @@ fn init_log_capture() {
 pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), database_url.into()),
-        ("CONFER_JWT_KEYS".into(), format!("test:{JWT_KEY_B64}")),
+        ("CONFER_JWT_KEYS".into(), format!("test:{}", *JWT_KEY_B64)),
         ("CONFER_DB_CHECKOUT_TIMEOUT_MS".into(), "1000".into()),
         ("CONFER_JSON_BODY_LIMIT_BYTES".into(), "65536".into()),
         ("CONFER_RATE_LIMIT_READS_PER_MINUTE".into(), "100000".into()),

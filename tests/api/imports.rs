@@ -206,7 +206,7 @@ async fn the_command_line_import_does_the_same_as_the_api() {
             .args(&args)
             .arg(&file)
             .env("DATABASE_URL", w.app.db.url())
-            .env("CONFER_JWT_KEYS", format!("cli:{}", crate::helpers::JWT_KEY_B64))
+            .env("CONFER_JWT_KEYS", format!("cli:{}", *crate::helpers::JWT_KEY_B64))
             .env("RUST_LOG", "warn")
             .output()
             .unwrap()
@@ -233,7 +233,7 @@ async fn the_command_line_import_does_the_same_as_the_api() {
         ])
         .arg(&file)
         .env("DATABASE_URL", w.app.db.url())
-        .env("CONFER_JWT_KEYS", format!("cli:{}", crate::helpers::JWT_KEY_B64))
+        .env("CONFER_JWT_KEYS", format!("cli:{}", *crate::helpers::JWT_KEY_B64))
         .output()
         .unwrap();
     assert!(!as_rep.status.success(), "an agency rep may not import");

@@ -35,6 +35,7 @@ impl World {
         people.extend(extra_people.as_array().unwrap().iter().cloned());
         let mut body = marac_referral(self.marac, &days_ago(5), json!(people), json!({ "entry_assessment": dash(16) }));
         body["children_in_household"] = json!(children);
+        body["summary"] = json!("Escalating threats since the separation");
         let case = self.refer(&self.idva, body).await;
         let c = id(&case);
         for to in ["screening", "accepted"] {
@@ -76,6 +77,12 @@ impl World {
                 json!({ "to": to }),
             )
             .await
+    }
+
+    pub async fn acknowledge(&self, meeting: &str, who: &crate::helpers::Session) {
+        let url = format!("/api/v1/meetings/{meeting}/acknowledgement");
+        let res = self.app.request(Method::POST, &url, Some(&who.access), None).await;
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     }
 
     async fn agenda(&self, meeting: &str, who: &crate::helpers::Session) -> crate::helpers::Res {
@@ -280,16 +287,40 @@ async fn case_details_wait_for_the_confidentiality_acknowledgement() {
         )
         .await;
     assert_eq!(listed.status, 201);
+    // Before acknowledging, every route shows the research list and nothing more (SECURITY.md 2.3).
     let before = w.agenda(&mid, &w.police).await;
     assert_eq!(before.status, 200);
     let body = before.json();
     assert_eq!(body["confidentiality_acknowledged"], false);
     assert!(body["items"][0].get("case").is_none());
     assert_eq!(body["items"][0]["withheld"], json!(["case_details"]));
-    assert!(!String::from_utf8_lossy(&before.body).contains(case["reference"].as_str().unwrap()));
-    let pack = w.app.get(&format!("/api/v1/meetings/{mid}/pack"), &w.police.access).await;
-    assert_eq!(pack.status, 403);
-    assert_eq!(pack.problem_type(), "/problems/confidentiality-not-acknowledged");
+    assert_eq!(body["items"][0]["research"]["reference"], case["reference"]);
+    let victim = &body["items"][0]["research"]["participants"].as_array().unwrap();
+    assert!(victim.iter().any(|p| p["person"]["surname"] == "V" && p["person"]["date_of_birth"] == "1990-04-01"));
+    let summary = case["summary"].as_str().unwrap();
+    assert!(!String::from_utf8_lossy(&before.body).contains(summary));
+    let cid = id(&case);
+    let read = w.app.get(&format!("/api/v1/cases/{cid}"), &w.police.access).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["sight"], "research_list");
+    assert_eq!(read.json()["reference"], case["reference"]);
+    assert!(!String::from_utf8_lossy(&read.body).contains(summary), "no summary before acknowledging");
+    let list = w.app.get("/api/v1/cases", &w.police.access).await;
+    assert_eq!(list.json()["items"][0]["sight"], "research_list");
+    assert!(!String::from_utf8_lossy(&list.body).contains(summary));
+    let filtered = w.app.get("/api/v1/cases?status=open", &w.police.access).await.json();
+    assert_eq!(filtered["items"], json!([]), "details of a research-list case cannot be searched");
+    for path in [
+        format!("/api/v1/cases/{cid}/actions"),
+        format!("/api/v1/cases/{cid}/risk-assessments"),
+        format!("/api/v1/meetings/{mid}/pack"),
+        format!("/api/v1/meetings/{mid}/minutes"),
+    ] {
+        let res = w.app.get(&path, &w.police.access).await;
+        assert_eq!(res.status, 403, "{path}");
+        assert_eq!(res.problem_type(), "/problems/confidentiality-not-acknowledged", "{path}");
+        assert!(!String::from_utf8_lossy(&res.body).contains(summary));
+    }
 
     let ack = w
         .app
@@ -299,6 +330,10 @@ async fn case_details_wait_for_the_confidentiality_acknowledgement() {
     assert!(ack.json()["confidentiality_acknowledged_at"].is_string());
     let after = w.agenda(&mid, &w.police).await.json();
     assert_eq!(after["items"][0]["case"]["reference"], case["reference"]);
+    assert!(after["items"][0].get("research").is_none());
+    let read = w.app.get(&format!("/api/v1/cases/{cid}"), &w.police.access).await.json();
+    assert_eq!(read["summary"], case["summary"], "the case as the policy allows once acknowledged");
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{cid}/actions"), &w.police.access).await.status, 200);
     let pack = w.app.get(&format!("/api/v1/meetings/{mid}/pack"), &w.police.access).await;
     assert_eq!(pack.status, 200);
     assert_eq!(pack.json()["items"][0]["risk"]["latest_entry"]["score"], 16);
@@ -403,8 +438,11 @@ async fn a_full_panel_cycle_runs_through_the_api() {
     let meeting = w.app.get(&format!("/api/v1/meetings/{mid}"), &w.coordinator.access).await.json();
     assert_eq!(meeting["status"], "minutes_circulated");
 
+    let before_ack = w.app.get(&minutes, &w.police.access).await;
+    assert_eq!(before_ack.status, 403, "minutes wait for the confidentiality acknowledgement");
+    w.acknowledge(&mid, &w.police).await;
     let as_police = w.app.get(&minutes, &w.police.access).await;
-    assert_eq!(as_police.status, 200, "an organisation recorded at the meeting reads the minutes");
+    assert_eq!(as_police.status, 200, "an organisation present at the meeting reads the minutes once acknowledged");
     let ics = w.app.get(&format!("/api/v1/panels/{}/meetings.ics", w.marac), &w.police.access).await;
     assert_eq!(ics.status, 200);
     let text = String::from_utf8_lossy(&ics.body).to_string();

@@ -25,7 +25,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_confer"))
             .arg("serve")
             .env("DATABASE_URL", database_url)
-            .env("CONFER_JWT_KEYS", format!("t:{}", crate::helpers::JWT_KEY_B64))
+            .env("CONFER_JWT_KEYS", format!("t:{}", *crate::helpers::JWT_KEY_B64))
             .env("CONFER_BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("CONFER_TEST_ALLOW_NON_DURABLE_DB", "true")
             .env("CONFER_RATE_LIMIT_READS_PER_MINUTE", "1000000")

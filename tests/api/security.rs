@@ -494,7 +494,7 @@ async fn every_case_touching_request_leaves_exactly_one_audit_event_and_the_chai
         std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
             .args(["audit", "verify"])
             .env("DATABASE_URL", w.app.db.url())
-            .env("CONFER_JWT_KEYS", format!("cli:{}", crate::helpers::JWT_KEY_B64))
+            .env("CONFER_JWT_KEYS", format!("cli:{}", *crate::helpers::JWT_KEY_B64))
             .output()
             .unwrap()
     };
