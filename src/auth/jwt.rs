@@ -147,7 +147,7 @@ mod tests {
     fn keyring() -> Keyring {
         let config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some("postgres://unused/db".into()),
-            "CONFER_JWT_KEYS" => Some("k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".into()),
+            "CONFER_JWT_KEYS" => Some("k1:Zq7Pd1xR4vN8cT2mW6bK0jH9sL3aY5eU+oIgFfBtQ2M=".into()),
             _ => None,
         })
         .unwrap();
