@@ -5,6 +5,7 @@ mod agencies;
 mod auth;
 mod cases;
 mod contract;
+mod disclosure;
 mod faults;
 mod health;
 mod helpers;

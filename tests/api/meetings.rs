@@ -15,7 +15,7 @@ fn in_days(n: i64) -> String {
 }
 
 impl World {
-    async fn meeting(&self, panel: uuid::Uuid, date: &str, extra: Value) -> Value {
+    pub async fn meeting(&self, panel: uuid::Uuid, date: &str, extra: Value) -> Value {
         let mut body =
             json!({ "meeting_date": date, "start_time": "10:00", "virtual_link": "https://meet.example/room" });
         for (k, v) in extra.as_object().unwrap() {
@@ -27,7 +27,7 @@ impl World {
         res.json()
     }
 
-    async fn accepted_marac_case(&self, children: i64, extra_people: Value) -> Value {
+    pub async fn accepted_marac_case(&self, children: i64, extra_people: Value) -> Value {
         let mut people = vec![
             json!({ "role": "victim", "person": person("V") }),
             json!({ "role": "perpetrator", "person": { "surname": "P" } }),
@@ -69,7 +69,7 @@ impl World {
         assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     }
 
-    async fn meeting_to(&self, meeting: &str, to: &str) -> crate::helpers::Res {
+    pub async fn meeting_to(&self, meeting: &str, to: &str) -> crate::helpers::Res {
         self.app
             .post(
                 &format!("/api/v1/meetings/{meeting}/transitions"),
@@ -85,7 +85,7 @@ impl World {
         assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     }
 
-    async fn agenda(&self, meeting: &str, who: &crate::helpers::Session) -> crate::helpers::Res {
+    pub async fn agenda(&self, meeting: &str, who: &crate::helpers::Session) -> crate::helpers::Res {
         self.app.get(&format!("/api/v1/meetings/{meeting}/agenda"), &who.access).await
     }
 }
