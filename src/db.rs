@@ -27,6 +27,11 @@ const OUTAGE_HOLD: Duration = Duration::from_secs(2);
 pub struct PgPool {
     pool: Pool<ConnectionManager<PgConnection>>,
     unreachable_until: Arc<Mutex<Option<Instant>>>,
+    /// One permit per connection: database work waits for a connection here, as a future, not
+    /// on a blocking thread. Without it a burst of requests took a blocking thread each (up to
+    /// hundreds, each with its stack and allocator arena) only to queue for four connections.
+    permits: Arc<tokio::sync::Semaphore>,
+    checkout_timeout: Duration,
 }
 
 impl PgPool {
@@ -87,7 +92,12 @@ pub fn pool_of(config: &Config, size: u32) -> PgPool {
             runtime_role: config.db_runtime_role.clone(),
         }))
         .build_unchecked(manager);
-    PgPool { pool, unreachable_until: Arc::default() }
+    PgPool {
+        pool,
+        unreachable_until: Arc::default(),
+        permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
+        checkout_timeout: config.db_checkout_timeout,
+    }
 }
 
 /// Adds a connect timeout to the URL unless it names one, so a dead host cannot stall a checkout.
@@ -107,10 +117,15 @@ where
     F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    let permit = match tokio::time::timeout(pool.checkout_timeout, pool.permits.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(ApiError::Unavailable),
+    };
     let pool = pool.clone();
     let span = tracing::Span::current();
     let joined = web::block(move || {
         let _entered = span.enter();
+        let _permit = permit;
         let mut conn = pool.get()?;
         work(&mut conn)
     })

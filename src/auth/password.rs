@@ -40,6 +40,39 @@ pub fn verify(password: &SecretString, stored: Option<&str>) -> bool {
     matches && stored.is_some()
 }
 
+/// Argon2 working memory (19 MiB at policy strength), allocated once per hashing thread and
+/// reused for every verification on it, so sign-ins cost no allocation at all.
+pub type Workspace = Vec<argon2::Block>;
+
+/// As `verify`, computing in `memory` instead of a fresh allocation. Argon2 writes every block
+/// before it reads it, so what an earlier run left there does not matter.
+pub fn verify_in(memory: &mut Workspace, password: &SecretString, stored: Option<&str>) -> bool {
+    let target = stored.unwrap_or(DUMMY_HASH.as_str());
+    let mut computed = || -> Option<bool> {
+        let parsed = PasswordHash::new(target).ok()?;
+        let params = Params::try_from(&parsed).ok()?;
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+        let version = parsed.version.map(Version::try_from).transpose().ok()?.unwrap_or_default();
+        let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
+        let blocks = params.block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::new());
+        }
+        let mut out = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                salt.as_ref(),
+                &mut out,
+                &mut memory[..blocks],
+            )
+            .ok()?;
+        // `Output`'s equality is constant-time.
+        Some(argon2::password_hash::phc::Output::new(&out).ok()? == *expected)
+    };
+    computed().unwrap_or(false) && stored.is_some()
+}
+
 /// True when a stored hash was made with weaker parameters than today's policy.
 pub fn needs_rehash(stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else { return true };
@@ -55,6 +88,85 @@ pub fn needs_rehash(stored: &str) -> bool {
 /// Warms the dummy hash so the first unknown-email sign-in is not slower than the rest.
 pub fn warm_up() {
     LazyLock::force(&DUMMY_HASH);
+}
+
+/// Bounds the password hashes in flight (SECURITY.md AN-1, and the sign-in flood of issue 11):
+/// each argon2 run holds 19 MiB, so an unbounded burst of sign-ins would take memory without
+/// limit. Hashes run on `in_flight` threads of their own, never on the shared blocking pool: the
+/// allocator keeps a freed 19 MiB block in the arena of the thread that used it, so hashing on
+/// a hundred pool threads kept a gigabyte even when only two hashed at once. At most `in_flight`
+/// hashes run; up to `MAX_WAITING` more wait up to `MAX_WAIT`; anything beyond is answered 503
+/// with `Retry-After` at once.
+pub struct HashSlots {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce(&mut Workspace) + Send>;
+
+/// Requests that may queue for a hash slot; past this a sign-in is refused at once.
+pub const MAX_WAITING: usize = 64;
+/// How long a queued request waits for a hash slot.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl HashSlots {
+    /// Starts `in_flight` hashing threads; they end when the value is dropped.
+    pub fn new(in_flight: usize) -> Self {
+        let in_flight = in_flight.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..in_flight {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    let mut memory = Workspace::new();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job drops its answer channel (the caller gets a 500);
+                            // the thread carries on.
+                            Ok(job) => {
+                                let run = std::panic::AssertUnwindSafe(|| job(&mut memory));
+                                drop(std::panic::catch_unwind(run));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a hashing thread starts");
+        }
+        Self { permits: tokio::sync::Semaphore::new(in_flight), waiting: Default::default(), jobs }
+    }
+
+    /// Runs `work` (hashing or verifying) on a hashing thread, with its reused working memory,
+    /// once a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        use crate::error::ApiError;
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::Unavailable);
+        }
+        let permit = tokio::time::timeout(MAX_WAIT, self.permits.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = match permit {
+            Ok(Ok(p)) => p,
+            _ => return Err(ApiError::Unavailable),
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |memory: &mut Workspace| drop(answer.send(work(memory)))))
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the password hashing threads have stopped")))?;
+        answered.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("password hashing task failed")))
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +185,26 @@ mod tests {
     }
 
     #[test]
+    fn verifying_in_reused_memory_agrees_with_the_library() {
+        let pw = SecretString::from("correct horse battery staple".to_owned());
+        let wrong = SecretString::from("wrong horse battery staple".to_owned());
+        let stored = hash(&pw).unwrap();
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
+            .hash_password(b"correct horse battery staple")
+            .unwrap()
+            .to_string();
+        let mut memory = Workspace::new();
+        // Garbage left by earlier runs, of other passwords and parameters, changes nothing.
+        for _ in 0..2 {
+            assert!(verify_in(&mut memory, &pw, Some(&stored)));
+            assert!(!verify_in(&mut memory, &wrong, Some(&stored)));
+            assert!(verify_in(&mut memory, &pw, Some(&weak)));
+            assert!(!verify_in(&mut memory, &pw, None));
+            assert!(!verify_in(&mut memory, &pw, Some("not a hash")));
+        }
+    }
+
+    #[test]
     fn weaker_hashes_need_rehash() {
         let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
             .hash_password(b"correct horse battery staple")
@@ -80,47 +212,5 @@ mod tests {
             .to_string();
         assert!(needs_rehash(&weak));
         assert!(needs_rehash("not a phc string"));
-    }
-}
-
-/// Bounds the password hashes in flight (SECURITY.md AN-1, and the sign-in flood of issue 11):
-/// each argon2 run holds 19 MiB, so an unbounded burst of sign-ins would take memory without
-/// limit. At most `in_flight` hashes run at once; up to `MAX_WAITING` more wait up to
-/// `MAX_WAIT`, and anything beyond is answered 503 with `Retry-After` at once.
-pub struct HashSlots {
-    permits: tokio::sync::Semaphore,
-    waiting: std::sync::atomic::AtomicUsize,
-}
-
-/// Requests that may queue for a hash slot; past this a sign-in is refused at once.
-pub const MAX_WAITING: usize = 64;
-/// How long a queued request waits for a hash slot.
-pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl HashSlots {
-    pub fn new(in_flight: usize) -> Self {
-        Self { permits: tokio::sync::Semaphore::new(in_flight.max(1)), waiting: Default::default() }
-    }
-
-    /// Runs `work` (hashing or verifying) on the blocking pool once a slot is free.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, crate::error::ApiError> {
-        use crate::error::ApiError;
-        use std::sync::atomic::Ordering;
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::Unavailable);
-        }
-        let permit = tokio::time::timeout(MAX_WAIT, self.permits.acquire()).await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = match permit {
-            Ok(Ok(p)) => p,
-            _ => return Err(ApiError::Unavailable),
-        };
-        actix_web::web::block(work)
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing task failed: {e}")))
     }
 }

@@ -106,8 +106,8 @@ pub async fn login(
     let stored = account.as_ref().map(|a| a.password_hash.clone());
     let (matches, rehash) = state
         .hash_slots
-        .run(move || {
-            let matches = password::verify(&password, stored.as_deref());
+        .run(move |memory| {
+            let matches = password::verify_in(memory, &password, stored.as_deref());
             let rehash = match stored.as_deref() {
                 Some(s) if matches && password::needs_rehash(s) => password::hash(&password).ok(),
                 _ => None,

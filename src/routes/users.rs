@@ -144,7 +144,7 @@ impl UpdateUserRequest {
 
 /// Hashes in one of the bounded hash slots: argon2 takes tens of milliseconds of CPU and 19 MiB.
 async fn hash_password(state: &AppState, password: NewPassword) -> Result<String, ApiError> {
-    state.hash_slots.run(move || password::hash(password.secret())).await?.map_err(ApiError::Internal)
+    state.hash_slots.run(move |_| password::hash(password.secret())).await?.map_err(ApiError::Internal)
 }
 
 /// GET /api/v1/users

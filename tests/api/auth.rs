@@ -71,6 +71,67 @@ async fn repeated_failures_are_throttled_and_even_the_right_password_waits() {
     assert_eq!(app.login_as("ghost@test.example", "wrong password here").await.status, 429);
 }
 
+/// A sign-in attempt from `peer`, optionally forwarded (`X-Forwarded-For`).
+async fn login_from(
+    app: &TestApp,
+    peer: &str,
+    forwarded: Option<&str>,
+    email: &str,
+    password: &str,
+) -> crate::helpers::Res {
+    let mut req = actix_web::test::TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .peer_addr(format!("{peer}:40000").parse().unwrap())
+        .set_json(json!({ "email": email, "password": password }));
+    if let Some(f) = forwarded {
+        req = req.insert_header(("x-forwarded-for", f));
+    }
+    app.call(req).await
+}
+
+#[actix_web::test]
+async fn a_burst_of_guesses_gets_no_more_verifications_than_the_same_guesses_sent_one_by_one() {
+    let app = TestApp::spawn().await;
+    // Sources differ, so only the account's own throttle is at work.
+    for i in 0..5 {
+        assert_eq!(login_from(&app, &format!("198.51.100.{i}"), None, ADMIN_EMAIL, "wrong guess").await.status, 401);
+    }
+    // The fifth failure starts a one-second backoff; wait it out, then guess 30 times at once.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let burst = (0..30).map(|i| {
+        let app = &app;
+        async move { login_from(app, &format!("203.0.113.{i}"), None, ADMIN_EMAIL, "wrong guess").await.status }
+    });
+    let statuses = futures_util::future::join_all(burst).await;
+    let verified = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    let throttled = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    println!("burst of 30 after the backoff: {verified} verified, {throttled} throttled");
+    assert_eq!((verified, throttled), (1, 29), "one guess, as if sent one after another: {statuses:?}");
+}
+
+#[actix_web::test]
+async fn one_source_guessing_many_accounts_is_throttled_and_forwarded_for_counts_only_behind_a_trusted_proxy() {
+    let db = crate::helpers::TestDb::from_template();
+    let app = TestApp::on_database(db, &[("CONFER_TRUSTED_PROXIES", "10.0.0.0/8")]).await;
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let email = format!("guess{i}@test.example");
+        // A client that is not a trusted proxy cannot hide behind a header it wrote itself.
+        let forged = format!("192.0.2.{i}");
+        statuses.push(login_from(&app, "198.51.100.7", Some(&forged), &email, "wrong guess").await.status.as_u16());
+    }
+    let first_429 = statuses.iter().position(|s| *s == 429).expect("the source is throttled");
+    assert!(statuses[..first_429].iter().all(|s| *s == 401));
+    assert_eq!(first_429, 20, "twenty failures from one source, then backoff: {statuses:?}");
+    // Behind a trusted proxy, the client it names is the source: another client is not held up.
+    let other =
+        login_from(&app, "10.1.2.3", Some("6.6.6.6, 198.51.100.99"), "someone@test.example", "wrong guess").await;
+    assert_eq!(other.status, 401);
+    // And the flooding client, through the same proxy, still is (the proxy appended its address).
+    let same = login_from(&app, "10.1.2.3", Some("1.1.1.1, 198.51.100.7"), "x@test.example", "wrong guess").await;
+    assert_eq!(same.status, 429);
+}
+
 #[actix_web::test]
 async fn refresh_rotates_and_reusing_a_used_token_revokes_the_whole_family() {
     let app = TestApp::spawn().await;

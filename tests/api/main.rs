@@ -7,6 +7,7 @@ mod cases;
 mod contract;
 mod disclosure;
 mod faults;
+mod flood;
 mod health;
 mod helpers;
 mod http_basics;

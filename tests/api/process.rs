@@ -13,15 +13,21 @@ pub struct Server {
     pub port: u16,
 }
 
-/// An HTTP answer: status and body (JSON when the body parses as JSON, else null).
+/// An HTTP answer: status, the header block and body (JSON when the body parses as JSON, else null).
 pub struct Answer {
     pub status: u16,
+    pub head: String,
     pub json: Value,
 }
 
 impl Server {
     /// Starts `confer serve` on a free loopback port and waits until it answers /health/live.
     pub fn start(database_url: &str, port: u16) -> Self {
+        Self::start_with(database_url, port, &[])
+    }
+
+    /// As `start`, with more environment variables for the server.
+    pub fn start_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_confer"))
             .arg("serve")
             .env("DATABASE_URL", database_url)
@@ -32,6 +38,7 @@ impl Server {
             .env("CONFER_RATE_LIMIT_WRITES_PER_MINUTE", "1000000")
             .env("CONFER_SHUTDOWN_DRAIN_MS", "500")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .spawn()
             .expect("the confer binary starts");
         let server = Self { child, port };
@@ -57,6 +64,10 @@ impl Server {
         body: Option<&Value>,
     ) -> std::io::Result<Answer> {
         send(self.port, method, path, token, idempotency_key, body)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn signal(&self, signal: &str) {
@@ -92,15 +103,31 @@ pub fn send(
     idempotency_key: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<Answer> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    let mut headers = Vec::new();
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    if let Some(b) = &bearer {
+        headers.push(("Authorization", b.as_str()));
     }
     if let Some(key) = idempotency_key {
-        head.push_str(&format!("Idempotency-Key: {key}\r\n"));
+        headers.push(("Idempotency-Key", key));
+    }
+    send_with_headers(port, method, path, &headers, body)
+}
+
+/// One HTTP/1.1 request with the given extra headers on a fresh connection.
+pub fn send_with_headers(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     if !body.is_empty() {
         head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
@@ -114,6 +141,7 @@ pub fn send(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no status line"))?;
-    let json = answer.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    Ok(Answer { status, json })
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let json = serde_json::from_str(body).unwrap_or(Value::Null);
+    Ok(Answer { status, head: head.to_owned(), json })
 }
