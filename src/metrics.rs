@@ -87,6 +87,51 @@ impl Builder {
         self.rate(path, num, den, ratio_1dp(num, den))
     }
 
+    /// A rate over `basis` counts whose numerator and denominator are not themselves counts of
+    /// people (sums of scores, a count scaled to a population): suppressed when any basis count is.
+    pub fn pct_over(&mut self, path: &str, basis: &[i64], num: i64, den: i64) -> Rate {
+        self.rate_over(path, basis, num, den, pct_1dp(num, den))
+    }
+
+    pub fn ratio_over(&mut self, path: &str, basis: &[i64], num: i64, den: i64) -> Rate {
+        self.rate_over(path, basis, num, den, ratio_1dp(num, den))
+    }
+
+    /// A count of something about the people counted in `basis` (their children, the unknowns
+    /// among them): suppressed when it or any basis count is (SECURITY.md 2.6).
+    pub fn count_over(&mut self, path: &str, basis: &[i64], n: i64) -> Count {
+        if self.hides_any(basis) {
+            self.suppressed.push(path.to_owned());
+            Count { value: None, suppressed: true }
+        } else {
+            self.count(path, n)
+        }
+    }
+
+    /// Any other figure derived from the counts in `basis` (a sum, a median): `None`, and noted,
+    /// when any of them is suppressed.
+    pub fn derived<T>(&mut self, path: &str, basis: &[i64], value: Option<T>) -> Option<T> {
+        if self.hides_any(basis) {
+            self.suppressed.push(path.to_owned());
+            None
+        } else {
+            value
+        }
+    }
+
+    fn hides_any(&self, counts: &[i64]) -> bool {
+        counts.iter().any(|n| self.hides(*n))
+    }
+
+    fn rate_over(&mut self, path: &str, basis: &[i64], num: i64, den: i64, value: Option<f64>) -> Rate {
+        if self.hides_any(basis) {
+            self.suppressed.push(path.to_owned());
+            Rate { numerator: None, denominator: None, value: None, suppressed: true }
+        } else {
+            Rate { numerator: Some(num), denominator: Some(den), value, suppressed: false }
+        }
+    }
+
     fn rate(&mut self, path: &str, num: i64, den: i64, value: Option<f64>) -> Rate {
         if self.hides(num) || self.hides(den) {
             self.suppressed.push(path.to_owned());
@@ -99,7 +144,14 @@ impl Builder {
     /// A breakdown whose cells sum to a shown total: if suppression hides exactly one cell, the
     /// next smallest is hidden too, so the total cannot give the hidden one away.
     pub fn breakdown(&mut self, path: &str, rows: Vec<(String, i64)>) -> Vec<Cell> {
-        let mut hidden: Vec<bool> = rows.iter().map(|(_, n)| self.hides(*n)).collect();
+        let none = vec![0; rows.len()];
+        self.breakdown_over(path, rows, &none)
+    }
+
+    /// As `breakdown`, where row `i` also hides when `basis[i]` (the people it describes) does.
+    pub fn breakdown_over(&mut self, path: &str, rows: Vec<(String, i64)>, basis: &[i64]) -> Vec<Cell> {
+        let mut hidden: Vec<bool> =
+            rows.iter().zip(basis).map(|((_, n), of)| self.hides(*n) || self.hides(*of)).collect();
         if self.k.is_some() && hidden.iter().filter(|h| **h).count() == 1 {
             let next = rows
                 .iter()
@@ -416,8 +468,13 @@ struct ActionFigures {
 struct Medians {
     #[diesel(sql_type = Nullable<Double>)]
     to_first_hearing: Option<f64>,
+    /// The cases behind the median: a median of fewer than k is one of them.
+    #[diesel(sql_type = BigInt)]
+    first_hearings: i64,
     #[diesel(sql_type = Nullable<Double>)]
     to_closure: Option<f64>,
+    #[diesel(sql_type = BigInt)]
+    closures: i64,
 }
 
 /// The panel's actions due in the period by outcome, and those overdue today.
@@ -449,15 +506,16 @@ fn medians(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: NaiveDa
         // A case first heard in the period was heard in it: its first hearing is looked up
         // among those cases only, not among every case the panel ever heard.
         concat!(
-            "SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date)
+            "SELECT fh.median AS to_first_hearing, fh.n AS first_hearings, cl.median AS to_closure, cl.n AS closures
+               FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first - c.referral_date) AS median, count(*) AS n
                        FROM cases c JOIN (
                          SELECT ai.case_id, min(m.meeting_date) AS first FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
                           WHERE ai.case_id IN (SELECT case_id FROM (", heard!(), ") h)
                             AND m.panel_id = $1 AND ai.outcome = 'heard' AND m.status IN ('held', 'minutes_circulated')
                           GROUP BY ai.case_id) f ON f.case_id = c.id
-                      WHERE f.first BETWEEN $2 AND $3) AS to_first_hearing,
-                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date)
-                       FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3) AS to_closure"
+                      WHERE f.first BETWEEN $2 AND $3) fh,
+                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - referral_date) AS median, count(*) AS n
+                       FROM cases WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3) cl"
         )
     )
     .bind::<SqlUuid, _>(panel.0)
@@ -465,7 +523,7 @@ fn medians(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: NaiveDa
     .bind::<Date, _>(to)
     .get_result(conn)?;
     let one_dp = |v: Option<f64>| v.map(|v| (v * 10.0).round() / 10.0);
-    Ok(Medians { to_first_hearing: one_dp(m.to_first_hearing), to_closure: one_dp(m.to_closure) })
+    Ok(Medians { to_first_hearing: one_dp(m.to_first_hearing), to_closure: one_dp(m.to_closure), ..m })
 }
 
 /// Computes a panel's figures for `[from, to]`; `suppress` applies small-number suppression.
@@ -499,8 +557,9 @@ pub fn panel_metrics(
                 to,
             )?;
             Population {
-                cases_per_10000_adult_females: Some(b.ratio(
+                cases_per_10000_adult_females: Some(b.ratio_over(
                     "population.cases_per_10000_adult_females",
+                    &[heard_12m],
                     heard_12m * 10_000,
                     i64::from(pop),
                 )),
@@ -545,15 +604,19 @@ pub fn panel_metrics(
         non_police_referral_share: b.pct("non_police_referral_share", heard - h.police_heard, heard),
         diversity: Diversity {
             bame: b.pct("diversity.bame", h.bame, heard),
-            bame_unknown: b.count("diversity.bame_unknown", h.bame_unknown),
+            bame_unknown: b.count_over("diversity.bame_unknown", &[heard], h.bame_unknown),
             lgbt: b.pct("diversity.lgbt", h.lgbt, heard),
-            lgbt_unknown: b.count("diversity.lgbt_unknown", h.lgbt_unknown),
+            lgbt_unknown: b.count_over("diversity.lgbt_unknown", &[heard], h.lgbt_unknown),
             disability: b.pct("diversity.disability", h.disability, heard),
-            disability_unknown: b.count("diversity.disability_unknown", h.disability_unknown),
+            disability_unknown: b.count_over("diversity.disability_unknown", &[heard], h.disability_unknown),
             male_victims: b.pct("diversity.male_victims", h.male, heard),
             victims_aged_16_17: b.pct("diversity.victims_aged_16_17", h.aged_16_17, heard),
-            perpetrators_aged_17_or_under: b.count("diversity.perpetrators_aged_17_or_under", h.young_perpetrators),
-            children_in_households: b.count("diversity.children_in_households", h.children),
+            perpetrators_aged_17_or_under: b.count_over(
+                "diversity.perpetrators_aged_17_or_under",
+                &[heard],
+                h.young_perpetrators,
+            ),
+            children_in_households: b.count_over("diversity.children_in_households", &[heard], h.children),
         },
         population,
         risk_reduction,
@@ -577,8 +640,16 @@ pub fn panel_metrics(
             due_by_owner_agency: b.breakdown("actions.due_by_owner_agency", by_owner),
         },
         time: Time {
-            median_days_referral_to_first_hearing: medians.to_first_hearing,
-            median_days_referral_to_closure: medians.to_closure,
+            median_days_referral_to_first_hearing: b.derived(
+                "time.median_days_referral_to_first_hearing",
+                &[medians.first_hearings],
+                medians.to_first_hearing,
+            ),
+            median_days_referral_to_closure: b.derived(
+                "time.median_days_referral_to_closure",
+                &[medians.closures],
+                medians.to_closure,
+            ),
         },
         suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
     })
@@ -636,9 +707,9 @@ fn risk_reduction(
     Ok(RiskReduction {
         cases_counted: b.count("risk_reduction.cases_counted", r.counted),
         cases_left_out_missing_score: b.count("risk_reduction.cases_left_out_missing_score", r.left_out),
-        entry_sum: r.entry_sum,
-        exit_sum: r.exit_sum,
-        change_pct: b.pct("risk_reduction.change_pct", exit - entry, entry),
+        entry_sum: b.derived("risk_reduction.entry_sum", &[r.counted], r.entry_sum),
+        exit_sum: b.derived("risk_reduction.exit_sum", &[r.counted], r.exit_sum),
+        change_pct: b.pct_over("risk_reduction.change_pct", &[r.counted], exit - entry, entry),
         cases_whose_score_fell: b.pct("risk_reduction.cases_whose_score_fell", r.fell, r.counted),
     })
 }
@@ -841,16 +912,21 @@ pub fn safelives_return(
         })
         .collect();
     let mut b = Builder::new(suppress.then_some(i64::from(panel.settings.suppression_k)));
+    // Every cell of a meeting describes the cases discussed there: where those are too few to
+    // show, so is everything derived from them (SECURITY.md 2.6).
+    let discussed: Vec<i64> = values.iter().map(|v| v[0]).collect();
+    let total_discussed: i64 = discussed.iter().sum();
     // Suppress column by column, so a column total cannot give a hidden meeting's cell away.
     let mut cells: Vec<Vec<Count>> = vec![Vec::new(); values.len()];
     let mut totals = Vec::new();
     for (col, name) in RETURN_COLUMNS.iter().enumerate() {
         let column: Vec<(String, i64)> =
             values.iter().enumerate().map(|(i, v)| (format!("meeting[{i}]"), v[col])).collect();
-        for (i, cell) in b.breakdown(name, column).into_iter().enumerate() {
+        for (i, cell) in b.breakdown_over(name, column, &discussed).into_iter().enumerate() {
             cells[i].push(cell.count);
         }
-        totals.push(b.count(&format!("{name}.total"), values.iter().map(|v| v[col]).sum()));
+        let total = values.iter().map(|v| v[col]).sum();
+        totals.push(b.count_over(&format!("{name}.total"), &[total_discussed], total));
     }
     let meetings =
         rows.iter().zip(cells).map(|(r, cells)| ReturnRow { meeting_date: Some(r.meeting_date), cells }).collect();

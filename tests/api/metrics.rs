@@ -455,3 +455,87 @@ fn collect_rates(v: &Value, path: &str, out: &mut Vec<(String, i64, i64, Option<
         _ => {}
     }
 }
+
+/// Every number in a manager's answer that is not a setting must be 0 (or absent) when only
+/// 1–4 cases stand behind the figures (SECURITY.md 2.6: anything derived from a suppressed count
+/// is suppressed too). Returns the paths of the numbers that break that.
+fn numbers_shown(v: &Value, path: &str, out: &mut Vec<String>) {
+    const SETTINGS: [&str; 3] = ["k", "adult_female_population_16_plus", "recommended_cases"];
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if !SETTINGS.contains(&key.as_str()) {
+                    numbers_shown(value, &format!("{path}.{key}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                numbers_shown(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Number(n) if n.as_f64() != Some(0.0) => out.push(format!("{path} = {n}")),
+        _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn no_figure_a_manager_sees_rests_on_one_to_four_cases() {
+    let w = world().await;
+    let manager = w
+        .app
+        .user(
+            &w.admin,
+            "manager@test.example",
+            None,
+            json!([{ "role": "manager", "panel_id": w.marac }, { "role": "manager", "panel_id": w.cmarac }]),
+        )
+        .await;
+    let (from, to) = (days_ago(60), days_ago(0));
+    for n in 1..=4 {
+        // One more CMARAC case closed with both scores, and one more MARAC case heard.
+        let body = json!({
+            "panel_id": w.cmarac, "referral_date": days_ago(40 + n), "consent": { "status": "given" },
+            "participants": [{ "role": "vulnerable_person", "person": { "surname": "T", "date_of_birth": "2008-01-01", "bame": "yes" } }],
+            "lawful_basis": "public_task", "special_category_condition": "health_social_care", "children_in_household": 3,
+            "entry_assessment": { "tool": "cmarac_matrix", "tool_version": "v1", "score": 30 + n }
+        });
+        let c = id(&w.refer(&w.housing, body).await);
+        for to in ["screening", "accepted", "open"] {
+            w.move_to(&c, to, None).await;
+        }
+        let exit = json!({ "stage": "exit", "tool": "cmarac_matrix", "tool_version": "v1", "score": 10 + n });
+        send(&w, "POST", &format!("/api/v1/cases/{c}/risk-assessments"), &w.housing, None, exit).await;
+        let closure = json!({ "categories": ["engagement_sustained"], "reason": "Sustained engagement" });
+        send(&w, "POST", &format!("/api/v1/cases/{c}/closure"), &w.coordinator, None, closure).await;
+        let marac = w.marac_case(15).await;
+        accept(&w, &id(&marac)).await;
+        hold_meeting(&w, &days_ago(n), &[&id(&marac)]).await;
+
+        let mut shown = Vec::new();
+        for panel in [w.marac, w.cmarac] {
+            let path = format!("/api/v1/panels/{panel}/metrics?from={from}&to={to}");
+            let res = w.app.get(&path, &manager.access).await;
+            assert_eq!(res.status, 200);
+            numbers_shown(&res.json(), &format!("{n} cases, metrics"), &mut shown);
+            // The same figures unsuppressed for panel staff: the sweep has something to hide.
+            let staff = w.app.get(&path, &w.coordinator.access).await.json();
+            let mut staff_shown = Vec::new();
+            numbers_shown(&staff, "", &mut staff_shown);
+            assert!(staff_shown.len() > 5, "the staff view carries the figures");
+        }
+        let compare = format!("/api/v1/metrics/compare?panels={},{}&from={from}&to={to}", w.marac, w.cmarac);
+        let res = w.app.get(&compare, &manager.access).await;
+        assert_eq!(res.status, 200);
+        numbers_shown(&res.json(), &format!("{n} cases, compare"), &mut shown);
+        let quarter = {
+            let today = Utc::now().date_naive();
+            format!("{}Q{}", today.year(), (today.month() - 1) / 3 + 1)
+        };
+        let ret = format!("/api/v1/panels/{}/reports/safelives-return?quarter={quarter}", w.marac);
+        let res = w.app.get(&ret, &manager.access).await;
+        assert_eq!(res.status, 200);
+        numbers_shown(&res.json(), &format!("{n} cases, return"), &mut shown);
+        assert!(shown.is_empty(), "figures resting on {n} cases reach the manager: {shown:#?}");
+    }
+}
