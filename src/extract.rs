@@ -82,7 +82,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let problem = problem_from_serde(&path, &e.inner().to_string());
         // The shape is wrong (unknown or missing field, wrong JSON type): 400. The shape is right
         // but the value is not one the domain allows (an unknown code, an impossible date): 422.
-        if matches!(problem.code.as_str(), "not_an_allowed_value" | "invalid_value") {
+        if matches!(
+            problem.code.as_str(),
+            "not_an_allowed_value"
+                | "invalid_value"
+                | crate::domain::NOT_AN_ISO_DATE
+                | crate::domain::DATE_OUT_OF_RANGE
+        ) {
             ApiError::Unprocessable(vec![problem])
         } else {
             ApiError::BadRequest(vec![problem])
@@ -132,6 +138,9 @@ fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
         let name = quoted(message).unwrap_or_default();
         return FieldProblem::new(join(&name), "required");
     }
+    if let Some(code) = message.strip_prefix("code:") {
+        return FieldProblem::new(display_path(parent), code);
+    }
     let code = if message.starts_with("invalid type") {
         "invalid_type"
     } else if message.starts_with("unknown variant") {
@@ -159,7 +168,14 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
                 let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
                 serde_path_to_error::deserialize(de).map_err(|e| {
                     let path = e.path().to_string();
-                    ApiError::BadRequest(vec![problem_from_serde(&path, &e.inner().to_string())])
+                    let problem = problem_from_serde(&path, &e.inner().to_string());
+                    // A well-formed date the service does not support is a value it will not
+                    // take (422), as in a body; other unreadable query values are 400.
+                    if problem.code == crate::domain::DATE_OUT_OF_RANGE {
+                        ApiError::Unprocessable(vec![problem])
+                    } else {
+                        ApiError::BadRequest(vec![problem])
+                    }
                 })
             })
             .map(Query);

@@ -112,9 +112,13 @@ fn column_for(header: &str) -> Option<Column> {
     })
 }
 
+/// A register's date, in the forms councils write them, within the years the service supports.
 fn parse_date(raw: &str) -> Option<NaiveDate> {
     let raw = raw.trim();
-    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(raw, f).ok())
+    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(raw, f).ok())
+        .filter(|d| (crate::domain::EARLIEST..=crate::domain::LATEST).contains(d))
 }
 
 fn status_for(raw: &str) -> Option<CaseStatus> {

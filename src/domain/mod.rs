@@ -3,10 +3,12 @@
 //! handler never sees an unchecked value.
 
 pub mod dash;
+mod date;
 mod enums;
 mod ids;
 mod text;
 
+pub use date::*;
 pub use enums::*;
 pub use ids::*;
 pub use text::*;

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, Problems, UserId, optional_text, required_text,
+    ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, IsoDate, MeetingId, Problems, UserId, optional_text,
+    required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query};
@@ -86,7 +87,7 @@ pub struct CreateActionRequest {
     description: String,
     owner_agency_id: Option<Uuid>,
     owner_user_id: Option<Uuid>,
-    due_date: NaiveDate,
+    due_date: crate::domain::IsoDate,
     meeting_id: Option<Uuid>,
 }
 
@@ -165,7 +166,7 @@ pub async fn create_action(
             if let Some(m) = req.meeting_id.map(MeetingId) {
                 match meeting::get(conn, m) {
                     Ok(row) if row.panel_id == access.panel_id => {
-                        if req.due_date < row.meeting_date {
+                        if req.due_date.get() < row.meeting_date {
                             problems.push(FieldProblem::new("due_date", "before_the_meeting"));
                         }
                     }
@@ -175,7 +176,7 @@ pub async fn create_action(
                     Err(e) => return Err(e.into()),
                 }
             }
-            if req.due_date < current.referral_date {
+            if req.due_date.get() < current.referral_date {
                 problems.push(FieldProblem::new("due_date", "before_referral_date"));
             }
             if !problems.is_empty() {
@@ -190,7 +191,7 @@ pub async fn create_action(
                     description,
                     owner_agency_id: owner.expect("checked above"),
                     owner_user_id: req.owner_user_id.map(UserId),
-                    due_date: req.due_date,
+                    due_date: req.due_date.get(),
                     created_by: user.user_id,
                 },
             )?;
@@ -241,7 +242,7 @@ pub struct UpdateActionRequest {
     owner_agency_id: Option<Uuid>,
     #[serde(default, deserialize_with = "crate::domain::double_option")]
     owner_user_id: Option<Option<Uuid>>,
-    due_date: Option<NaiveDate>,
+    due_date: Option<crate::domain::IsoDate>,
     status: Option<ActionStatus>,
     outcome_note: Option<String>,
 }
@@ -309,7 +310,7 @@ pub async fn update_action(
             if status != current.status && status.needs_note() && outcome_note.is_none() {
                 problems.push(FieldProblem::new("outcome_note", "required_for_this_status"));
             }
-            let due_date = req.due_date.unwrap_or(current.due_date);
+            let due_date = req.due_date.map_or(current.due_date, IsoDate::get);
             if status == ActionStatus::CarriedForward
                 && current.status != ActionStatus::CarriedForward
                 && due_date <= current.due_date

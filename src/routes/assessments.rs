@@ -13,8 +13,8 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
-    AgencyId, AssessmentId, AssessmentStage, AuditAction, CaseId, CaseStatus, PanelKind, RiskTool, Tag, UserId,
-    optional_text,
+    AgencyId, AssessmentId, AssessmentStage, AuditAction, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool, Tag,
+    UserId, optional_text,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IdempotencyKey, Json};
@@ -43,7 +43,7 @@ pub struct AssessmentInput {
     stage: Option<AssessmentStage>,
     tool: RiskTool,
     tool_version: String,
-    assessed_on: Option<NaiveDate>,
+    assessed_on: Option<crate::domain::IsoDate>,
     answers: Option<BTreeMap<String, DashAnswerInput>>,
     score: Option<i32>,
     breakdown: Option<BTreeMap<String, f64>>,
@@ -105,7 +105,7 @@ pub fn score_assessment(
     let mut problems = Vec::new();
     let mut push = |f: &str, c: &str| problems.push(FieldProblem::new(f, c));
     let stage = input.stage.unwrap_or(default_stage);
-    if input.assessed_on.is_some_and(|d| d > Utc::now().date_naive()) {
+    if input.assessed_on.is_some_and(|d| d.get() > Utc::now().date_naive()) {
         push("assessed_on", "in_future");
     }
     let version = match optional_text("tool_version", Some(&input.tool_version), 100) {
@@ -166,7 +166,7 @@ pub fn score_assessment(
                 threshold: Some(threshold),
                 high_risk: yes >= threshold,
                 breakdown: None,
-                assessed_on: input.assessed_on,
+                assessed_on: input.assessed_on.map(IsoDate::get),
             }
         }
         RiskTool::CmaracMatrix | RiskTool::CustomScore => {
@@ -199,7 +199,7 @@ pub fn score_assessment(
                 threshold,
                 high_risk: threshold.is_some_and(|t| score > t),
                 breakdown: input.breakdown.as_ref().map(|b| serde_json::to_value(b).expect("numbers serialise")),
-                assessed_on: input.assessed_on,
+                assessed_on: input.assessed_on.map(IsoDate::get),
             }
         }
     };
@@ -368,7 +368,7 @@ pub async fn create_risk_assessment(
             }
             let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
             if let Some(d) = input.assessed_on
-                && d < current.referral_date
+                && d.get() < current.referral_date
             {
                 return Err(ApiError::unprocessable("assessed_on", "before_referral_date"));
             }

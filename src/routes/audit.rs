@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{PanelId, Problems, Role};
+use crate::domain::{IsoTimestamp, PanelId, Problems, Role};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -24,8 +24,8 @@ pub struct AuditQuery {
     user_id: Option<Uuid>,
     agency_id: Option<Uuid>,
     request_id: Option<String>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<IsoTimestamp>,
+    to: Option<IsoTimestamp>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -108,10 +108,10 @@ pub async fn list_audit_events(
             query = query.filter(audit_events::request_id.eq(r));
         }
         if let Some(from) = q.from {
-            query = query.filter(audit_events::occurred_at.ge(from));
+            query = query.filter(audit_events::occurred_at.ge(from.get()));
         }
         if let Some(to) = q.to {
-            query = query.filter(audit_events::occurred_at.le(to));
+            query = query.filter(audit_events::occurred_at.le(to.get()));
         }
         if let Some(after) = after {
             query = query.filter(audit_events::id.gt(after));

@@ -10,8 +10,8 @@ use crate::audit::{Audit, Event};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AgencyId, AuditAction, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId,
-    PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, Tag, UserId,
+    AgencyId, AuditAction, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory, LawfulBasis,
+    LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, Tag, UserId,
     Vulnerability, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
@@ -87,7 +87,7 @@ pub struct LocationInput {
 pub struct CreateCaseRequest {
     panel_id: Uuid,
     referring_agency_id: Option<Uuid>,
-    referral_date: NaiveDate,
+    referral_date: crate::domain::IsoDate,
     #[serde(default)]
     criteria: CriteriaInput,
     #[serde(default)]
@@ -235,7 +235,7 @@ impl CreateCaseRequest {
             Some(ParsedReferral {
                 panel_id: PanelId(self.panel_id),
                 referring_agency_id: self.referring_agency_id.map(AgencyId),
-                referral_date: self.referral_date,
+                referral_date: self.referral_date.get(),
                 professional_judgement_reason: pj.flatten(),
                 escalation_incident_count: escalation,
                 participants,
@@ -860,8 +860,8 @@ pub struct ListCasesQuery {
     vulnerability: Option<Vulnerability>,
     referring_agency_id: Option<Uuid>,
     repeat: Option<bool>,
-    referred_from: Option<NaiveDate>,
-    referred_to: Option<NaiveDate>,
+    referred_from: Option<crate::domain::IsoDate>,
+    referred_to: Option<crate::domain::IsoDate>,
     reference: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
@@ -894,8 +894,8 @@ pub async fn list_cases(
                 vulnerability: q.vulnerability,
                 referring_agency_id: q.referring_agency_id.map(AgencyId),
                 is_repeat: q.repeat,
-                referred_from: q.referred_from,
-                referred_to: q.referred_to,
+                referred_from: q.referred_from.map(IsoDate::get),
+                referred_to: q.referred_to.map(IsoDate::get),
                 reference: reference?,
             },
         ))
@@ -1043,7 +1043,7 @@ pub async fn transition_case(
 pub struct ClosureRequest {
     categories: Vec<ClosureCategory>,
     reason: String,
-    closed_on: Option<NaiveDate>,
+    closed_on: Option<crate::domain::IsoDate>,
 }
 
 /// POST /api/v1/cases/{case_id}/closure
@@ -1065,7 +1065,7 @@ pub async fn close_case(
     let reason = p.check(required_text("reason", &req.reason, 2000));
     let (categories, reason) = p.finish(|| Some((dedup(&req.categories), reason?)))?;
     let today = Utc::now().date_naive();
-    let closed_on = req.closed_on.unwrap_or(today);
+    let closed_on = req.closed_on.map_or(today, IsoDate::get);
     let id = CaseId(path.case_id);
     let out = db::run(&state.pool, move |conn| {
         use diesel::Connection;

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, CaseId, CaseStatus,
-    ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId, PanelId, PanelKind, Problems, UserId,
-    optional_text,
+    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, CaseId, CaseStatus, IsoDate,
+    IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId, PanelId, PanelKind,
+    Problems, UserId, optional_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query, etag};
@@ -42,12 +42,12 @@ const MAX_MINUTES_CHARS: usize = 60_000;
 pub struct MeetingInput {
     kind: Option<MeetingKind>,
     mode: Option<MeetingMode>,
-    meeting_date: Option<NaiveDate>,
+    meeting_date: Option<crate::domain::IsoDate>,
     start_time: Option<NaiveTime>,
     venue: Option<String>,
     virtual_link: Option<String>,
     chair_user_id: Option<Uuid>,
-    agenda_cutoff_at: Option<DateTime<Utc>>,
+    agenda_cutoff_at: Option<IsoTimestamp>,
 }
 
 impl MeetingInput {
@@ -56,7 +56,7 @@ impl MeetingInput {
         let mut p = Problems::default();
         let venue = p.check(optional_text("venue", self.venue.as_deref(), 500));
         let link = p.check(optional_text("virtual_link", self.virtual_link.as_deref(), 500));
-        let date = self.meeting_date.or(base.map(|b| b.meeting_date));
+        let date = self.meeting_date.map(IsoDate::get).or(base.map(|b| b.meeting_date));
         let time = self.start_time.or(base.map(|b| b.start_time));
         if date.is_none() {
             p.push("meeting_date", "required");
@@ -73,7 +73,10 @@ impl MeetingInput {
                 venue: venue?.or(base.and_then(|b| b.venue.clone())),
                 virtual_link: link?.or(base.and_then(|b| b.virtual_link.clone())),
                 chair_user_id: self.chair_user_id.map(UserId).or(base.and_then(|b| b.chair_user_id)),
-                agenda_cutoff_at: self.agenda_cutoff_at.or(base.and_then(|b| b.agenda_cutoff_at)),
+                agenda_cutoff_at: self
+                    .agenda_cutoff_at
+                    .map(IsoTimestamp::get)
+                    .or(base.and_then(|b| b.agenda_cutoff_at)),
             })
         })
     }

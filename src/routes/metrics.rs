@@ -19,8 +19,8 @@ use crate::startup::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsQuery {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    from: Option<crate::domain::IsoDate>,
+    to: Option<crate::domain::IsoDate>,
     year: Option<i32>,
     #[serde(default)]
     publication: bool,
@@ -80,7 +80,7 @@ pub async fn panel_metrics(
     let figures = db::run(&state.pool, move |conn| {
         let panel = panel::get(conn, panel_id)?;
         let (from, to) = match (q.from, q.to, q.year) {
-            (Some(from), Some(to), _) => (from, to),
+            (Some(from), Some(to), _) => (from.get(), to.get()),
             (_, _, Some(year)) => reporting_year(year, panel.settings.reporting_year_start_month as u32)
                 .ok_or(ApiError::bad_field("year", "out_of_range"))?,
             _ => return Err(ApiError::bad_field("from", "give_from_and_to_or_year")),
@@ -136,8 +136,8 @@ pub async fn safelives_return(
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     panels: String,
-    from: NaiveDate,
-    to: NaiveDate,
+    from: crate::domain::IsoDate,
+    to: crate::domain::IsoDate,
     #[serde(default)]
     publication: bool,
 }
@@ -174,7 +174,7 @@ pub async fn compare_panels(
     let ids: Vec<PanelId> = ids.into_iter().flatten().collect();
     let access: Vec<(PanelId, bool)> =
         ids.iter().map(|id| figures_access(&user, *id).map(|s| (*id, s || q.publication))).collect::<Result<_, _>>()?;
-    let (from, to) = (q.from, q.to);
+    let (from, to) = (q.from.get(), q.to.get());
     let panels = db::run(&state.pool, move |conn| {
         access
             .iter()

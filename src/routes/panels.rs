@@ -2,14 +2,15 @@
 //! (managers need the ids for metrics), managed by system admins.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AgencyId, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, default_true, double_option,
+    AgencyId, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, default_true,
+    double_option,
 };
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
@@ -25,7 +26,7 @@ const MAX_MEMBERS: usize = 200;
 pub struct MemberDto {
     agency_id: Uuid,
     #[serde(default)]
-    isa_signed_on: Option<NaiveDate>,
+    isa_signed_on: Option<crate::domain::IsoDate>,
     #[serde(default = "default_true")]
     active: bool,
 }
@@ -56,7 +57,11 @@ impl PanelResponse {
             settings: row.settings,
             members: members
                 .into_iter()
-                .map(|m| MemberDto { agency_id: m.agency_id.0, isa_signed_on: m.isa_signed_on, active: m.active })
+                .map(|m| MemberDto {
+                    agency_id: m.agency_id.0,
+                    isa_signed_on: m.isa_signed_on.map(IsoDate::from_stored),
+                    active: m.active,
+                })
                 .collect(),
             active: row.active,
             version: row.version,
@@ -177,7 +182,7 @@ fn parse_members(raw: Vec<MemberDto>, p: &mut Problems) -> Vec<Member> {
         if out.iter().any(|o| o.agency_id == agency_id) {
             p.push(format!("members[{i}].agency_id"), "duplicate");
         } else {
-            out.push(Member { agency_id, isa_signed_on: m.isa_signed_on, active: m.active });
+            out.push(Member { agency_id, isa_signed_on: m.isa_signed_on.map(IsoDate::get), active: m.active });
         }
     }
     out

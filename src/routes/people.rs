@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::{
-    AddressKind, AgencyId, Gender, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState, UserId,
+    AddressKind, AgencyId, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState, UserId,
     normalize_org_name, optional_text, required_text,
 };
 use crate::error::ApiError;
@@ -23,7 +23,7 @@ pub struct PersonInput {
     forenames: Option<String>,
     #[serde(default)]
     aliases: Vec<String>,
-    date_of_birth: Option<NaiveDate>,
+    date_of_birth: Option<crate::domain::IsoDate>,
     gender: Option<Gender>,
     ethnicity: Option<String>,
     bame: Option<TriState>,
@@ -68,7 +68,7 @@ impl PersonInput {
             .map(|(i, a)| p.check(ShortText::parse(format!("{prefix}.aliases[{i}]"), a)))
             .collect();
         let today = Utc::now().date_naive();
-        if let Some(dob) = self.date_of_birth {
+        if let Some(dob) = self.date_of_birth.map(IsoDate::get) {
             if dob > today {
                 p.push(f("date_of_birth"), "in_future");
             } else if dob < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
@@ -101,7 +101,7 @@ impl PersonInput {
             surname,
             forenames,
             aliases: aliases.into_iter().collect::<Option<Vec<_>>>()?.into_iter().map(ShortText::into_inner).collect(),
-            date_of_birth: self.date_of_birth,
+            date_of_birth: self.date_of_birth.map(IsoDate::get),
             gender: self.gender.unwrap_or(Gender::Unknown),
             ethnicity: ethnicity?,
             bame: self.bame.unwrap_or(TriState::Unknown),
@@ -294,7 +294,7 @@ impl PersonInput {
 pub struct MatchRequest {
     surname: String,
     forenames: Option<String>,
-    date_of_birth: Option<NaiveDate>,
+    date_of_birth: Option<crate::domain::IsoDate>,
 }
 
 #[derive(Serialize)]
@@ -322,7 +322,7 @@ pub async fn match_people(
     let surname = p.check(required_text("surname", &req.surname, 200));
     let forenames = p.check(optional_text("forenames", req.forenames.as_deref(), 200));
     let key = p.finish(|| Some(person_key(&forenames?.unwrap_or_default(), &surname?)))?;
-    let dob = req.date_of_birth;
+    let dob = req.date_of_birth.map(IsoDate::get);
     let rows = db::run(&state.pool, move |conn| Ok(person::likely_matches(conn, &user, &key, dob)?)).await?;
     let items = rows
         .into_iter()

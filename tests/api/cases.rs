@@ -429,7 +429,7 @@ async fn bad_referrals_are_refused_with_the_field_and_reason() {
         .post("/api/v1/cases", Some(&w.idva.access), marac_referral(w.marac, "2023-02-30", people.clone(), json!({})))
         .await;
     assert_eq!(impossible.status, 422);
-    assert_eq!(impossible.field_errors(), vec![("referral_date".into(), "invalid_value".into())]);
+    assert_eq!(impossible.field_errors(), vec![("referral_date".into(), "not_an_iso_date".into())]);
 
     let unknown_code = w
         .app

@@ -5,6 +5,7 @@ mod agencies;
 mod auth;
 mod cases;
 mod contract;
+mod dates;
 mod disclosure;
 mod faults;
 mod flood;
