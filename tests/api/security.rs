@@ -550,3 +550,199 @@ async fn concurrent_sealers_link_every_event_once_into_one_chain() {
     assert_eq!((sealed, pending), (events as u64, 0), "every event sealed once, none left waiting");
     assert_eq!(confer::audit::verify(&mut conn).unwrap(), Ok(events as u64));
 }
+
+/// The F3 scan over the flows the outside review probed (issue 11): a known person linked to a
+/// new referral by another organisation, minutes read by an organisation that sent apologies,
+/// the people search for every role, and reads before and after acknowledging a meeting by an
+/// organisation whose only sight of the case is that meeting.
+#[actix_web::test]
+async fn canary_scan_covers_re_referral_minutes_people_search_and_acknowledgement() {
+    let w = world().await;
+    let (c, case) = seeded_case(&w).await;
+    w.link_police(&c).await;
+    let policy = w.app.get("/api/v1/field-policy", &w.admin.access).await.json();
+    // A health trust joins the MARAC; its sight of the case will come only from a meeting.
+    let health_agency = w.app.create_agency(&w.admin, "North West NHS Trust", "mental_health").await;
+    let panel = w.app.get(&format!("/api/v1/panels/{}", w.marac), &w.admin.access).await;
+    let mut members = panel.json()["members"].clone();
+    members.as_array_mut().unwrap().push(json!({ "agency_id": health_agency, "isa_signed_on": "2025-01-01" }));
+    let patched = w
+        .app
+        .patch(
+            &format!("/api/v1/panels/{}", w.marac),
+            &w.admin.access,
+            panel.header("etag").as_deref(),
+            json!({ "members": members }),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", String::from_utf8_lossy(&patched.body));
+    let health = w
+        .app
+        .user(
+            &w.admin,
+            "nurse@test.example",
+            Some(health_agency),
+            json!([{ "role": "agency_rep", "panel_id": w.marac }]),
+        )
+        .await;
+    let chair = w
+        .app
+        .user(&w.admin, "chair@test.example", Some(w.police_agency), json!([{ "role": "chair", "panel_id": w.marac }]))
+        .await;
+
+    // Re-referral: the police link the seeded people to a case of their own.
+    let person = |role: &str| {
+        case["participants"].as_array().unwrap().iter().find(|p| p["role"] == role).unwrap()["person"]["id"].clone()
+    };
+    let mut body = marac_referral(
+        w.marac,
+        &days_ago(1),
+        json!([{ "role": "victim", "person_id": person("victim") }, { "role": "perpetrator", "person_id": person("perpetrator") }]),
+        json!({ "criteria": { "professional_judgement": { "reason": "Police re-referral" } } }),
+    );
+    body["referring_agency_id"] = json!(w.police_agency);
+    let rereferral = w.refer(&w.police, body).await;
+    let r = rereferral["id"].as_str().unwrap().to_owned();
+
+    // A meeting hears the case: the police send apologies, the health trust is present.
+    for to in ["screening", "accepted"] {
+        w.move_to(&c, to, None).await;
+    }
+    let m = w
+        .app
+        .post(
+            &format!("/api/v1/panels/{}/meetings", w.marac),
+            Some(&w.coordinator.access),
+            json!({ "meeting_date": days_ago(0), "start_time": "10:00", "virtual_link": "https://meet.example/x" }),
+        )
+        .await
+        .json();
+    let mid = m["id"].as_str().unwrap().to_owned();
+    let agenda = format!("/api/v1/meetings/{mid}/agenda");
+    let etag = w.app.get(&agenda, &w.coordinator.access).await.header("etag").unwrap();
+    let put = w
+        .app
+        .call(
+            TestRequest::put()
+                .uri(&agenda)
+                .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+                .insert_header(("if-match", etag))
+                .set_json(json!({ "items": [{ "case_id": c }] })),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    for (agency, kind) in [(w.police_agency, "apologies"), (health_agency, "present")] {
+        let res = w
+            .app
+            .post(
+                &format!("/api/v1/meetings/{mid}/attendance"),
+                Some(&w.coordinator.access),
+                json!({ "agency_id": agency, "attendance_type": kind }),
+            )
+            .await;
+        assert_eq!(res.status, 201);
+    }
+    for to in ["agenda_published", "in_progress", "held"] {
+        let res = w
+            .app
+            .post(&format!("/api/v1/meetings/{mid}/transitions"), Some(&w.coordinator.access), json!({ "to": to }))
+            .await;
+        assert_eq!(res.status, 200);
+    }
+    // Minutes that (wrongly, but minutes are free text) repeat every seeded value.
+    let minutes_text: String = TAGS.iter().map(|t| canary(t)).collect::<Vec<_>>().join("; ");
+    let res = w
+        .app
+        .call(
+            TestRequest::put()
+                .uri(&format!("/api/v1/meetings/{mid}/minutes"))
+                .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+                .insert_header(("if-match", "\"0\""))
+                .set_json(json!({ "body": minutes_text })),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+
+    let mut probes = 0;
+    let mut leaks = Vec::new();
+    let mut scan = |who: &str, what: &str, res: &Res, allowed: &BTreeSet<String>| {
+        probes += 1;
+        for found in canaries_in(res) {
+            if !allowed.contains(&found) {
+                leaks.push(format!("{who} {what}: {found}"));
+            }
+        }
+    };
+    let all: BTreeSet<String> = TAGS.iter().map(|t| t.to_string()).collect();
+    let none = BTreeSet::new();
+    let purpose_free = |set: BTreeSet<String>, purpose: bool| -> BTreeSet<String> {
+        set.into_iter()
+            .filter(|t| {
+                purpose || !matches!(t.as_str(), "victim.address" | "victim.safe_contact" | "health" | "safety_plan")
+            })
+            .collect()
+    };
+    let police_policy = entitled(&policy, &[("agency_type", "police")], false);
+    let health_policy = entitled(&policy, &[("agency_type", "mental_health")], false);
+
+    // 1. The re-referral, read by the police with and without a purpose: policy only.
+    for purpose in [false, true] {
+        let res = get_as(&w, &format!("/api/v1/cases/{r}"), &w.police, purpose).await;
+        scan("police", "re-referral", &res, &purpose_free(police_policy.clone(), purpose));
+    }
+    // 2. Minutes: the police sent apologies (none, even after acknowledging); the coordinator reads them.
+    let ack = |who: &Session| {
+        TestRequest::post()
+            .uri(&format!("/api/v1/meetings/{mid}/acknowledgement"))
+            .insert_header(("authorization", format!("Bearer {}", who.access)))
+    };
+    assert_eq!(w.app.call(ack(&w.police)).await.status, 200);
+    let minutes = format!("/api/v1/meetings/{mid}/minutes");
+    scan("police (apologies)", "minutes", &w.app.get(&minutes, &w.police.access).await, &none);
+    scan("health (not acknowledged)", "minutes", &w.app.get(&minutes, &health.access).await, &none);
+    let staff_minutes = w.app.get(&minutes, &w.coordinator.access).await;
+    assert_eq!(canaries_in(&staff_minutes).len(), TAGS.len(), "the scan can see minutes");
+    // 3. The health trust before acknowledging: the research list (children's names if its policy allows).
+    let research = purpose_free(health_policy.iter().filter(|t| *t == "children").cloned().collect(), false);
+    for path in
+        [format!("/api/v1/cases/{c}"), "/api/v1/cases".into(), agenda.clone(), format!("/api/v1/cases/{c}/actions")]
+    {
+        for purpose in [false, true] {
+            scan("health (not acknowledged)", &path, &get_as(&w, &path, &health, purpose).await, &research);
+        }
+    }
+    // 4. After acknowledging: the case as its policy allows.
+    assert_eq!(w.app.call(ack(&health)).await.status, 200);
+    for path in [
+        format!("/api/v1/cases/{c}"),
+        "/api/v1/cases".into(),
+        agenda.clone(),
+        format!("/api/v1/meetings/{mid}/pack"),
+        minutes.clone(),
+    ] {
+        for purpose in [false, true] {
+            let allowed = if path == minutes { all.clone() } else { purpose_free(health_policy.clone(), purpose) };
+            scan("health (acknowledged)", &path, &get_as(&w, &path, &health, purpose).await, &allowed);
+        }
+    }
+    // 5. The people search for every role, by the child's name (itself a canary) and the victim's.
+    let users: [(&str, &Session, BTreeSet<String>); 6] = [
+        ("coordinator", &w.coordinator, entitled(&policy, &[("role", "coordinator")], false)),
+        ("chair", &chair, entitled(&policy, &[("role", "chair")], false)),
+        ("police", &w.police, police_policy.clone()),
+        ("idva", &w.idva, all.clone()),
+        ("housing", &w.housing, none.clone()),
+        ("health", &health, health_policy.clone()),
+    ];
+    for (name, who, allowed) in &users {
+        for search in [json!({ "surname": canary("children") }), json!({ "surname": "Seeded", "forenames": "Alex" })] {
+            let res = w.app.post("/api/v1/people/matches", Some(&who.access), search).await;
+            scan(name, "people matches", &res, &allowed.iter().filter(|t| *t == "children").cloned().collect());
+        }
+    }
+    println!("F3 canary scan (review flows): {probes} responses scanned, {} leaks", leaks.len());
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    // The scan can fail: with its grant the health trust sees the health canary.
+    let full = get_as(&w, &format!("/api/v1/cases/{c}"), &health, true).await;
+    assert!(canaries_in(&full).contains("health"), "{}", String::from_utf8_lossy(&full.body));
+}
