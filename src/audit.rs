@@ -25,11 +25,12 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Grant};
+use crate::domain::AuthUser;
 use crate::domain::{AgencyId, AuditAction, AuditOutcome, PanelId, Tag, UserId};
 use crate::error::{ApiError, ProblemType};
 use crate::schema::{audit_chain_head, audit_events, audit_pending, audit_seals};
-use crate::startup::{AppState, find_route};
+use crate::state::AppState;
+use crate::state::Grant;
 
 /// Who did what, for one request. Built by the `Audit` extractor.
 #[derive(Clone)]
@@ -110,7 +111,7 @@ impl Audit {
             .collect();
         roles.sort();
         Self {
-            request_id: crate::request_context::request_id().unwrap_or_else(|| "none".to_owned()),
+            request_id: crate::request_id::current().unwrap_or_else(|| "none".to_owned()),
             route: req.match_pattern().unwrap_or_else(|| "unmatched".to_owned()),
             method: req.method().as_str().to_owned(),
             user_id: user.as_ref().map(|u| u.user_id),
@@ -371,16 +372,16 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let pattern = req.match_pattern();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let audited = pattern
         .as_deref()
-        .and_then(|p| find_route(p, req.method().as_str()))
+        .and_then(|p| state.as_ref()?.route(p, req.method().as_str()))
         .is_some_and(|r| matches!(r.grant, Grant::CaseData(_)));
     if !audited {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let written = Arc::new(AtomicBool::new(false));
     req.extensions_mut().insert(Written(written.clone()));
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     let ids = path_ids(pattern.as_deref().unwrap_or_default(), req.path());
     let res = next.call(req).await?.map_into_boxed_body();
     if written.load(Ordering::SeqCst) {

@@ -8,7 +8,7 @@ use diesel::{Connection, PgConnection};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
-use crate::{auth, db, demo, startup, telemetry};
+use crate::{db, demo, startup, telemetry};
 
 const USAGE: &str = "\
 usage: confer <command>
@@ -94,12 +94,12 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("bootstrap system admin created");
     }
     drop(conn);
-    auth::password::warm_up();
+    crate::passwords::warm_up();
 
     let listener = TcpListener::bind(config.bind_addr)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind_addr))?;
     tracing::info!(addr = %config.bind_addr, "confer listening");
-    let state = startup::AppState::new(&config, db::pool(&config));
+    let state = crate::state::AppState::new(&config, db::pool(&config), startup::ROUTES);
     actix_web::rt::System::new().block_on(async move { startup::server(listener, &config, state)?.await })?;
     tracing::info!("confer stopped");
     Ok(())

@@ -192,6 +192,10 @@ fn parse_runtime_role(raw: Option<String>) -> Result<Option<String>, ConfigError
     }
 }
 
+pub fn valid_kid(kid: &str) -> bool {
+    (1..=32).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// `kid:base64key[,kid:base64key…]`; the key may be standard or URL-safe base64 and must decode
 /// to at least 32 bytes.
 fn parse_jwt_keys(raw: &str) -> Result<Vec<JwtKey>, ConfigError> {
@@ -200,7 +204,7 @@ fn parse_jwt_keys(raw: &str) -> Result<Vec<JwtKey>, ConfigError> {
         let (kid, encoded) = entry
             .split_once(':')
             .ok_or_else(|| ConfigError("CONFER_JWT_KEYS entries must look like kid:base64key".into()))?;
-        if !crate::auth::jwt::valid_kid(kid) {
+        if !valid_kid(kid) {
             return Err(ConfigError("CONFER_JWT_KEYS key ids must match ^[A-Za-z0-9_-]{1,32}$".into()));
         }
         let secret = STANDARD

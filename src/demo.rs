@@ -5,11 +5,12 @@ use chrono::NaiveDate;
 use diesel::PgConnection;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::{RoleGrant, password};
+use crate::domain::RoleGrant;
 use crate::domain::{AgencyType, Email, MeetingCadence, NewPassword, PanelId, PanelKind, Role, ShortText, UserId};
 use crate::models::agency::{self, AgencyFields};
 use crate::models::panel::{self, Member, PanelFields, PanelSettings};
 use crate::models::user::{self, NewUser};
+use crate::passwords as password;
 
 pub const DEMO_PASSWORD: &str = "demo-only-password-2026";
 

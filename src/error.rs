@@ -7,8 +7,6 @@ use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
-use crate::request_context;
-
 /// One problem with one field of a request: `field` is a JSON path (`roles[0].panel_id`), `code`
 /// a stable machine-readable reason (`required`, `too_long`, `unknown_field` …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -269,7 +267,7 @@ impl ResponseError for ApiError {
             title,
             status: status.as_u16(),
             detail: &detail,
-            instance: request_context::instance(),
+            instance: crate::request_id::instance(),
             errors: self.field_problems(),
             current_status: match self {
                 Self::InvalidTransition { current, .. } => Some(current),

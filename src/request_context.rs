@@ -19,20 +19,6 @@ use uuid::Uuid;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::limits::Quota;
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The current request's id as a URN, for the `instance` member of a problem.
-pub fn instance() -> String {
-    REQUEST_ID.try_with(|id| format!("urn:request:{id}")).unwrap_or_else(|_| "urn:request:none".to_owned())
-}
-
-/// The current request's id, if called while serving one.
-pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
-
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -45,7 +31,7 @@ pub async fn middleware(
     // Inner layers turn their errors into responses themselves (inside this scope, so problems
     // carry the request id). A panic has no request left to answer with: it goes back to actix
     // as an error, which still answers with a 500 problem.
-    let work = REQUEST_ID.scope(id.clone(), async move {
+    let work = crate::request_id::scope(id.clone(), async move {
         match AssertUnwindSafe(next.call(req)).catch_unwind().await {
             Ok(Ok(res)) => Ok(as_problem(res.map_into_boxed_body())),
             Ok(Err(e)) => Err(e),

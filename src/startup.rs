@@ -8,59 +8,19 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use crate::auth::jwt::Keyring;
-use crate::auth::{Grant, gate};
+use crate::auth::gate;
 use crate::config::Config;
-use crate::db::PgPool;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::path_config;
-use crate::limits::RateLimiter;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people,
     policy, users,
 };
-
-pub struct AppState {
-    pub pool: PgPool,
-    pub keys: Keyring,
-    pub json_body_limit: usize,
-    pub limiter: RateLimiter,
-    /// Bounds the password hashes in flight (each argon2 run holds 19 MiB).
-    pub hash_slots: crate::auth::password::HashSlots,
-    /// Proxies whose `X-Forwarded-For` is believed, for per-source sign-in throttling.
-    pub trusted_proxies: Vec<crate::source::IpBlock>,
-    /// Set on SIGTERM: readiness answers 503 while in-flight requests finish.
-    pub draining: Arc<AtomicBool>,
-}
-
-impl AppState {
-    pub fn new(config: &Config, pool: PgPool) -> Self {
-        Self {
-            pool,
-            keys: Keyring::from_config(config),
-            json_body_limit: config.json_body_limit,
-            limiter: RateLimiter::new(config.reads_per_minute, config.writes_per_minute),
-            hash_slots: crate::auth::password::HashSlots::new(config.password_hashes_in_flight),
-            trusted_proxies: config.trusted_proxies.clone(),
-            draining: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
-
-/// One routed operation: the method, the path pattern (as in `openapi.yaml`), the handler's name
-/// (the `operationId`) and who may call it.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteSpec {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub operation_id: &'static str,
-    pub grant: Grant,
-}
+use crate::state::{AppState, Grant, RouteSpec};
 
 const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
 /// Roles that work with case content; which cases each sees is the object rule's business.
@@ -200,11 +160,6 @@ route_table! {
         POST actions::add_action_update => CASE_WORK,
     },
     "/api/v1/agencies/{agency_id}/actions" => { GET actions::agency_actions => CASE_WORK },
-}
-
-/// The route serving `method` on the matched `pattern`, if any.
-pub fn find_route(pattern: &str, method: &str) -> Option<&'static RouteSpec> {
-    ROUTES.iter().find(|r| r.path == pattern && r.method == method)
 }
 
 /// Everything an `App` needs, shared by `main` and the tests.

@@ -1,13 +1,10 @@
 //! Authentication and function-level authorization (SECURITY.md AC-1, AN-3, AN-5).
 //!
 //! `gate` runs for every request before any extractor: it finds the route's grant in the one route
-//! table (`startup::ROUTES`), verifies the bearer token, loads the user's current status and roles
+//! table (`startup::ROUTES`, handed to `AppState`), verifies the bearer token, loads the user's current status and roles
 //! from the database (so a disabled account or a changed role counts on the very next request) and
 //! refuses a role the route does not grant. Handlers take `AuthUser`, which only reads what the
 //! gate stored; with nothing stored it fails closed with 401.
-
-pub mod jwt;
-pub mod password;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -16,55 +13,11 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db;
-use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
+use crate::domain::AuthUser;
 use crate::error::{ApiError, Forbidden};
 use crate::limits::RouteClass;
 use crate::models::session as sessions;
-use crate::startup::{AppState, find_route};
-
-/// Which roles may call a route. Deny by default: a route must name its grant in the route table.
-#[derive(Debug, Clone, Copy)]
-pub enum Grant {
-    /// No credentials needed (sign-in, health).
-    Public,
-    /// Any signed-in, active user.
-    AnyUser,
-    /// A user holding at least one of these roles (on any panel; object rules narrow it further).
-    Roles(&'static [Role]),
-    /// As `Roles`, for routes that touch case data: every request is audited (`audit::guard`).
-    CaseData(&'static [Role]),
-}
-
-impl Grant {
-    pub fn allows(&self, user: &AuthUser) -> bool {
-        match self {
-            Grant::Public | Grant::AnyUser => true,
-            Grant::Roles(roles) | Grant::CaseData(roles) => user.roles.iter().any(|held| roles.contains(&held.role)),
-        }
-    }
-}
-
-/// One role a user holds, for a panel or globally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoleGrant {
-    pub role: Role,
-    pub panel_id: Option<PanelId>,
-}
-
-/// The signed-in caller, as the database says it is now.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user_id: UserId,
-    pub session_id: SessionId,
-    pub agency_id: Option<AgencyId>,
-    pub roles: Vec<RoleGrant>,
-}
-
-impl AuthUser {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.iter().any(|r| r.role == role)
-    }
-}
+use crate::state::{AppState, Grant};
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
@@ -79,7 +32,9 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let grant = req.match_pattern().and_then(|pattern| find_route(&pattern, req.method().as_str())).map(|r| r.grant);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let grant =
+        req.match_pattern().and_then(|pattern| state.as_ref()?.route(&pattern, req.method().as_str())).map(|r| r.grant);
     let grant = match grant {
         // Unknown paths and methods fall through to the router's 404/405.
         None | Some(Grant::Public) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),

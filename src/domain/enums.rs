@@ -393,6 +393,11 @@ text_enum!(
     }
 );
 
+impl AttendanceType {
+    /// Attendance that gives an organisation sight of the cases on the meeting's agenda.
+    pub const GIVING_SIGHT: [AttendanceType; 2] = [AttendanceType::Present, AttendanceType::InformationSent];
+}
+
 text_enum!(
     /// Action lifecycle, DOMAIN.md §6.4 (`overdue` is derived, not stored).
     ActionStatus {

@@ -2,12 +2,14 @@
 //! Request DTOs hold primitives; their `parse()` turns them into these types, so code past the
 //! handler never sees an unchecked value.
 
+mod caller;
 pub mod dash;
 mod date;
 mod enums;
 mod ids;
 mod text;
 
+pub use caller::*;
 pub use date::*;
 pub use enums::*;
 pub use ids::*;
@@ -68,20 +70,20 @@ impl RoleDto {
     pub const MAX_PER_USER: usize = 50;
 
     /// Checks each role's scope (a panel for panel roles, none for system_admin) and drops repeats.
-    pub fn parse_all(field: &str, raw: Vec<RoleDto>, problems: &mut Problems) -> Option<Vec<crate::auth::RoleGrant>> {
+    pub fn parse_all(field: &str, raw: Vec<RoleDto>, problems: &mut Problems) -> Option<Vec<RoleGrant>> {
         if raw.len() > Self::MAX_PER_USER {
             problems.push(field, "too_many_items");
             return None;
         }
         let before = problems.0.len();
-        let mut out: Vec<crate::auth::RoleGrant> = Vec::new();
+        let mut out: Vec<RoleGrant> = Vec::new();
         for (i, dto) in raw.into_iter().enumerate() {
             let panel_id = dto.panel_id.map(PanelId);
             match (dto.role.scope(), panel_id) {
                 (RoleScope::Panel, None) => problems.push(format!("{field}[{i}].panel_id"), "required_for_role"),
                 (RoleScope::Global, Some(_)) => problems.push(format!("{field}[{i}].panel_id"), "not_allowed_for_role"),
                 _ => {
-                    let grant = crate::auth::RoleGrant { role: dto.role, panel_id };
+                    let grant = RoleGrant { role: dto.role, panel_id };
                     if !out.contains(&grant) {
                         out.push(grant);
                     }
@@ -91,7 +93,7 @@ impl RoleDto {
         (problems.0.len() == before).then_some(out)
     }
 
-    pub fn render(grant: &crate::auth::RoleGrant) -> Self {
+    pub fn render(grant: &RoleGrant) -> Self {
         Self { role: grant.role, panel_id: grant.panel_id.map(|p| p.0) }
     }
 }

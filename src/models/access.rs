@@ -12,14 +12,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use crate::auth::AuthUser;
 use crate::domain::AttendanceType;
+use crate::domain::AuthUser;
 use crate::domain::{CaseId, PanelId, Role};
 use crate::error::ApiError;
 use crate::schema::{actions, agenda_items, attendance, case_participants, cases, panel_members};
 
-/// Attendance types that give an organisation sight of the cases on the meeting's agenda.
-pub const ATTENDANCE_GIVING_SIGHT: [AttendanceType; 2] = [AttendanceType::Present, AttendanceType::InformationSent];
 
 type CasePredicate = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
 
@@ -50,7 +48,7 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
         Some(agency) if !rep.is_empty() => {
             let mut meetings_giving_sight = attendance::table
                 .filter(attendance::agency_id.eq(agency))
-                .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
+                .filter(attendance::attendance_type.eq_any(AttendanceType::GIVING_SIGHT))
                 .select(attendance::meeting_id)
                 .into_boxed();
             if full {
@@ -286,7 +284,7 @@ pub fn check_purpose(
                 meetings::id.eq_any(
                     attendance::table
                         .filter(attendance::agency_id.eq(agency))
-                        .filter(attendance::attendance_type.eq_any(ATTENDANCE_GIVING_SIGHT))
+                        .filter(attendance::attendance_type.eq_any(AttendanceType::GIVING_SIGHT))
                         .select(attendance::meeting_id),
                 ),
             );

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::auth::AuthUser;
+use crate::domain::AuthUser;
 use crate::domain::{AgencyId, CaseId, PanelId, Role, UserId};
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;

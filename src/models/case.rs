@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::auth::AuthUser;
+use crate::domain::AuthUser;
 use crate::domain::{
     AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
     PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,

@@ -352,7 +352,7 @@ pub fn has_acknowledged(conn: &mut PgConnection, meeting: MeetingId, user: UserI
         attendance::table
             .filter(attendance::meeting_id.eq(meeting))
             .filter(attendance::user_id.eq(user))
-            .filter(attendance::attendance_type.eq_any(crate::models::access::ATTENDANCE_GIVING_SIGHT))
+            .filter(attendance::attendance_type.eq_any(crate::domain::AttendanceType::GIVING_SIGHT))
             .filter(attendance::confidentiality_acknowledged_at.is_not_null()),
     ))
     .get_result(conn)

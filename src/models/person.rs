@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::auth::AuthUser;
+use crate::domain::AuthUser;
 use crate::domain::{AddressKind, AgencyId, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId};
 use crate::models::access;
 use crate::schema::{case_participants, people};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::auth::AuthUser;
+use crate::domain::AuthUser;
 use crate::domain::{AgencyId, AgencyType, FieldAccessLevel, PanelId, Role, Tag};
 use crate::schema::{agencies, field_policy, field_policy_version};
 

@@ -8,10 +8,10 @@ use diesel::sql_types::{Bytea, Integer};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::auth::jwt::{AccessClaims, revocation_cutoff};
-use crate::auth::{AuthUser, RoleGrant};
 use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
+use crate::domain::{AuthUser, RoleGrant};
 use crate::schema::{login_throttles, refresh_tokens, sessions, user_roles, users};
+use crate::tokens::{AccessClaims, revocation_cutoff};
 
 /// A refresh token is good for this long after it was issued, unless used first.
 pub const REFRESH_IDLE_TIMEOUT: Duration = Duration::minutes(30);

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::auth::RoleGrant;
+use crate::domain::RoleGrant;
 use crate::domain::{AgencyId, Email, PanelId, Role, ShortText, UserId};
 use crate::error::{ApiError, FieldProblem};
 use crate::models::after_cursor;

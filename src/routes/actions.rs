@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{
     ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, IsoDate, MeetingId, Problems, UserId, optional_text,
     required_text,
@@ -19,7 +19,7 @@ use crate::models::action::{self, ActionChanges, ActionFilter, ActionRow, NewAct
 use crate::models::{case, meeting, panel};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct ActionResponse {

@@ -5,15 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{AgencyId, AgencyType, Problems, ShortText, default_true};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::agency::{self, AgencyFields, AgencyFilter, AgencyRow};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_ALIASES: usize = 20;
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{Audit, Event};
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
     AgencyId, AssessmentId, AssessmentStage, AuditAction, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool, Tag,
@@ -25,7 +25,7 @@ use crate::models::case;
 use crate::models::panel::{self, PanelRow};
 use crate::models::policy::{self, Redactor};
 use crate::routes::created;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_MATRIX_SCORE: i32 = 10_000;
 

@@ -8,14 +8,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{IsoTimestamp, PanelId, Problems, Role};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::schema::audit_events;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,14 +5,15 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Audit, Event};
-use crate::auth::{AuthUser, password};
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::session::{self as sessions, Rotation, Throttle};
 use crate::models::{agency, user};
-use crate::startup::AppState;
+use crate::passwords as password;
+use crate::state::AppState;
 use diesel::Connection;
 
 /// The longest password a sign-in accepts; longer ones cannot have been set.

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{Audit, Event};
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{
     AgencyId, AuditAction, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory, LawfulBasis,
     LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, Tag, UserId,
@@ -28,7 +28,7 @@ use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_PARTICIPANTS: usize = 30;
 const MAX_CODES: usize = 20;

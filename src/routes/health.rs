@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const READINESS_BUDGET: Duration = Duration::from_secs(1);
 

@@ -6,15 +6,15 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
 use crate::import::{self, ImportOptions};
 use crate::models::{access, panel};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The largest register accepted, in bytes.
 pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;

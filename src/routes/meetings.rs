@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{
     AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, CaseId, CaseStatus, IsoDate,
     IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId, PanelId, PanelKind,
@@ -29,7 +29,7 @@ use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
 use crate::routes::people::ResearchParticipant;
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_AGENDA_ITEMS: usize = 200;
 /// Minutes must fit the JSON body limit (64 KiB by default).

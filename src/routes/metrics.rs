@@ -7,14 +7,14 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{PanelId, Problems, Role};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::Query;
 use crate::metrics;
 use crate::models::panel;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{
     AgencyId, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, default_true,
     double_option,
@@ -17,7 +17,7 @@ use crate::extract::{IfMatch, Json, Query};
 use crate::models::panel::{self, Member, PanelFields, PanelRow, PanelSettings};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_MEMBERS: usize = 200;
 

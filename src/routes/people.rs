@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{
     AddressKind, AgencyId, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState, UserId,
     normalize_org_name, optional_text, required_text,
@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 use crate::models::policy::Redactor;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

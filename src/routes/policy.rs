@@ -6,13 +6,13 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Audit, Event};
-use crate::auth::AuthUser;
 use crate::db;
+use crate::domain::AuthUser;
 use crate::domain::{AgencyType, AuditAction, FieldAccessLevel, Role, Tag};
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IfMatch, Json, etag};
 use crate::models::policy::{self, PolicyRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_ROWS: usize = 1000;
 

@@ -5,17 +5,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, RoleGrant, password};
 use crate::db;
 use crate::domain::{
     AgencyId, Email, NewPassword, PanelId, Problems, Role, RoleDto, ShortText, UserId, default_true, double_option,
 };
+use crate::domain::{AuthUser, RoleGrant};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::user::{self, NewUser, UserChanges, UserFilter, UserRow};
 use crate::pagination::{Cursor, Page, PageRequest};
+use crate::passwords as password;
 use crate::routes::{created, ok_versioned};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct UserResponse {

@@ -92,10 +92,10 @@ fn the_spec_is_openapi_3_1_and_every_operation_documents_its_errors() {
     for route in ROUTES {
         let op = &SPEC["paths"][route.path][route.method.to_lowercase()];
         let responses = op["responses"].as_object().unwrap();
-        let is_public = matches!(route.grant, confer::auth::Grant::Public);
+        let is_public = matches!(route.grant, confer::state::Grant::Public);
         if !is_public {
             for status in ["401", "403"] {
-                if status == "403" && matches!(route.grant, confer::auth::Grant::AnyUser) {
+                if status == "403" && matches!(route.grant, confer::state::Grant::AnyUser) {
                     continue;
                 }
                 assert!(responses.contains_key(status), "{} {} lacks {status}", route.method, route.path);

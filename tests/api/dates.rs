@@ -5,9 +5,9 @@
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
-use confer::auth::Grant;
 use confer::domain::Role;
 use confer::startup::ROUTES;
+use confer::state::Grant;
 use serde_json::{Value, json};
 
 use crate::cases::{days_ago, world};

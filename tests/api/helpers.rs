@@ -12,7 +12,8 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use confer::config::Config;
 use confer::db;
-use confer::startup::{self, AppState, ROUTES};
+use confer::startup::{self, ROUTES};
+use confer::state::AppState;
 use diesel::prelude::*;
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
 use serde_json::{Value, json};
@@ -229,7 +230,7 @@ impl TestApp {
         init_log_capture();
         let config = config_for(url, extra);
         let pool = db::pool(&config);
-        let state = web::Data::new(AppState::new(&config, pool));
+        let state = web::Data::new(AppState::new(&config, pool, ROUTES));
         let service = service(test::init_service(startup::app(state)).await);
         Self { service, db }
     }

@@ -1,5 +1,6 @@
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
+use confer::startup::ROUTES;
 use serde_json::json;
 
 use crate::helpers::{TestApp, concrete_paths};
@@ -126,8 +127,8 @@ async fn unauthenticated_calls_get_401_and_ungranted_roles_get_403_before_valida
         app.user(&admin, "rep@test.example", Some(agency), json!([{ "role": "agency_rep", "panel_id": panel }])).await;
 
     for (method, pattern, path) in concrete_paths() {
-        let route = confer::startup::find_route(pattern, method).unwrap();
-        if matches!(route.grant, confer::auth::Grant::Public) {
+        let route = ROUTES.iter().find(|r| r.path == pattern && r.method == method).unwrap();
+        if matches!(route.grant, confer::state::Grant::Public) {
             continue;
         }
         let m = Method::from_bytes(method.as_bytes()).unwrap();
@@ -137,11 +138,11 @@ async fn unauthenticated_calls_get_401_and_ungranted_roles_get_403_before_valida
         // A fresh sign-in each time: the sweep calls logout too.
         let rep = app.sign_in("rep@test.example").await;
         let as_rep = app.request(m, &path, Some(&rep.access), Some(json!({ "nonsense": true }))).await;
-        if route.grant.allows(&confer::auth::AuthUser {
+        if route.grant.allows(&confer::domain::AuthUser {
             user_id: confer::domain::UserId(rep.user_id),
             session_id: confer::domain::SessionId(uuid::Uuid::nil()),
             agency_id: None,
-            roles: vec![confer::auth::RoleGrant { role: confer::domain::Role::AgencyRep, panel_id: None }],
+            roles: vec![confer::domain::RoleGrant { role: confer::domain::Role::AgencyRep, panel_id: None }],
         }) {
             // Granted: any refusal now is an object-level one, never the function check.
             if as_rep.status == 403 {

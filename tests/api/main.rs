@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod http_basics;
 mod imports;
+mod layering;
 mod meetings;
 mod metrics;
 mod migrations;

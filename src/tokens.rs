@@ -55,10 +55,6 @@ pub struct Keyring {
     ttl: Duration,
 }
 
-pub fn valid_kid(kid: &str) -> bool {
-    (1..=32).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 impl Keyring {
     pub fn from_config(config: &Config) -> Self {
         let current = &config.jwt_keys[0];
@@ -122,7 +118,7 @@ impl Keyring {
         let key = header
             .kid
             .as_deref()
-            .filter(|kid| valid_kid(kid))
+            .filter(|kid| crate::config::valid_kid(kid))
             .and_then(|kid| self.verifying.get(kid))
             .ok_or(Rejection::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|_| Rejection::Claims)?;
@@ -142,6 +138,7 @@ pub fn revocation_cutoff(tokens_valid_after: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::valid_kid;
     use crate::config::Config;
 
     fn keyring() -> Keyring {
