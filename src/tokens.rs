@@ -138,8 +138,8 @@ pub fn revocation_cutoff(tokens_valid_after: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::valid_kid;
     use crate::config::Config;
+    use crate::config::valid_kid;
 
     fn keyring() -> Keyring {
         let config = Config::from_lookup(|name| match name {

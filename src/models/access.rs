@@ -18,7 +18,6 @@ use crate::domain::{CaseId, PanelId, Role};
 use crate::error::ApiError;
 use crate::schema::{actions, agenda_items, attendance, case_participants, cases, panel_members};
 
-
 type CasePredicate = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
 
 /// Panels on which the user is coordinator or chair.
