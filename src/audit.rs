@@ -366,7 +366,29 @@ fn path_ids(pattern: &str, path: &str) -> Vec<Uuid> {
         .collect()
 }
 
-/// Middleware for every case-data route: makes sure the request leaves exactly one event.
+/// Runs `work` on one connection in one transaction and records the event it returns as the
+/// transaction's last statement (SECURITY.md AU-1): the event commits with the change, and a read
+/// answers only once its event is written. Every case-data handler goes through here (or records
+/// its event itself inside its own transaction); `guard` writes events only for refusals.
+pub async fn audited<T, F>(pool: &crate::db::PgPool, audit: Audit, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<(T, Event), ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::db::run(pool, move |conn| {
+        conn.transaction(|conn| {
+            let (out, event) = work(conn)?;
+            audit.record(conn, event)?;
+            Ok(out)
+        })
+    })
+    .await
+}
+
+/// Middleware for every case-data route: the backstop that makes sure a request refused before
+/// or by its handler (401, 403, 404, malformed input, a rolled-back transaction) still leaves
+/// exactly one event. Those events have `object_type: "request"`, which says so: no object was
+/// disclosed or changed.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -388,6 +410,11 @@ pub async fn guard(
         return Ok(res);
     }
     let Some(state) = state else { return Ok(res) };
+    if res.status().is_success() {
+        // Every handler records its own event in its transaction (`audited`); the suite checks
+        // each answered request for it, so this is a defect, recorded rather than hidden.
+        tracing::error!(route = ?pattern, "a case-data route answered without recording its own audit event");
+    }
     let audit = Audit::from_parts(res.request());
     let event = Event {
         action: action_for(&audit.method),

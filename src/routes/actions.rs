@@ -5,11 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::audit::{self, Audit, Event};
 use crate::domain::AuthUser;
 use crate::domain::{
-    ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, IsoDate, MeetingId, Problems, UserId, optional_text,
-    required_text,
+    ActionId, ActionStatus, ActionUpdateId, AgencyId, AuditAction, CaseId, IsoDate, MeetingId, Problems, UserId,
+    optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query};
@@ -20,6 +20,16 @@ use crate::models::{case, meeting, panel};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
 use crate::state::AppState;
+
+/// The event of a request about one action: the action and its case.
+fn action_event(action: AuditAction, a: &ActionResponse) -> Event {
+    Event::ok(action, "action", vec![a.id.0, a.case_id.0])
+}
+
+/// The event of a request about one partner update: the update and its action.
+fn update_event(action: AuditAction, u: &crate::models::action::UpdateRow) -> Event {
+    Event::ok(action, "action_update", vec![u.id.0, u.action_id.0])
+}
 
 #[derive(Serialize)]
 pub struct ActionResponse {
@@ -119,6 +129,7 @@ fn check_owner(
 pub async fn create_action(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
     key: IdempotencyKey,
     body: Json<CreateActionRequest>,
@@ -128,76 +139,75 @@ pub async fn create_action(
     let description =
         required_text("description", &req.description, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let case_id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::case_access_for_update(conn, &user, case_id)?;
-            let route = format!("POST /api/v1/cases/{case_id}/actions");
-            if let idempotency::Outcome::Replay(id) =
-                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
-            {
-                let row = action::get_visible(conn, &user, ActionId(id))?;
-                return Ok(ActionResponse::render(row, action::london_today(conn)?));
+    let out = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::case_access_for_update(conn, &user, case_id)?;
+        let route = format!("POST /api/v1/cases/{case_id}/actions");
+        if let idempotency::Outcome::Replay(id) = idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)? {
+            let row = action::get_visible(conn, &user, ActionId(id))?;
+            let out = ActionResponse::render(row, action::london_today(conn)?);
+            let event = action_event(AuditAction::Consult, &out);
+            return Ok((out, event));
+        }
+        let current = case::get(conn, case_id)?;
+        if matches!(
+            current.status,
+            crate::domain::CaseStatus::Closed
+                | crate::domain::CaseStatus::Rejected
+                | crate::domain::CaseStatus::Withdrawn
+        ) {
+            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "actioned" });
+        }
+        let mut problems = Vec::new();
+        let owner = match (req.owner_agency_id.map(AgencyId), access.is_staff) {
+            (Some(a), true) => Some(a),
+            (Some(a), false) if Some(a) == user.agency_id => Some(a),
+            (Some(_), false) => {
+                problems.push(FieldProblem::new("owner_agency_id", "must_be_your_agency"));
+                None
             }
-            let current = case::get(conn, case_id)?;
-            if matches!(
-                current.status,
-                crate::domain::CaseStatus::Closed
-                    | crate::domain::CaseStatus::Rejected
-                    | crate::domain::CaseStatus::Withdrawn
-            ) {
-                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "actioned" });
-            }
-            let mut problems = Vec::new();
-            let owner = match (req.owner_agency_id.map(AgencyId), access.is_staff) {
-                (Some(a), true) => Some(a),
-                (Some(a), false) if Some(a) == user.agency_id => Some(a),
-                (Some(_), false) => {
-                    problems.push(FieldProblem::new("owner_agency_id", "must_be_your_agency"));
-                    None
-                }
-                (None, _) => user.agency_id,
-            };
-            match owner {
-                Some(a) => check_owner(conn, access.panel_id, a, req.owner_user_id.map(UserId), &mut problems)?,
-                None if problems.is_empty() => problems.push(FieldProblem::new("owner_agency_id", "required")),
-                None => {}
-            }
-            if let Some(m) = req.meeting_id.map(MeetingId) {
-                match meeting::get(conn, m) {
-                    Ok(row) if row.panel_id == access.panel_id => {
-                        if req.due_date.get() < row.meeting_date {
-                            problems.push(FieldProblem::new("due_date", "before_the_meeting"));
-                        }
+            (None, _) => user.agency_id,
+        };
+        match owner {
+            Some(a) => check_owner(conn, access.panel_id, a, req.owner_user_id.map(UserId), &mut problems)?,
+            None if problems.is_empty() => problems.push(FieldProblem::new("owner_agency_id", "required")),
+            None => {}
+        }
+        if let Some(m) = req.meeting_id.map(MeetingId) {
+            match meeting::get(conn, m) {
+                Ok(row) if row.panel_id == access.panel_id => {
+                    if req.due_date.get() < row.meeting_date {
+                        problems.push(FieldProblem::new("due_date", "before_the_meeting"));
                     }
-                    Ok(_) | Err(diesel::result::Error::NotFound) => {
-                        problems.push(FieldProblem::new("meeting_id", "unknown_meeting"))
-                    }
-                    Err(e) => return Err(e.into()),
                 }
+                Ok(_) | Err(diesel::result::Error::NotFound) => {
+                    problems.push(FieldProblem::new("meeting_id", "unknown_meeting"))
+                }
+                Err(e) => return Err(e.into()),
             }
-            if req.due_date.get() < current.referral_date {
-                problems.push(FieldProblem::new("due_date", "before_referral_date"));
-            }
-            if !problems.is_empty() {
-                return Err(ApiError::Unprocessable(problems));
-            }
-            let row = action::insert(
-                conn,
-                &NewAction {
-                    case_id,
-                    panel_id: access.panel_id,
-                    meeting_id: req.meeting_id.map(MeetingId),
-                    description,
-                    owner_agency_id: owner.expect("checked above"),
-                    owner_user_id: req.owner_user_id.map(UserId),
-                    due_date: req.due_date.get(),
-                    created_by: user.user_id,
-                },
-            )?;
-            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
-            Ok(ActionResponse::render(row, action::london_today(conn)?))
-        })
+        }
+        if req.due_date.get() < current.referral_date {
+            problems.push(FieldProblem::new("due_date", "before_referral_date"));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Unprocessable(problems));
+        }
+        let row = action::insert(
+            conn,
+            &NewAction {
+                case_id,
+                panel_id: access.panel_id,
+                meeting_id: req.meeting_id.map(MeetingId),
+                description,
+                owner_agency_id: owner.expect("checked above"),
+                owner_user_id: req.owner_user_id.map(UserId),
+                due_date: req.due_date.get(),
+                created_by: user.user_id,
+            },
+        )?;
+        idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+        let out = ActionResponse::render(row, action::london_today(conn)?);
+        let event = action_event(AuditAction::Collect, &out).on_panel(access.panel_id);
+        Ok((out, event))
     })
     .await?;
     tracing::info!(action.id = %out.id, case.id = %out.case_id, "action agreed");
@@ -208,13 +218,18 @@ pub async fn create_action(
 pub async fn list_case_actions(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let case_id = CaseId(path.case_id);
-    let items = db::run(&state.pool, move |conn| {
-        access::case_access(conn, &user, case_id)?;
+    let items = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::case_access(conn, &user, case_id)?;
         let today = action::london_today(conn)?;
-        Ok(action::of_case(conn, case_id)?.into_iter().map(|a| ActionResponse::render(a, today)).collect())
+        let items: Vec<ActionResponse> =
+            action::of_case(conn, case_id)?.into_iter().map(|a| ActionResponse::render(a, today)).collect();
+        let mut ids = vec![case_id.0];
+        ids.extend(items.iter().map(|a| a.id.0));
+        Ok((items, Event::ok(AuditAction::Consult, "action", ids).on_panel(access.panel_id)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(ActionList { items }))
@@ -224,12 +239,15 @@ pub async fn list_case_actions(
 pub async fn get_action(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ActionPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ActionId(path.action_id);
-    let out = db::run(&state.pool, move |conn| {
+    let out = audit::audited(&state.pool, audit, move |conn| {
         let row = action::get_visible(conn, &user, id)?;
-        Ok(ActionResponse::render(row, action::london_today(conn)?))
+        let out = ActionResponse::render(row, action::london_today(conn)?);
+        let event = action_event(AuditAction::Consult, &out);
+        Ok((out, event))
     })
     .await?;
     Ok(ok_versioned(out.version, &out))
@@ -271,6 +289,7 @@ fn action_step_allowed(from: ActionStatus, to: ActionStatus) -> bool {
 pub async fn update_action(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ActionPath>,
     if_match: IfMatch,
     body: Json<UpdateActionRequest>,
@@ -281,67 +300,59 @@ pub async fn update_action(
     let note = p.check(optional_text("outcome_note", req.outcome_note.as_deref(), 2000));
     let (description, note) = p.finish(|| Some((description.map(|d| d.unwrap_or_default()), note?)))?;
     let id = ActionId(path.action_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let current = action::get_visible_for_update(conn, &user, id)?;
-            let access = access::case_access(conn, &user, current.case_id)?;
-            let is_owner = user.agency_id == Some(current.owner_agency_id);
-            if !access.is_staff && !is_owner {
-                return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
-            }
-            if current.version != if_match.version()? {
-                return Err(ApiError::Stale(Some(current.version)));
-            }
-            let reassigning = req.owner_agency_id.is_some_and(|a| AgencyId(a) != current.owner_agency_id)
-                || req.owner_user_id.is_some_and(|u| u.map(UserId) != current.owner_user_id);
-            if reassigning && !access.is_staff {
-                return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
-            }
-            let status = req.status.unwrap_or(current.status);
-            if !action_step_allowed(current.status, status) {
-                return Err(ApiError::InvalidTransition {
-                    current: current.status.as_str(),
-                    requested: status.as_str(),
-                });
-            }
-            let mut problems = Vec::new();
-            let outcome_note = note.or(current.outcome_note.clone().filter(|_| status == current.status));
-            if status != current.status && status.needs_note() && outcome_note.is_none() {
-                problems.push(FieldProblem::new("outcome_note", "required_for_this_status"));
-            }
-            let due_date = req.due_date.map_or(current.due_date, IsoDate::get);
-            if status == ActionStatus::CarriedForward
-                && current.status != ActionStatus::CarriedForward
-                && due_date <= current.due_date
-            {
-                problems.push(FieldProblem::new("due_date", "carry_forward_needs_a_later_date"));
-            }
-            let owner_agency = req.owner_agency_id.map_or(current.owner_agency_id, AgencyId);
-            let owner_user = req.owner_user_id.map_or(current.owner_user_id, |u| u.map(UserId));
-            if reassigning {
-                check_owner(conn, access.panel_id, owner_agency, owner_user, &mut problems)?;
-            }
-            if !problems.is_empty() {
-                return Err(ApiError::Unprocessable(problems));
-            }
-            let today = action::london_today(conn)?;
-            let changes = ActionChanges {
-                description: description.unwrap_or(current.description.clone()),
-                owner_agency_id: owner_agency,
-                owner_user_id: owner_user,
-                due_date,
-                status,
-                outcome_note,
-                completed_on: if status == ActionStatus::Completed {
-                    current.completed_on.or(Some(today))
-                } else {
-                    None
-                },
-            };
-            let row = action::update(conn, id, &changes)?;
-            Ok(ActionResponse::render(row, today))
-        })
+    let out = audit::audited(&state.pool, audit, move |conn| {
+        let current = action::get_visible_for_update(conn, &user, id)?;
+        let access = access::case_access(conn, &user, current.case_id)?;
+        let is_owner = user.agency_id == Some(current.owner_agency_id);
+        if !access.is_staff && !is_owner {
+            return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
+        }
+        if current.version != if_match.version()? {
+            return Err(ApiError::Stale(Some(current.version)));
+        }
+        let reassigning = req.owner_agency_id.is_some_and(|a| AgencyId(a) != current.owner_agency_id)
+            || req.owner_user_id.is_some_and(|u| u.map(UserId) != current.owner_user_id);
+        if reassigning && !access.is_staff {
+            return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
+        }
+        let status = req.status.unwrap_or(current.status);
+        if !action_step_allowed(current.status, status) {
+            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: status.as_str() });
+        }
+        let mut problems = Vec::new();
+        let outcome_note = note.or(current.outcome_note.clone().filter(|_| status == current.status));
+        if status != current.status && status.needs_note() && outcome_note.is_none() {
+            problems.push(FieldProblem::new("outcome_note", "required_for_this_status"));
+        }
+        let due_date = req.due_date.map_or(current.due_date, IsoDate::get);
+        if status == ActionStatus::CarriedForward
+            && current.status != ActionStatus::CarriedForward
+            && due_date <= current.due_date
+        {
+            problems.push(FieldProblem::new("due_date", "carry_forward_needs_a_later_date"));
+        }
+        let owner_agency = req.owner_agency_id.map_or(current.owner_agency_id, AgencyId);
+        let owner_user = req.owner_user_id.map_or(current.owner_user_id, |u| u.map(UserId));
+        if reassigning {
+            check_owner(conn, access.panel_id, owner_agency, owner_user, &mut problems)?;
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Unprocessable(problems));
+        }
+        let today = action::london_today(conn)?;
+        let changes = ActionChanges {
+            description: description.unwrap_or(current.description.clone()),
+            owner_agency_id: owner_agency,
+            owner_user_id: owner_user,
+            due_date,
+            status,
+            outcome_note,
+            completed_on: if status == ActionStatus::Completed { current.completed_on.or(Some(today)) } else { None },
+        };
+        let row = action::update(conn, id, &changes)?;
+        let out = ActionResponse::render(row, today);
+        let event = action_event(AuditAction::Alter, &out).on_panel(access.panel_id);
+        Ok((out, event))
     })
     .await?;
     tracing::info!(action.id = %out.id, "action updated");
@@ -387,6 +398,7 @@ pub struct UpdateList {
 pub async fn add_action_update(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ActionPath>,
     key: IdempotencyKey,
     body: Json<UpdateRequest>,
@@ -394,24 +406,24 @@ pub async fn add_action_update(
     let fingerprint = body.fingerprint().to_vec();
     let note = required_text("note", &body.into_inner().note, 5000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let id = ActionId(path.action_id);
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let current = action::get_visible(conn, &user, id)?;
-            let access = access::case_access(conn, &user, current.case_id)?;
-            if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
-                return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
-            }
-            let route = format!("POST /api/v1/actions/{id}/updates");
-            if let idempotency::Outcome::Replay(update) =
-                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
-            {
-                return Ok(action::update_row(conn, ActionUpdateId(update))?);
-            }
-            let row = action::add_update(conn, id, user.agency_id, &note, user.user_id)?;
-            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
-            Ok(row)
-        })
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let current = action::get_visible(conn, &user, id)?;
+        let access = access::case_access(conn, &user, current.case_id)?;
+        if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
+            return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
+        }
+        let route = format!("POST /api/v1/actions/{id}/updates");
+        if let idempotency::Outcome::Replay(update) =
+            idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+        {
+            let row = action::update_row(conn, ActionUpdateId(update))?;
+            let event = update_event(AuditAction::Consult, &row);
+            return Ok((row, event));
+        }
+        let row = action::add_update(conn, id, user.agency_id, &note, user.user_id)?;
+        idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+        let event = update_event(AuditAction::Collect, &row);
+        Ok((row, event))
     })
     .await?;
     Ok(HttpResponse::Created().json(UpdateResponse::from(row)))
@@ -421,12 +433,17 @@ pub async fn add_action_update(
 pub async fn list_action_updates(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ActionPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ActionId(path.action_id);
-    let items = db::run(&state.pool, move |conn| {
-        action::get_visible(conn, &user, id)?;
-        Ok(action::updates_of(conn, id)?.into_iter().map(UpdateResponse::from).collect())
+    let items = audit::audited(&state.pool, audit, move |conn| {
+        let action = action::get_visible(conn, &user, id)?;
+        let rows = action::updates_of(conn, id)?;
+        let mut ids = vec![id.0, action.case_id.0];
+        ids.extend(rows.iter().map(|u| u.id.0));
+        let event = Event::ok(AuditAction::Consult, "action_update", ids);
+        Ok((rows.into_iter().map(UpdateResponse::from).collect(), event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(UpdateList { items }))
@@ -447,6 +464,7 @@ pub struct AgencyActionsQuery {
 pub async fn agency_actions(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<AgencyPath>,
     query: Query<AgencyActionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -457,15 +475,18 @@ pub async fn agency_actions(
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
     let filter = ActionFilter { status: q.status, overdue: q.overdue };
-    let page = db::run(&state.pool, move |conn| {
+    let page = audit::audited(&state.pool, audit, move |conn| {
         let today = action::london_today(conn)?;
         let rows = action::of_agency(conn, &user, agency, &filter, today, &page)?;
-        Ok(Page::from_rows(
+        let page = Page::from_rows(
             rows,
             &page,
             |a| Cursor { created_at: a.created_at, id: a.id.0 },
             |a| ActionResponse::render(a, today),
-        ))
+        );
+        let mut ids = vec![agency.0];
+        ids.extend(page.items.iter().flat_map(|a| [a.id.0, a.case_id.0]));
+        Ok((page, Event::ok(AuditAction::Consult, "action", ids)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -6,9 +6,9 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::db;
+use crate::audit::{self, Audit, Event};
 use crate::domain::AuthUser;
-use crate::domain::{LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
+use crate::domain::{AuditAction, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
@@ -84,6 +84,7 @@ pub struct PanelPath {
 pub async fn import_cases(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<PanelPath>,
     query: Query<ImportQuery>,
     key: IdempotencyKey,
@@ -112,27 +113,27 @@ pub async fn import_cases(
     // A dry run creates nothing, so only a real run takes the key.
     let key = key.0.filter(|_| !options.dry_run);
     let fingerprint = import::request_fingerprint(&body.0, &options);
-    let (created, dry_run, answer) = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let panel = panel::get(conn, panel_id)?;
-            let route = format!("POST /api/v1/panels/{panel_id}/imports");
-            if let idempotency::Outcome::Replay(import_id) =
-                idempotency::begin(conn, user.user_id, &route, key, &fingerprint)?
-            {
-                let kept = import::kept_report(conn, import_id)?
-                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("import {import_id} kept no report")))?;
-                let created = kept["created"].as_u64().unwrap_or(0) as usize;
-                return Ok((created, false, kept));
-            }
-            let imported = import::run(conn, &panel, user.user_id, &body.0, &options)?;
-            if let Some(import_id) = imported.import_id {
-                idempotency::remember(conn, user.user_id, &route, key, &fingerprint, import_id)?;
-            }
-            let report = &imported.report;
-            let answer = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?;
-            Ok((report.created, report.dry_run, answer))
-        })
+    let (created, dry_run, answer) = audit::audited(&state.pool, audit, move |conn| {
+        let panel = panel::get(conn, panel_id)?;
+        let route = format!("POST /api/v1/panels/{panel_id}/imports");
+        if let idempotency::Outcome::Replay(import_id) =
+            idempotency::begin(conn, user.user_id, &route, key, &fingerprint)?
+        {
+            let kept = import::kept_report(conn, import_id)?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("import {import_id} kept no report")))?;
+            let created = kept["created"].as_u64().unwrap_or(0) as usize;
+            let event = Event::ok(AuditAction::Consult, "case_import", vec![import_id]).on_panel(panel_id);
+            return Ok(((created, false, kept), event));
+        }
+        let imported = import::run(conn, &panel, user.user_id, &body.0, &options)?;
+        if let Some(import_id) = imported.import_id {
+            idempotency::remember(conn, user.user_id, &route, key, &fingerprint, import_id)?;
+        }
+        let report = &imported.report;
+        let answer = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?;
+        let action = if report.dry_run { AuditAction::Consult } else { AuditAction::Collect };
+        let event = Event::ok(action, "case_import", imported.import_id.into_iter().collect()).on_panel(panel_id);
+        Ok(((report.created, report.dry_run, answer), event))
     })
     .await?;
     tracing::info!(panel.id = %panel_id, created, dry_run, "register import");

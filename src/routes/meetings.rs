@@ -6,12 +6,12 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::audit::{self, Audit, Event};
 use crate::domain::AuthUser;
 use crate::domain::{
-    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, CaseId, CaseStatus, IsoDate,
-    IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId, PanelId, PanelKind,
-    Problems, UserId, optional_text,
+    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, CaseId,
+    CaseStatus, IsoDate, IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId,
+    PanelId, PanelKind, Problems, UserId, optional_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query, etag};
@@ -176,6 +176,7 @@ fn require_panel_staff(user: &AuthUser, panel: PanelId) -> Result<(), ApiError> 
 pub async fn create_meeting(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<PanelPath>,
     key: IdempotencyKey,
     body: Json<MeetingInput>,
@@ -184,21 +185,21 @@ pub async fn create_meeting(
     require_panel_staff(&user, panel_id)?;
     let fingerprint = body.fingerprint().to_vec();
     let fields = body.into_inner().merge(None)?;
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            panel::get(conn, panel_id)?;
-            let route = format!("POST /api/v1/panels/{panel_id}/meetings");
-            if let idempotency::Outcome::Replay(original) =
-                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
-            {
-                return Ok(meeting::get(conn, MeetingId(original))?);
-            }
-            check_meeting(conn, panel_id, &fields)?;
-            let row = meeting::insert(conn, panel_id, &fields, user.user_id)?;
-            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
-            Ok(row)
-        })
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        panel::get(conn, panel_id)?;
+        let route = format!("POST /api/v1/panels/{panel_id}/meetings");
+        if let idempotency::Outcome::Replay(original) =
+            idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+        {
+            let row = meeting::get(conn, MeetingId(original))?;
+            let event = meeting_event(AuditAction::Consult, &row);
+            return Ok((row, event));
+        }
+        check_meeting(conn, panel_id, &fields)?;
+        let row = meeting::insert(conn, panel_id, &fields, user.user_id)?;
+        idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+        let event = meeting_event(AuditAction::Collect, &row);
+        Ok((row, event))
     })
     .await?;
     tracing::info!(meeting.id = %row.id, "meeting scheduled");
@@ -216,6 +217,7 @@ pub struct PageQuery {
 pub async fn list_meetings(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<PanelPath>,
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -224,7 +226,12 @@ pub async fn list_meetings(
         return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
     }
     let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| Ok(meeting::list_for_panel(conn, panel_id, &page)?)).await?;
+    let rows = audit::audited(&state.pool, audit, move |conn| {
+        let rows = meeting::list_for_panel(conn, panel_id, &page)?;
+        let ids = rows.iter().take(page.limit as usize).map(|m| m.id.0).collect();
+        Ok((rows, Event::ok(AuditAction::Consult, "meeting", ids).on_panel(panel_id)))
+    })
+    .await?;
     let page = Page::from_rows(rows, &page, |m| Cursor { created_at: m.created_at, id: m.id.0 }, MeetingResponse::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -233,10 +240,16 @@ pub async fn list_meetings(
 pub async fn get_meeting(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let m = db::run(&state.pool, move |conn| Ok(access::meeting_access(conn, &user, id, false)?.meeting)).await?;
+    let m = audit::audited(&state.pool, audit, move |conn| {
+        let m = access::meeting_access(conn, &user, id, false)?.meeting;
+        let event = meeting_event(AuditAction::Consult, &m);
+        Ok((m, event))
+    })
+    .await?;
     Ok(ok_versioned(m.version, &MeetingResponse::from(m)))
 }
 
@@ -244,28 +257,28 @@ pub async fn get_meeting(
 pub async fn update_meeting(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
     if_match: IfMatch,
     body: Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
     let input = body.into_inner();
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            let current = access.meeting;
-            if current.version != if_match.version()? {
-                return Err(ApiError::Stale(Some(current.version)));
-            }
-            if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
-                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "rescheduled" });
-            }
-            let fields = input.merge(Some(&current))?;
-            check_meeting(conn, current.panel_id, &fields)?;
-            Ok(meeting::update(conn, id, &fields)?)
-        })
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        let current = access.meeting;
+        if current.version != if_match.version()? {
+            return Err(ApiError::Stale(Some(current.version)));
+        }
+        if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
+            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "rescheduled" });
+        }
+        let fields = input.merge(Some(&current))?;
+        check_meeting(conn, current.panel_id, &fields)?;
+        let row = meeting::update(conn, id, &fields)?;
+        let event = meeting_event(AuditAction::Alter, &row);
+        Ok((row, event))
     })
     .await?;
     Ok(ok_versioned(row.version, &MeetingResponse::from(row)))
@@ -290,22 +303,22 @@ fn meeting_step_allowed(from: MeetingStatus, to: MeetingStatus) -> bool {
 pub async fn transition_meeting(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
     body: Json<MeetingTransition>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
     let to = body.into_inner().to;
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            let from = access.meeting.status;
-            if !meeting_step_allowed(from, to) {
-                return Err(ApiError::InvalidTransition { current: from.as_str(), requested: to.as_str() });
-            }
-            Ok(meeting::set_status(conn, id, to)?)
-        })
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        let from = access.meeting.status;
+        if !meeting_step_allowed(from, to) {
+            return Err(ApiError::InvalidTransition { current: from.as_str(), requested: to.as_str() });
+        }
+        let row = meeting::set_status(conn, id, to)?;
+        let event = meeting_event(AuditAction::Alter, &row);
+        Ok((row, event))
     })
     .await?;
     tracing::info!(meeting.id = %row.id, status = %row.status, "meeting status changed");
@@ -390,6 +403,18 @@ struct AgendaView {
     response: AgendaResponse,
     /// The cases shown in full.
     cases: Vec<CaseRow>,
+    /// Every case shown, in full or as the research list, and the tags the research list showed.
+    shown: Vec<CaseId>,
+    disclosed: Vec<crate::domain::Tag>,
+}
+
+impl AgendaView {
+    /// The audit event of an answer carrying this view: the meeting and every case it shows.
+    fn event(&self, action: AuditAction, m: &MeetingRow) -> Event {
+        let mut ids = vec![m.id.0];
+        ids.extend(self.shown.iter().map(|c| c.0));
+        Event::ok(action, "agenda", ids).on_panel(m.panel_id).disclosing(self.disclosed.clone())
+    }
 }
 
 fn agenda_view(
@@ -450,6 +475,8 @@ fn agenda_view(
             items,
         },
         cases,
+        disclosed: redactor.disclosed(),
+        shown: visible,
     })
 }
 
@@ -461,12 +488,15 @@ fn agenda_answer(view: AgendaView) -> HttpResponse {
 pub async fn get_agenda(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let view = db::run(&state.pool, move |conn| {
+    let view = audit::audited(&state.pool, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
-        agenda_view(conn, &user, &access)
+        let view = agenda_view(conn, &user, &access)?;
+        let event = view.event(AuditAction::Consult, &access.meeting);
+        Ok((view, event))
     })
     .await?;
     Ok(agenda_answer(view))
@@ -528,6 +558,7 @@ fn save_agenda(
 pub async fn put_agenda(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
     if_match: IfMatch,
     body: Json<AgendaInput>,
@@ -537,9 +568,8 @@ pub async fn put_agenda(
     if input.items.len() > MAX_AGENDA_ITEMS {
         return Err(ApiError::bad_field("items", "too_many_items"));
     }
-    let view = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+    let view = audit::audited(&state.pool, audit, move |conn| {
+        {
             let access = access::meeting_access(conn, &user, id, true)?;
             access.require_staff()?;
             let m = &access.meeting;
@@ -589,8 +619,10 @@ pub async fn put_agenda(
             lines.sort_by_key(|l| l.section.rank());
             save_agenda(conn, &user, m, &lines)?;
             let access = access::meeting_access(conn, &user, id, false)?;
-            agenda_view(conn, &user, &access)
-        })
+            let view = agenda_view(conn, &user, &access)?;
+            let event = view.event(AuditAction::Alter, &access.meeting);
+            Ok((view, event))
+        }
     })
     .await?;
     Ok(agenda_answer(view))
@@ -640,24 +672,24 @@ fn propose_agenda(
 pub async fn build_agenda(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let view = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            let m = &access.meeting;
-            if m.status != MeetingStatus::Scheduled {
-                return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_built" });
-            }
-            let panel = panel::get(conn, m.panel_id)?;
-            let lines = propose_agenda(conn, m, &panel)?;
-            save_agenda(conn, &user, m, &lines)?;
-            let access = access::meeting_access(conn, &user, id, false)?;
-            agenda_view(conn, &user, &access)
-        })
+    let view = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        let m = &access.meeting;
+        if m.status != MeetingStatus::Scheduled {
+            return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_built" });
+        }
+        let panel = panel::get(conn, m.panel_id)?;
+        let lines = propose_agenda(conn, m, &panel)?;
+        save_agenda(conn, &user, m, &lines)?;
+        let access = access::meeting_access(conn, &user, id, false)?;
+        let view = agenda_view(conn, &user, &access)?;
+        let event = view.event(AuditAction::Alter, &access.meeting);
+        Ok((view, event))
     })
     .await?;
     Ok(agenda_answer(view))
@@ -706,12 +738,14 @@ pub struct AttendanceInput {
 pub async fn list_attendance(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let items = db::run(&state.pool, move |conn| {
-        access::meeting_access(conn, &user, id, false)?;
-        Ok(meeting::attendance_of(conn, id)?.into_iter().map(AttendanceResponse::from).collect())
+    let items = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, false)?;
+        let items = meeting::attendance_of(conn, id)?.into_iter().map(AttendanceResponse::from).collect();
+        Ok((items, meeting_event(AuditAction::Consult, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(AttendanceList { items }))
@@ -721,6 +755,7 @@ pub async fn list_attendance(
 pub async fn record_attendance(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
     body: Json<AttendanceInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -728,34 +763,32 @@ pub async fn record_attendance(
     let input = body.into_inner();
     let name =
         optional_text("person_name", input.person_name.as_deref(), 200).map_err(|p| ApiError::BadRequest(vec![p]))?;
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            let agency = AgencyId(input.agency_id);
-            let members = panel::members(conn, access.meeting.panel_id)?;
-            if !members.iter().any(|m| m.agency_id == agency) {
-                return Err(ApiError::unprocessable("agency_id", "not_a_member_of_the_panel"));
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        let agency = AgencyId(input.agency_id);
+        let members = panel::members(conn, access.meeting.panel_id)?;
+        if !members.iter().any(|m| m.agency_id == agency) {
+            return Err(ApiError::unprocessable("agency_id", "not_a_member_of_the_panel"));
+        }
+        let attendee = input.user_id.map(UserId);
+        if let Some(u) = attendee {
+            let row =
+                crate::models::user::get(conn, u).map_err(|_| ApiError::unprocessable("user_id", "unknown_user"))?;
+            if row.agency_id != Some(agency) {
+                return Err(ApiError::unprocessable("user_id", "not_of_that_agency"));
             }
-            let attendee = input.user_id.map(UserId);
-            if let Some(u) = attendee {
-                let row = crate::models::user::get(conn, u)
-                    .map_err(|_| ApiError::unprocessable("user_id", "unknown_user"))?;
-                if row.agency_id != Some(agency) {
-                    return Err(ApiError::unprocessable("user_id", "not_of_that_agency"));
-                }
-            }
-            Ok(meeting::record_attendance(
-                conn,
-                id,
-                agency,
-                attendee,
-                name.as_deref(),
-                input.attendance_type,
-                user.user_id,
-            )?)
-        })
+        }
+        let row = meeting::record_attendance(
+            conn,
+            id,
+            agency,
+            attendee,
+            name.as_deref(),
+            input.attendance_type,
+            user.user_id,
+        )?;
+        Ok((row, meeting_event(AuditAction::Alter, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Created().json(AttendanceResponse::from(row)))
@@ -766,13 +799,16 @@ pub async fn record_attendance(
 pub async fn acknowledge_confidentiality(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let row = db::run(&state.pool, move |conn| {
-        access::meeting_access(conn, &user, id, false)?;
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, false)?;
         let agency = user.agency_id.ok_or(ApiError::unprocessable("agency_id", "requires_agency"))?;
-        meeting::acknowledge(conn, id, agency, user.user_id)?.ok_or(ApiError::Forbidden(Forbidden::NotListedToAttend))
+        let row = meeting::acknowledge(conn, id, agency, user.user_id)?
+            .ok_or(ApiError::Forbidden(Forbidden::NotListedToAttend))?;
+        Ok((row, meeting_event(AuditAction::Alter, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(AttendanceResponse::from(row)))
@@ -842,6 +878,7 @@ fn visible_item(
 pub async fn add_note(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ItemPath>,
     key: IdempotencyKey,
     body: Json<NoteInput>,
@@ -857,35 +894,35 @@ pub async fn add_note(
     if shared.is_none() && risk.is_none() && decisions.is_none() {
         return Err(ApiError::bad_field("shared_information", "note_is_empty"));
     }
-    let row = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
-            access.require_staff()?;
-            let route = format!("POST /api/v1/meetings/{meeting_id}/items/{item_id}/notes");
-            if let idempotency::Outcome::Replay(original) =
-                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
-            {
-                return Ok(meeting::note(conn, NoteId(original))?);
-            }
-            if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
-                return Err(ApiError::InvalidTransition {
-                    current: access.meeting.status.as_str(),
-                    requested: "noted",
-                });
-            }
-            let note = NewNote {
-                agenda_item_id: item.id,
-                agency_id: input.agency_id.map(AgencyId),
-                shared_information: shared,
-                risk_summary: risk,
-                decisions,
-                created_by: user.user_id,
-            };
-            let row = meeting::add_note(conn, &note)?;
-            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
-            Ok(row)
-        })
+    let row = audit::audited(&state.pool, audit, move |conn| {
+        let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
+        access.require_staff()?;
+        let event = |action, note: NoteId| {
+            Event::ok(action, "discussion_note", vec![note.0, item.id.0, item.case_id.0, meeting_id.0])
+                .on_panel(access.meeting.panel_id)
+        };
+        let route = format!("POST /api/v1/meetings/{meeting_id}/items/{item_id}/notes");
+        if let idempotency::Outcome::Replay(original) =
+            idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+        {
+            let row = meeting::note(conn, NoteId(original))?;
+            return Ok((row, event(AuditAction::Consult, NoteId(original))));
+        }
+        if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
+            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "noted" });
+        }
+        let note = NewNote {
+            agenda_item_id: item.id,
+            agency_id: input.agency_id.map(AgencyId),
+            shared_information: shared,
+            risk_summary: risk,
+            decisions,
+            created_by: user.user_id,
+        };
+        let row = meeting::add_note(conn, &note)?;
+        idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+        let event = event(AuditAction::Collect, row.id);
+        Ok((row, event))
     })
     .await?;
     Ok(HttpResponse::Created().json(NoteResponse::from(row)))
@@ -895,15 +932,21 @@ pub async fn add_note(
 pub async fn list_notes(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<ItemPath>,
 ) -> Result<HttpResponse, ApiError> {
     let (meeting_id, item_id) = (MeetingId(path.meeting_id), AgendaItemId(path.item_id));
-    let items = db::run(&state.pool, move |conn| {
+    let items = audit::audited(&state.pool, audit, move |conn| {
         let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
         if !access.is_staff && !meeting::has_acknowledged(conn, meeting_id, user.user_id)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
-        Ok(meeting::notes_of(conn, &[item.id])?.into_iter().map(NoteResponse::from).collect())
+        let notes: Vec<NoteResponse> =
+            meeting::notes_of(conn, &[item.id])?.into_iter().map(NoteResponse::from).collect();
+        let mut ids = vec![item.id.0, item.case_id.0, meeting_id.0];
+        ids.extend(notes.iter().map(|n| n.id.0));
+        let event = Event::ok(AuditAction::Consult, "discussion_note", ids).on_panel(access.meeting.panel_id);
+        Ok((notes, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(NoteList { items }))
@@ -968,15 +1011,16 @@ fn may_read_minutes(
 pub async fn get_minutes(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let (latest, body) = db::run(&state.pool, move |conn| {
+    let (latest, body) = audit::audited(&state.pool, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         if !may_read_minutes(conn, &user, &access)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
-        Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
+        Ok((minutes_response(id, meeting::minutes_of(conn, id)?), meeting_event(AuditAction::Consult, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header(etag(latest)).json(body))
@@ -993,6 +1037,7 @@ pub struct MinutesInput {
 pub async fn put_minutes(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
     if_match: IfMatch,
     body: Json<MinutesInput>,
@@ -1000,28 +1045,22 @@ pub async fn put_minutes(
     let id = MeetingId(path.meeting_id);
     let text = crate::domain::required_text("body", &body.into_inner().body, MAX_MINUTES_CHARS)
         .map_err(|p| ApiError::BadRequest(vec![p]))?;
-    let (latest, out) = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            if !matches!(
-                access.meeting.status,
-                MeetingStatus::InProgress | MeetingStatus::Held | MeetingStatus::MinutesCirculated
-            ) {
-                return Err(ApiError::InvalidTransition {
-                    current: access.meeting.status.as_str(),
-                    requested: "minuted",
-                });
-            }
-            let versions = meeting::minutes_of(conn, id)?;
-            let latest = versions.last().map_or(0, |v| v.version);
-            if latest != if_match.version()? {
-                return Err(ApiError::Stale(Some(latest)));
-            }
-            meeting::add_minutes(conn, id, latest + 1, &text, user.user_id)?;
-            Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
-        })
+    let (latest, out) = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        if !matches!(
+            access.meeting.status,
+            MeetingStatus::InProgress | MeetingStatus::Held | MeetingStatus::MinutesCirculated
+        ) {
+            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "minuted" });
+        }
+        let versions = meeting::minutes_of(conn, id)?;
+        let latest = versions.last().map_or(0, |v| v.version);
+        if latest != if_match.version()? {
+            return Err(ApiError::Stale(Some(latest)));
+        }
+        meeting::add_minutes(conn, id, latest + 1, &text, user.user_id)?;
+        Ok((minutes_response(id, meeting::minutes_of(conn, id)?), meeting_event(AuditAction::Alter, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header(etag(latest)).json(out))
@@ -1032,30 +1071,28 @@ pub async fn put_minutes(
 pub async fn circulate_minutes(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let (latest, out) = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::meeting_access(conn, &user, id, true)?;
-            access.require_staff()?;
-            if !matches!(access.meeting.status, MeetingStatus::Held | MeetingStatus::MinutesCirculated) {
-                return Err(ApiError::InvalidTransition {
-                    current: access.meeting.status.as_str(),
-                    requested: MeetingStatus::MinutesCirculated.as_str(),
-                });
-            }
-            let versions = meeting::minutes_of(conn, id)?;
-            let Some(latest) = versions.last() else {
-                return Err(ApiError::unprocessable("body", "no_minutes_to_circulate"));
-            };
-            meeting::circulate_minutes(conn, id, latest.version)?;
-            if access.meeting.status == MeetingStatus::Held {
-                meeting::set_status(conn, id, MeetingStatus::MinutesCirculated)?;
-            }
-            Ok(minutes_response(id, meeting::minutes_of(conn, id)?))
-        })
+    let (latest, out) = audit::audited(&state.pool, audit, move |conn| {
+        let access = access::meeting_access(conn, &user, id, true)?;
+        access.require_staff()?;
+        if !matches!(access.meeting.status, MeetingStatus::Held | MeetingStatus::MinutesCirculated) {
+            return Err(ApiError::InvalidTransition {
+                current: access.meeting.status.as_str(),
+                requested: MeetingStatus::MinutesCirculated.as_str(),
+            });
+        }
+        let versions = meeting::minutes_of(conn, id)?;
+        let Some(latest) = versions.last() else {
+            return Err(ApiError::unprocessable("body", "no_minutes_to_circulate"));
+        };
+        meeting::circulate_minutes(conn, id, latest.version)?;
+        if access.meeting.status == MeetingStatus::Held {
+            meeting::set_status(conn, id, MeetingStatus::MinutesCirculated)?;
+        }
+        Ok((minutes_response(id, meeting::minutes_of(conn, id)?), meeting_event(AuditAction::Alter, &access.meeting)))
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header(etag(latest)).json(out))
@@ -1085,15 +1122,17 @@ pub struct PackResponse {
 pub async fn get_pack(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let pack = db::run(&state.pool, move |conn| {
+    let pack = audit::audited(&state.pool, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         if !access.is_staff && !meeting::has_acknowledged(conn, id, user.user_id)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
         let view = agenda_view(conn, &user, &access)?;
+        let event = view.event(AuditAction::Consult, &access.meeting);
         let ids: Vec<CaseId> = view.cases.iter().map(|c| c.id).collect();
         let assessments = assessment::of_cases(conn, &ids)?;
         let actions: Vec<ActionRow> = action::of_cases(conn, &ids)?;
@@ -1119,10 +1158,15 @@ pub async fn get_pack(
                 })
             })
             .collect();
-        Ok(PackResponse { meeting: MeetingResponse::from(access.meeting), items })
+        Ok((PackResponse { meeting: MeetingResponse::from(access.meeting), items }, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(pack))
+}
+
+/// The event of a request about one meeting.
+fn meeting_event(action: AuditAction, m: &MeetingRow) -> Event {
+    Event::ok(action, "meeting", vec![m.id.0]).on_panel(m.panel_id)
 }
 
 fn ics_escape(text: &str) -> String {
@@ -1134,15 +1178,19 @@ fn ics_escape(text: &str) -> String {
 pub async fn meetings_calendar(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     path: web::Path<PanelPath>,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
     if !access::member_panels(&user).contains(&panel_id) {
         return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
     }
-    let (panel, meetings) =
-        db::run(&state.pool, move |conn| Ok((panel::get(conn, panel_id)?, meeting::all_for_panel(conn, panel_id)?)))
-            .await?;
+    let (panel, meetings) = audit::audited(&state.pool, audit, move |conn| {
+        let (panel, meetings) = (panel::get(conn, panel_id)?, meeting::all_for_panel(conn, panel_id)?);
+        let ids = meetings.iter().map(|m| m.id.0).collect();
+        Ok(((panel, meetings), Event::ok(AuditAction::Consult, "meeting", ids).on_panel(panel_id)))
+    })
+    .await?;
     let mut ics =
         String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//confer//meetings//EN\r\nCALSCALE:GREGORIAN\r\n");
     ics.push_str(&format!("X-WR-CALNAME:{}\r\n", ics_escape(&panel.name)));

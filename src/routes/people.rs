@@ -4,11 +4,11 @@ use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::db;
+use crate::audit::{self, Audit, Event};
 use crate::domain::AuthUser;
 use crate::domain::{
-    AddressKind, AgencyId, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState, UserId,
-    normalize_org_name, optional_text, required_text,
+    AddressKind, AgencyId, AuditAction, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState,
+    UserId, normalize_org_name, optional_text, required_text,
 };
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -315,6 +315,7 @@ pub struct MatchResponse {
 pub async fn match_people(
     state: web::Data<AppState>,
     user: AuthUser,
+    audit: Audit,
     body: Json<MatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
@@ -323,7 +324,12 @@ pub async fn match_people(
     let forenames = p.check(optional_text("forenames", req.forenames.as_deref(), 200));
     let key = p.finish(|| Some(person_key(&forenames?.unwrap_or_default(), &surname?)))?;
     let dob = req.date_of_birth.map(IsoDate::get);
-    let rows = db::run(&state.pool, move |conn| Ok(person::likely_matches(conn, &user, &key, dob)?)).await?;
+    let rows = audit::audited(&state.pool, audit, move |conn| {
+        let rows = person::likely_matches(conn, &user, &key, dob)?;
+        let event = Event::ok(AuditAction::Consult, "person", rows.iter().map(|r| r.id.0).collect());
+        Ok((rows, event))
+    })
+    .await?;
     let items = rows
         .into_iter()
         .map(|r| PersonMatch { id: r.id, surname: r.surname, forenames: r.forenames, date_of_birth: r.date_of_birth })

@@ -30,6 +30,13 @@ fn spec_operations() -> BTreeSet<(String, String, String)> {
     out
 }
 
+/// The routed operation a request for `method` `path` reaches, if any.
+pub fn route_for(method: &str, path: &str) -> Option<&'static confer::state::RouteSpec> {
+    let path = path.split('?').next().unwrap_or_default();
+    let pattern = pattern_for(path)?;
+    ROUTES.iter().find(|r| r.path == pattern && r.method == method)
+}
+
 /// The route pattern `path` matches, if any.
 fn pattern_for(path: &str) -> Option<&'static str> {
     let segs: Vec<&str> = path.split('/').collect();

@@ -241,6 +241,15 @@ impl TestApp {
     }
 
     pub async fn call(&self, req: TestRequest) -> Res {
+        let (method, path, res) = self.call_unchecked(req).await;
+        crate::contract::check_response(&method, &path, &res);
+        self.check_audit(&method, &path, &res);
+        res
+    }
+
+    /// As `call`, without the contract and audit checks: for tests that break the service on
+    /// purpose.
+    pub async fn call_unchecked(&self, req: TestRequest) -> (Method, String, Res) {
         let req = req.to_request();
         let method = req.method().clone();
         let path = req.path().to_owned();
@@ -248,9 +257,37 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let body = to_bytes(res.into_body()).await.map(|b| b.to_vec()).unwrap_or_default();
-        let res = Res { status, headers, body };
-        crate::contract::check_response(&method, &path, &res);
-        res
+        (method, path, Res { status, headers, body })
+    }
+
+    /// SECURITY.md AU-1 and F12, on every request of the suite: a request to a case-data route
+    /// leaves exactly one audit event, and one that succeeded leaves the handler's own (written in
+    /// its transaction, naming what it touched), not the guard's backstop (`object_type` request).
+    fn check_audit(&self, method: &Method, path: &str, res: &Res) {
+        let Some(route) = crate::contract::route_for(method.as_str(), path) else { return };
+        if !matches!(route.grant, confer::state::Grant::CaseData(..)) {
+            return;
+        }
+        let Some(request_id) = res.header("x-request-id") else { return };
+        #[derive(QueryableByName)]
+        struct Events {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            backstop: i64,
+        }
+        let events: Events = sql_query(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE object_type = 'request') AS backstop
+               FROM audit_events WHERE request_id = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(&request_id)
+        .get_result(&mut self.db.conn())
+        .unwrap();
+        let context = format!("{method} {} -> {}", route.path, res.status.as_u16());
+        assert_eq!(events.n, 1, "{context}: exactly one audit event per case-data request");
+        if res.status.is_success() {
+            assert_eq!(events.backstop, 0, "{context}: the handler records its own event in its transaction");
+        }
     }
 
     /// A request as a well-behaved client sends it: every POST carries a fresh Idempotency-Key.

@@ -746,3 +746,53 @@ async fn canary_scan_covers_re_referral_minutes_people_search_and_acknowledgemen
     let full = get_as(&w, &format!("/api/v1/cases/{c}"), &health, true).await;
     assert!(canaries_in(&full).contains("health"), "{}", String::from_utf8_lossy(&full.body));
 }
+
+/// F12: the event is written in the transaction of the change it records. With the audit insert
+/// refused (the runtime role loses INSERT on the table), a write fails and leaves neither its row
+/// nor an event; so does a read, which answers nothing it could not audit.
+#[actix_web::test]
+async fn a_change_whose_audit_event_cannot_be_written_leaves_neither_row_nor_event() {
+    let w = world().await;
+    let case = w.marac_case(15).await;
+    let c = case["id"].as_str().unwrap().to_owned();
+    let mut conn = w.app.db.conn();
+    let count = |conn: &mut PgConnection, sql: &str| -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+    };
+    let (actions, events) = (
+        count(&mut conn, "SELECT count(*) AS n FROM actions"),
+        count(&mut conn, "SELECT count(*) AS n FROM audit_events"),
+    );
+    conn.batch_execute("REVOKE INSERT ON audit_events FROM confer_app").unwrap();
+    let body =
+        json!({ "description": "Flag the address", "owner_agency_id": w.police_agency, "due_date": days_ago(-7) });
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/cases/{c}/actions"))
+        .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+        .set_json(body);
+    let (_, _, write) = w.app.call_unchecked(req).await;
+    assert!(write.status.is_server_error(), "{}", write.status);
+    let req = TestRequest::get()
+        .uri(&format!("/api/v1/cases/{c}"))
+        .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)));
+    let (_, _, read) = w.app.call_unchecked(req).await;
+    assert!(read.status.is_server_error(), "a read that cannot be audited is not answered: {}", read.status);
+    assert!(!String::from_utf8_lossy(&read.body).contains("Victim"));
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM actions"), actions, "no action without its event");
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM audit_events"), events);
+    conn.batch_execute("GRANT INSERT ON audit_events TO confer_app").unwrap();
+    let again = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/actions"),
+            Some(&w.coordinator.access),
+            json!({ "description": "Flag the address", "owner_agency_id": w.police_agency, "due_date": days_ago(-7) }),
+        )
+        .await;
+    assert_eq!(again.status, 201, "the same request succeeds once events can be written");
+}
