@@ -1,12 +1,6 @@
 //! Per-user rate limits (SECURITY.md IN-11): a token bucket per user and route class, keyed on
-//! the authenticated user (never on a spoofable address). Sign-in has its own, stricter,
+//! the authenticated user (never on a spoofable address), held in the database. Sign-in has its own, stricter,
 //! per-account backoff in `models::session`.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
-
-use crate::domain::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteClass {
@@ -14,49 +8,51 @@ pub enum RouteClass {
     Write,
 }
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+impl RouteClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::Read => "read",
+            RouteClass::Write => "write",
+        }
+    }
 }
 
+/// A bucket as it stands once a request took (or failed to take) a token from it. The buckets
+/// live in the database (`models::session::check_session`), so that several server processes
+/// count one user's requests together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    pub tokens: f64,
+    pub allowed: bool,
+}
+
+/// The limits per minute of each route class (SECURITY.md IN-11).
 pub struct RateLimiter {
     per_minute: [u32; 2],
-    buckets: Mutex<HashMap<(UserId, RouteClass), Bucket>>,
 }
 
 impl RateLimiter {
     pub fn new(reads_per_minute: u32, writes_per_minute: u32) -> Self {
-        Self { per_minute: [reads_per_minute, writes_per_minute], buckets: Mutex::new(HashMap::new()) }
+        Self { per_minute: [reads_per_minute, writes_per_minute] }
     }
 
-    fn capacity(&self, class: RouteClass) -> f64 {
-        f64::from(self.per_minute[class as usize])
+    pub fn capacity(&self, class: RouteClass) -> u32 {
+        self.per_minute[class as usize]
     }
 
-    /// Takes one token. Either way the answer says how the bucket stands, for the `RateLimit`
-    /// headers; when it is empty, `Err` carries it with the seconds to wait.
-    pub fn take(&self, user: UserId, class: RouteClass) -> Result<Quota, Quota> {
-        let capacity = self.capacity(class);
+    /// The quota for the `RateLimit` headers; `Err` when the request must wait, with the seconds.
+    pub fn quota(&self, class: RouteClass, bucket: Bucket) -> Result<Quota, Quota> {
+        let capacity = f64::from(self.capacity(class));
         let per_second = capacity / 60.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry((user, class)).or_insert(Bucket { tokens: capacity, updated: now });
-        let elapsed = now.duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.updated = now;
-        let allowed = bucket.tokens >= 1.0;
-        if allowed {
-            bucket.tokens -= 1.0;
-        }
         // Seconds until one more token (when empty) or until the bucket is full again.
-        let missing = if allowed { capacity - bucket.tokens } else { 1.0 - bucket.tokens };
+        let missing = if bucket.allowed { capacity - bucket.tokens } else { 1.0 - bucket.tokens };
         let quota = Quota {
             class,
-            limit: self.per_minute[class as usize],
-            remaining: bucket.tokens.floor() as u32,
-            reset_secs: (missing / per_second).ceil() as u64,
+            limit: self.capacity(class),
+            remaining: bucket.tokens.max(0.0).floor() as u32,
+            reset_secs: (missing.max(0.0) / per_second).ceil() as u64,
         };
-        if allowed { Ok(quota) } else { Err(Quota { reset_secs: quota.reset_secs.max(1), ..quota }) }
+        if bucket.allowed { Ok(quota) } else { Err(Quota { reset_secs: quota.reset_secs.max(1), ..quota }) }
     }
 }
 
@@ -92,18 +88,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bucket_empties_and_says_how_long_to_wait() {
+    fn a_quota_says_what_is_left_and_how_long_to_wait() {
         let limiter = RateLimiter::new(3, 60);
-        let user = UserId(uuid::Uuid::new_v4());
-        for left in (0..3).rev() {
-            assert_eq!(limiter.take(user, RouteClass::Read).unwrap().remaining, left);
-        }
-        let empty = limiter.take(user, RouteClass::Read).unwrap_err();
-        assert!((1..=20).contains(&empty.reset_secs), "{empty:?}");
-        assert_eq!((empty.remaining, empty.limit), (0, 3));
-        assert_eq!(empty.state_header(), format!("\"reads\";r=0;t={}", empty.reset_secs));
+        let left = limiter.quota(RouteClass::Read, Bucket { tokens: 2.0, allowed: true }).unwrap();
+        assert_eq!((left.remaining, left.limit, left.reset_secs), (2, 3, 20));
+        let empty = limiter.quota(RouteClass::Read, Bucket { tokens: 0.25, allowed: false }).unwrap_err();
+        assert_eq!((empty.remaining, empty.reset_secs), (0, 15));
+        assert_eq!(empty.state_header(), "\"reads\";r=0;t=15");
         assert_eq!(empty.policy_header(), "\"reads\";q=3;w=60");
-        assert!(limiter.take(user, RouteClass::Write).is_ok(), "classes are separate");
-        assert!(limiter.take(UserId(uuid::Uuid::new_v4()), RouteClass::Read).is_ok(), "users are separate");
+        assert_eq!(limiter.capacity(RouteClass::Write), 60);
     }
 }

@@ -398,6 +398,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_buckets (user_id, class) {
+        user_id -> Uuid,
+        class -> Text,
+        tokens -> Float8,
+        updated_at -> Timestamptz,
+        last_allowed -> Bool,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Bytea,
         session_id -> Uuid,
@@ -511,6 +521,7 @@ diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
 diesel::joinable!(people -> users (created_by));
+diesel::joinable!(rate_buckets -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(research_notes -> agencies (agency_id));
 diesel::joinable!(research_notes -> cases (case_id));
@@ -552,6 +563,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     panel_settings_versions,
     panels,
     people,
+    rate_buckets,
     refresh_tokens,
     research_notes,
     risk_assessments,

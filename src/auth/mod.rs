@@ -60,7 +60,10 @@ async fn authenticate(req: &ServiceRequest, grant: Grant) -> Result<AuthUser, Ap
         tracing::info!(reason = ?reason, "access token refused");
         ApiError::Unauthenticated
     })?;
-    let user = db::run(&state.pool, move |conn| Ok(sessions::load_auth_user(conn, &claims)?)).await?;
+    let class = if req.method() == actix_web::http::Method::GET { RouteClass::Read } else { RouteClass::Write };
+    let capacity = state.limiter.capacity(class);
+    let (user, bucket) =
+        db::run(&state.pool, move |conn| Ok(sessions::check_session(conn, &claims, class, capacity)?)).await?;
     let Some(user) = user else {
         tracing::info!("access token refused: user, session or issue time no longer valid");
         return Err(ApiError::Unauthenticated);
@@ -69,8 +72,7 @@ async fn authenticate(req: &ServiceRequest, grant: Grant) -> Result<AuthUser, Ap
         tracing::info!(user.id = %user.user_id, "function not granted");
         return Err(ApiError::Forbidden(Forbidden::Function));
     }
-    let class = if req.method() == actix_web::http::Method::GET { RouteClass::Read } else { RouteClass::Write };
-    let quota = state.limiter.take(user.user_id, class);
+    let quota = state.limiter.quota(class, bucket);
     // The response carries the caller's quota; request_context writes the headers.
     req.extensions_mut().insert(quota.unwrap_or_else(|q| q));
     if let Err(empty) = quota {

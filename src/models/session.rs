@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
 use crate::domain::{AuthUser, RoleGrant};
+use crate::limits::{Bucket, RouteClass};
 use crate::schema::{login_throttles, refresh_tokens, sessions, user_roles, users};
 use crate::tokens::{AccessClaims, revocation_cutoff};
 
@@ -28,48 +29,76 @@ pub const FREE_SOURCE_FAILURES: i32 = 20;
 /// address is never shut out for long.
 pub const MAX_SOURCE_BACKOFF_SECS: i32 = 60;
 
-#[derive(Queryable)]
+#[derive(QueryableByName)]
 struct SessionCheck {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
     active: bool,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     tokens_valid_after: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
     agency_id: Option<AgencyId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     ended_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     expires_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     role: Option<Role>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
     role_panel_id: Option<PanelId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    bucket_tokens: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    bucket_allowed: Option<bool>,
 }
 
-/// The caller named by a verified access token, or `None` when the user is disabled, the session
-/// ended or expired, or the token predates the user's revocation cut-off. One statement (every
-/// request runs it): the user and session, once per role the user holds.
-pub fn load_auth_user(conn: &mut PgConnection, claims: &AccessClaims) -> QueryResult<Option<AuthUser>> {
-    let rows: Vec<SessionCheck> = users::table
-        .inner_join(sessions::table)
-        .left_join(user_roles::table)
-        .filter(users::id.eq(claims.user_id))
-        .filter(sessions::id.eq(claims.session_id))
-        .select((
-            users::active,
-            users::tokens_valid_after,
-            users::agency_id,
-            sessions::ended_at,
-            sessions::expires_at,
-            user_roles::role.nullable(),
-            user_roles::panel_id.nullable(),
-        ))
-        .order((user_roles::role, user_roles::panel_id))
-        .load(conn)?;
-    let Some(s) = rows.first() else { return Ok(None) };
+/// The caller named by a verified access token, with one token taken from its rate-limit bucket
+/// for `class` (`capacity` a minute). `None` for the caller when the user is disabled, the session
+/// ended or expired, or the token predates the user's revocation cut-off. One statement, which
+/// every signed-in request runs: the bucket (held in the database, so several server processes
+/// count together), the user and session, once per role the user holds.
+pub fn check_session(
+    conn: &mut PgConnection,
+    claims: &AccessClaims,
+    class: RouteClass,
+    capacity: u32,
+) -> QueryResult<(Option<AuthUser>, Bucket)> {
+    let rows: Vec<SessionCheck> = diesel::sql_query(
+        "WITH bucket AS (
+           INSERT INTO rate_buckets AS b (user_id, class, tokens, updated_at, last_allowed)
+           SELECT $1, $3, $4 - 1, clock_timestamp(), true WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
+           ON CONFLICT (user_id, class) DO UPDATE SET
+             tokens = CASE
+               WHEN least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) >= 1
+               THEN least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) - 1
+               ELSE least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) END,
+             last_allowed =
+               least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) >= 1,
+             updated_at = clock_timestamp()
+           RETURNING tokens, last_allowed)
+         SELECT u.active, u.tokens_valid_after, u.agency_id, s.ended_at, s.expires_at,
+                r.role, r.panel_id AS role_panel_id,
+                (SELECT tokens FROM bucket) AS bucket_tokens, (SELECT last_allowed FROM bucket) AS bucket_allowed
+           FROM users u JOIN sessions s ON s.user_id = u.id LEFT JOIN user_roles r ON r.user_id = u.id
+          WHERE u.id = $1 AND s.id = $2
+          ORDER BY r.role, r.panel_id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(claims.user_id.0)
+    .bind::<diesel::sql_types::Uuid, _>(claims.session_id.0)
+    .bind::<diesel::sql_types::Text, _>(class.as_str())
+    .bind::<diesel::sql_types::Double, _>(f64::from(capacity))
+    .load(conn)?;
+    let Some(s) = rows.first() else { return Ok((None, Bucket { tokens: 0.0, allowed: false })) };
+    let bucket = Bucket { tokens: s.bucket_tokens.unwrap_or(0.0), allowed: s.bucket_allowed.unwrap_or(false) };
     if !s.active
         || s.ended_at.is_some()
         || s.expires_at <= Utc::now()
         || claims.issued_at < revocation_cutoff(s.tokens_valid_after)
     {
-        return Ok(None);
+        return Ok((None, bucket));
     }
     let agency_id = s.agency_id;
     let roles = rows.into_iter().filter_map(|r| Some(RoleGrant { role: r.role?, panel_id: r.role_panel_id })).collect();
-    Ok(Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }))
+    Ok((Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }), bucket))
 }
 
 pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {

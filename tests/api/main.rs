@@ -20,4 +20,5 @@ mod migrations;
 mod panels;
 mod process;
 mod security;
+mod two_servers;
 mod users;

@@ -1,0 +1,13 @@
+-- Per-user rate-limit buckets (SECURITY.md IN-11), held in the database so that several server
+-- processes behind one balancer count one user's requests together. One row per user and route
+-- class: tokens left at `updated_at`, refilled continuously up to the class's capacity per minute.
+CREATE TABLE rate_buckets (
+    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    class text NOT NULL CHECK (class IN ('read', 'write')),
+    tokens double precision NOT NULL,
+    updated_at timestamptz NOT NULL,
+    -- Whether the last request taken from the bucket was let through.
+    last_allowed boolean NOT NULL,
+    PRIMARY KEY (user_id, class)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON rate_buckets TO confer_app;
