@@ -144,7 +144,7 @@ fn seed_demo(config: &Config) -> anyhow::Result<()> {
 
 /// `confer import`: the same import as `POST /api/v1/panels/{id}/imports`, for files at hand.
 fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
-    use crate::domain::{LawfulBasis, PanelId, Role, SpecialCategoryCondition};
+    use crate::domain::{LawfulBasis, PanelId, SpecialCategoryCondition};
     use crate::import::{self, ImportOptions};
     let usage = "usage: confer import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE";
     let (mut panel, mut email, mut basis, mut condition, mut file, mut dry_run) = (None, None, None, None, None, false);
@@ -171,7 +171,7 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
         .filter(|a| a.active)
         .ok_or_else(|| anyhow::anyhow!("no active user {email}"))?;
     let roles = crate::models::session::roles_of(&mut conn, account.id)?;
-    if !roles.iter().any(|r| r.panel_id == Some(panel_id) && matches!(r.role, Role::Coordinator | Role::Chair)) {
+    if !crate::domain::is_staff_on(&roles, panel_id) {
         anyhow::bail!("{email} is not a coordinator or chair of that panel");
     }
     let options = ImportOptions { dry_run, lawful_basis, special_category_condition };

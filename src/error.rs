@@ -13,11 +13,14 @@ use serde::Serialize;
 pub struct FieldProblem {
     pub field: String,
     pub code: String,
+    /// For a value outside a vocabulary: the values the field takes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
 }
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, code: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into() }
+        Self { field: field.into(), code: code.into(), allowed: Vec::new() }
     }
 }
 
@@ -62,7 +65,7 @@ pub enum ApiError {
     #[error("conflict")]
     Conflict(Vec<FieldProblem>),
     #[error("invalid transition")]
-    InvalidTransition { current: &'static str, requested: &'static str },
+    InvalidTransition { resource: &'static str, current: &'static str, requested: &'static str },
     /// `If-Match` names another version; carries the current one when known.
     #[error("precondition failed")]
     Stale(Option<i32>),
@@ -97,11 +100,11 @@ impl ApiError {
 
     /// The problem `type` slug, `title` and `detail` for this error.
     fn describe(&self) -> (&'static str, &'static str, String) {
-        if let Self::InvalidTransition { current, requested } = self {
+        if let Self::InvalidTransition { resource, current, requested } = self {
             return (
                 "invalid-transition",
                 "That change of status is not possible now",
-                format!("The case is `{current}`; it cannot move to `{requested}` from there."),
+                format!("The {resource} is `{current}`; it cannot move to `{requested}` from there."),
             );
         }
         let (slug, title, detail) = self.describe_static();

@@ -141,13 +141,15 @@ fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
     if let Some(code) = message.strip_prefix("code:") {
         return FieldProblem::new(display_path(parent), code);
     }
-    let code = if message.starts_with("invalid type") {
-        "invalid_type"
-    } else if message.starts_with("unknown variant") {
-        "not_an_allowed_value"
-    } else {
-        "invalid_value"
-    };
+    if message.starts_with("unknown variant") {
+        // serde says: unknown variant `x`, expected one of `a`, `b`, `c`
+        let allowed = message
+            .split_once("expected")
+            .map(|(_, list)| list.split('`').skip(1).step_by(2).map(str::to_owned).collect())
+            .unwrap_or_default();
+        return FieldProblem { allowed, ..FieldProblem::new(display_path(parent), "not_an_allowed_value") };
+    }
+    let code = if message.starts_with("invalid type") { "invalid_type" } else { "invalid_value" };
     FieldProblem::new(display_path(parent), code)
 }
 

@@ -22,11 +22,7 @@ type CasePredicate = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>
 
 /// Panels on which the user is coordinator or chair.
 pub fn staff_panels(user: &AuthUser) -> Vec<PanelId> {
-    panels_with(user, &[Role::Coordinator, Role::Chair])
-}
-
-fn panels_with(user: &AuthUser, roles: &[Role]) -> Vec<PanelId> {
-    user.roles.iter().filter(|r| roles.contains(&r.role)).filter_map(|r| r.panel_id).collect()
+    user.panels_with(&[Role::Coordinator, Role::Chair])
 }
 
 /// True for the cases `user` may see, at least as the research list (see `Sight`).
@@ -42,7 +38,7 @@ pub fn case_fully_visible(user: &AuthUser) -> CasePredicate {
 
 fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
     let staff = staff_panels(user);
-    let rep = panels_with(user, &[Role::AgencyRep, Role::Idva]);
+    let rep = user.panels_with(&[Role::AgencyRep, Role::Idva]);
     let by_membership: CasePredicate = match user.agency_id {
         Some(agency) if !rep.is_empty() => {
             let mut meetings_giving_sight = attendance::table
@@ -123,7 +119,7 @@ pub fn case_sight(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Resul
     Ok(CaseAccess {
         case_id: id,
         panel_id,
-        is_staff: staff_panels(user).contains(&panel_id),
+        is_staff: user.is_staff_on(panel_id),
         sight: if full { Sight::Full } else { Sight::ResearchList },
     })
 }
@@ -147,7 +143,7 @@ pub fn case_access_for_update(conn: &mut PgConnection, user: &AuthUser, id: Case
     full_sight(CaseAccess {
         case_id: id,
         panel_id,
-        is_staff: staff_panels(user).contains(&panel_id),
+        is_staff: user.is_staff_on(panel_id),
         sight: if full { Sight::Full } else { Sight::ResearchList },
     })
 }
@@ -211,7 +207,7 @@ pub fn person_identity_visible_ids(
 
 /// Panels on which the user holds a role that works with cases.
 pub fn member_panels(user: &AuthUser) -> Vec<PanelId> {
-    panels_with(user, &[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva])
+    user.panels_with(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva])
 }
 
 /// A meeting the caller may see (they hold a case-working role on its panel), and whether they
@@ -239,7 +235,7 @@ pub fn meeting_access(
         .filter(meetings::panel_id.eq_any(member_panels(user)))
         .select(crate::models::meeting::MeetingRow::as_select());
     let meeting = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
-    let is_staff = staff_panels(user).contains(&meeting.panel_id);
+    let is_staff = user.is_staff_on(meeting.panel_id);
     Ok(MeetingAccess { meeting, is_staff })
 }
 

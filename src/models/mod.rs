@@ -7,6 +7,7 @@ pub mod action;
 pub mod agency;
 pub mod alert;
 pub mod assessment;
+pub mod audit_log;
 pub mod case;
 pub mod meeting;
 pub mod panel;

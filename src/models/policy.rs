@@ -40,7 +40,7 @@ impl FieldAccess {
 /// The policy subjects a user acts as on a panel: its panel roles (coordinator, chair) and, for
 /// agency reps and IDVAs, its organisation's type.
 fn subjects(conn: &mut PgConnection, user: &AuthUser, panel: PanelId) -> QueryResult<Vec<(&'static str, String)>> {
-    let here: Vec<Role> = user.roles.iter().filter(|r| r.panel_id == Some(panel)).map(|r| r.role).collect();
+    let here = user.roles_on(panel);
     let mut out = Vec::new();
     for role in [Role::Coordinator, Role::Chair] {
         if here.contains(&role) {

@@ -155,7 +155,11 @@ pub async fn create_action(
                 | crate::domain::CaseStatus::Rejected
                 | crate::domain::CaseStatus::Withdrawn
         ) {
-            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "actioned" });
+            return Err(ApiError::InvalidTransition {
+                resource: "case",
+                current: current.status.as_str(),
+                requested: "actioned",
+            });
         }
         let mut problems = Vec::new();
         let owner = match (req.owner_agency_id.map(AgencyId), access.is_staff) {
@@ -317,7 +321,11 @@ pub async fn update_action(
         }
         let status = req.status.unwrap_or(current.status);
         if !action_step_allowed(current.status, status) {
-            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: status.as_str() });
+            return Err(ApiError::InvalidTransition {
+                resource: "action",
+                current: current.status.as_str(),
+                requested: status.as_str(),
+            });
         }
         let mut problems = Vec::new();
         let outcome_note = note.or(current.outcome_note.clone().filter(|_| status == current.status));

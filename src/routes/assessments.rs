@@ -357,7 +357,11 @@ pub async fn create_risk_assessment(
                 current.status,
                 CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
             ) {
-                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "assessed" });
+                return Err(ApiError::InvalidTransition {
+                    resource: "case",
+                    current: current.status.as_str(),
+                    requested: "assessed",
+                });
             }
             let panel = panel::get(conn, access.panel_id)?;
             if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {

@@ -3,8 +3,6 @@
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,8 +11,8 @@ use crate::domain::AuthUser;
 use crate::domain::{IsoTimestamp, PanelId, Problems, Role};
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::models::audit_log::{self, AuditEventRow, AuditFilter};
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::schema::audit_events;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -30,28 +28,9 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, Queryable)]
-pub struct AuditEventResponse {
-    id: i64,
-    occurred_at: DateTime<Utc>,
-    request_id: String,
-    user_id: Option<Uuid>,
-    agency_id: Option<Uuid>,
-    roles: Vec<String>,
-    panel_id: Option<Uuid>,
-    action: String,
-    route: String,
-    method: String,
-    object_type: String,
-    object_ids: Vec<Uuid>,
-    tags_disclosed: Vec<String>,
-    purpose: Option<String>,
-    outcome: String,
-}
-
 #[derive(Serialize)]
 pub struct AuditPage {
-    items: Vec<AuditEventResponse>,
+    items: Vec<AuditEventRow>,
     next_cursor: Option<String>,
 }
 
@@ -90,53 +69,17 @@ pub async fn list_audit_events(
     let global = user.roles.iter().any(|r| r.role == Role::Auditor && r.panel_id.is_none());
     let panels: Vec<PanelId> =
         user.roles.iter().filter(|r| r.role == Role::Auditor).filter_map(|r| r.panel_id).collect();
+    let filter = AuditFilter {
+        panels: (!global).then_some(panels),
+        case_id: q.case_id,
+        user_id: q.user_id,
+        agency_id: q.agency_id,
+        request_id: q.request_id,
+        from: q.from.map(IsoTimestamp::get),
+        to: q.to.map(IsoTimestamp::get),
+    };
     let page = db::run(&state.pool, move |conn| {
-        let mut query = audit_events::table.into_boxed();
-        if !global {
-            query = query.filter(audit_events::panel_id.eq_any(panels.iter().map(|p| p.0).collect::<Vec<_>>()));
-        }
-        if let Some(case) = q.case_id {
-            query = query.filter(audit_events::object_ids.contains(vec![case]));
-        }
-        if let Some(u) = q.user_id {
-            query = query.filter(audit_events::user_id.eq(u));
-        }
-        if let Some(a) = q.agency_id {
-            query = query.filter(audit_events::org_id.eq(a));
-        }
-        if let Some(r) = q.request_id {
-            query = query.filter(audit_events::request_id.eq(r));
-        }
-        if let Some(from) = q.from {
-            query = query.filter(audit_events::occurred_at.ge(from.get()));
-        }
-        if let Some(to) = q.to {
-            query = query.filter(audit_events::occurred_at.le(to.get()));
-        }
-        if let Some(after) = after {
-            query = query.filter(audit_events::id.gt(after));
-        }
-        let mut rows: Vec<AuditEventResponse> = query
-            .order(audit_events::id)
-            .limit(limit + 1)
-            .select((
-                audit_events::id,
-                audit_events::occurred_at,
-                audit_events::request_id,
-                audit_events::user_id,
-                audit_events::org_id,
-                audit_events::roles,
-                audit_events::panel_id,
-                audit_events::action,
-                audit_events::route,
-                audit_events::method,
-                audit_events::object_type,
-                audit_events::object_ids,
-                audit_events::tags_disclosed,
-                audit_events::purpose,
-                audit_events::outcome,
-            ))
-            .load(conn)?;
+        let mut rows = audit_log::page(conn, &filter, after, limit + 1)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor =

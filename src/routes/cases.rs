@@ -679,8 +679,7 @@ pub async fn create_case(
                 audit.record(conn, event)?;
                 return Ok(view);
             }
-            let roles_here: Vec<Role> =
-                user.roles.iter().filter(|r| r.panel_id == Some(referral.panel_id)).map(|r| r.role).collect();
+            let roles_here: Vec<Role> = user.roles_on(referral.panel_id);
             if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
                 return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
             }
@@ -1027,7 +1026,11 @@ pub async fn transition_case(
             access.require_staff()?;
             let current = case::get(conn, id)?;
             if !transition_allowed(current.status, to) {
-                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: to.as_str() });
+                return Err(ApiError::InvalidTransition {
+                    resource: "case",
+                    current: current.status.as_str(),
+                    requested: to.as_str(),
+                });
             }
             let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
             altered(conn, &audit, row, &user)
@@ -1075,6 +1078,7 @@ pub async fn close_case(
             let current = case::get(conn, id)?;
             if !matches!(current.status, CaseStatus::Open | CaseStatus::Monitoring | CaseStatus::Accepted) {
                 return Err(ApiError::InvalidTransition {
+                    resource: "case",
                     current: current.status.as_str(),
                     requested: CaseStatus::Closed.as_str(),
                 });
@@ -1144,7 +1148,11 @@ pub async fn reopen_case(
             access::case_access_for_update(conn, &user, id)?.require_staff()?;
             let current = case::get(conn, id)?;
             if current.status != CaseStatus::Closed {
-                return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "open" });
+                return Err(ApiError::InvalidTransition {
+                    resource: "case",
+                    current: current.status.as_str(),
+                    requested: "open",
+                });
             }
             let row = case::reopen(conn, &current, &reason, user.user_id)?;
             altered(conn, &audit, row, &user)

@@ -13,7 +13,7 @@ use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
 use crate::import::{self, ImportOptions};
-use crate::models::{access, panel};
+use crate::models::panel;
 use crate::state::AppState;
 
 /// The largest register accepted, in bytes.
@@ -91,7 +91,7 @@ pub async fn import_cases(
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
-    if !access::staff_panels(&user).contains(&panel_id) {
+    if !user.is_staff_on(panel_id) {
         return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
     }
     let q = query.0;

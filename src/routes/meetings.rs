@@ -93,9 +93,7 @@ fn check_meeting(conn: &mut diesel::PgConnection, panel: PanelId, f: &MeetingFie
     }
     if let Some(chair) = f.chair_user_id {
         let roles = crate::models::session::roles_of(conn, chair)?;
-        if !roles.iter().any(|r| {
-            r.panel_id == Some(panel) && matches!(r.role, crate::domain::Role::Chair | crate::domain::Role::Coordinator)
-        }) {
+        if !crate::domain::is_staff_on(&roles, panel) {
             problems.push(FieldProblem::new("chair_user_id", "not_a_chair_of_this_panel"));
         }
     }
@@ -165,11 +163,7 @@ pub struct ItemPath {
 }
 
 fn require_panel_staff(user: &AuthUser, panel: PanelId) -> Result<(), ApiError> {
-    if access::staff_panels(user).contains(&panel) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(Forbidden::PanelStaffOnly))
-    }
+    if user.is_staff_on(panel) { Ok(()) } else { Err(ApiError::Forbidden(Forbidden::PanelStaffOnly)) }
 }
 
 /// POST /api/v1/panels/{panel_id}/meetings
@@ -272,7 +266,11 @@ pub async fn update_meeting(
             return Err(ApiError::Stale(Some(current.version)));
         }
         if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
-            return Err(ApiError::InvalidTransition { current: current.status.as_str(), requested: "rescheduled" });
+            return Err(ApiError::InvalidTransition {
+                resource: "meeting",
+                current: current.status.as_str(),
+                requested: "rescheduled",
+            });
         }
         let fields = input.merge(Some(&current))?;
         check_meeting(conn, current.panel_id, &fields)?;
@@ -314,7 +312,11 @@ pub async fn transition_meeting(
         access.require_staff()?;
         let from = access.meeting.status;
         if !meeting_step_allowed(from, to) {
-            return Err(ApiError::InvalidTransition { current: from.as_str(), requested: to.as_str() });
+            return Err(ApiError::InvalidTransition {
+                resource: "meeting",
+                current: from.as_str(),
+                requested: to.as_str(),
+            });
         }
         let row = meeting::set_status(conn, id, to)?;
         let event = meeting_event(AuditAction::Alter, &row);
@@ -540,7 +542,11 @@ fn save_agenda(
     let added = lines.iter().any(|l| !existing.contains(&l.case_id));
     let removed = existing.iter().any(|c| !lines.iter().any(|l| l.case_id == *c));
     if (added || removed) && m.status != MeetingStatus::Scheduled {
-        return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_changed" });
+        return Err(ApiError::InvalidTransition {
+            resource: "meeting",
+            current: m.status.as_str(),
+            requested: "agenda_changed",
+        });
     }
     if added && cutoff_passed(m) {
         return Err(ApiError::unprocessable("items", "after_agenda_cutoff"));
@@ -681,7 +687,11 @@ pub async fn build_agenda(
         access.require_staff()?;
         let m = &access.meeting;
         if m.status != MeetingStatus::Scheduled {
-            return Err(ApiError::InvalidTransition { current: m.status.as_str(), requested: "agenda_built" });
+            return Err(ApiError::InvalidTransition {
+                resource: "meeting",
+                current: m.status.as_str(),
+                requested: "agenda_built",
+            });
         }
         let panel = panel::get(conn, m.panel_id)?;
         let lines = propose_agenda(conn, m, &panel)?;
@@ -909,7 +919,11 @@ pub async fn add_note(
             return Ok((row, event(AuditAction::Consult, NoteId(original))));
         }
         if !matches!(access.meeting.status, MeetingStatus::InProgress | MeetingStatus::Held) {
-            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "noted" });
+            return Err(ApiError::InvalidTransition {
+                resource: "meeting",
+                current: access.meeting.status.as_str(),
+                requested: "noted",
+            });
         }
         let note = NewNote {
             agenda_item_id: item.id,
@@ -1052,7 +1066,11 @@ pub async fn put_minutes(
             access.meeting.status,
             MeetingStatus::InProgress | MeetingStatus::Held | MeetingStatus::MinutesCirculated
         ) {
-            return Err(ApiError::InvalidTransition { current: access.meeting.status.as_str(), requested: "minuted" });
+            return Err(ApiError::InvalidTransition {
+                resource: "meeting",
+                current: access.meeting.status.as_str(),
+                requested: "minuted",
+            });
         }
         let versions = meeting::minutes_of(conn, id)?;
         let latest = versions.last().map_or(0, |v| v.version);
@@ -1080,6 +1098,7 @@ pub async fn circulate_minutes(
         access.require_staff()?;
         if !matches!(access.meeting.status, MeetingStatus::Held | MeetingStatus::MinutesCirculated) {
             return Err(ApiError::InvalidTransition {
+                resource: "meeting",
                 current: access.meeting.status.as_str(),
                 requested: MeetingStatus::MinutesCirculated.as_str(),
             });

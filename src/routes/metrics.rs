@@ -41,7 +41,7 @@ pub fn reporting_year(year: i32, start_month: u32) -> Option<(NaiveDate, NaiveDa
 /// Whether the caller may see the panel's figures, and whether they come suppressed: exact for
 /// the panel's coordinators and chairs, suppressed for its managers.
 fn figures_access(user: &AuthUser, panel: PanelId) -> Result<bool, ApiError> {
-    let here: Vec<Role> = user.roles.iter().filter(|r| r.panel_id == Some(panel)).map(|r| r.role).collect();
+    let here = user.roles_on(panel);
     let staff = here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
     if staff {
         Ok(false)

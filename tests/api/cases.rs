@@ -446,6 +446,11 @@ async fn bad_referrals_are_refused_with_the_field_and_reason() {
         .await;
     assert_eq!(unknown_code.status, 422);
     assert_eq!(unknown_code.field_errors(), vec![("participants[0].role".into(), "not_an_allowed_value".into())]);
+    let allowed = unknown_code.json()["errors"][0]["allowed"].clone();
+    assert!(
+        allowed.as_array().is_some_and(|a| a.contains(&json!("victim")) && a.contains(&json!("perpetrator"))),
+        "{allowed}"
+    );
 
     let not_mine = w
         .app
