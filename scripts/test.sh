@@ -35,7 +35,9 @@ echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 export CONFER_TEST_LOG="$DATA/app-log.json"
-cargo test --locked --all-targets -- --test-threads "${TEST_THREADS:-4}"
+cargo test --locked --all-targets -- --test-threads "${TEST_THREADS:-4}" 2>&1 | tee "$DATA/cargo-test.log"
+# One line at the end for the whole run (below): tests passed and failed over every test binary.
+read -r PASSED FAILED < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$DATA/cargo-test.log")
 
 echo "== application logs carry no secrets or personal data (SECURITY.md F15)"
 lines=$(wc -l < "$CONFER_TEST_LOG")
@@ -50,3 +52,4 @@ bash scripts/faults/outage.sh
 
 echo "== schemathesis against openapi.yaml, once per role (SECURITY.md F5)"
 bash scripts/schemathesis/run.sh "$TEST_DATABASE_URL"
+echo "$PASSED passed, $FAILED failed"

@@ -1,5 +1,8 @@
 //! Keyset pagination: `limit` (default 20, at most 100) and an opaque `cursor` naming the last
-//! row of the previous page by `(created_at, id)`. Every collection orders by that pair.
+//! row of the previous page by `(created_at, id)`. The collections that page (cases, meetings,
+//! an organisation's actions, alerts, users, organisations, panels) order by that pair; the audit
+//! trail pages by event id; short lists that belong to one parent (a case's assessments and
+//! actions, a meeting's attendance, an item's notes, an action's updates) come whole.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
