@@ -149,7 +149,12 @@ fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
             .unwrap_or_default();
         return FieldProblem { allowed, ..FieldProblem::new(display_path(parent), "not_an_allowed_value") };
     }
-    let code = if message.starts_with("invalid type") { "invalid_type" } else { "invalid_value" };
+    // A list where an object belongs reaches serde as "invalid length": the shape is wrong.
+    let code = if message.starts_with("invalid type") || message.starts_with("invalid length") {
+        "invalid_type"
+    } else {
+        "invalid_value"
+    };
     FieldProblem::new(display_path(parent), code)
 }
 
@@ -320,6 +325,12 @@ mod tests {
             vec![FieldProblem::new("extra", "unknown_field")]
         );
         assert_eq!(problems(r#"{"name": 5, "items": []}"#), vec![FieldProblem::new("name", "invalid_type")]);
+        assert_eq!(
+            problems("[]"),
+            vec![FieldProblem::new(".", "invalid_type")],
+            "a list for an object is the wrong shape"
+        );
+        assert!(matches!(parse_json::<Outer>(b"[]"), Err(ApiError::BadRequest(_))), "and a 400");
         assert_eq!(
             problems(r#"{"name": "a", "items": [{"code": "x"}, {"cod": "y"}]}"#),
             vec![FieldProblem::new("items[1].cod", "unknown_field")]

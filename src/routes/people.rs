@@ -176,6 +176,12 @@ pub struct ParticipantResponse {
     person: PersonResponse,
 }
 
+/// Whether a person's identity (names, dates of birth, school) may be shown: a child's whole
+/// record carries the `children` tag; everyone else's identity is core.
+fn identity_shown(role: ParticipantRole, p: &PersonRow, r: &mut Redactor, withheld: &mut Vec<&'static str>) -> bool {
+    role != ParticipantRole::Child || r.allow(Tag::Children, p.provenance.identity_supplied_by, withheld)
+}
+
 /// Roles whose address and safe-contact details carry the victim tags.
 fn contact_is_protected(role: ParticipantRole) -> bool {
     matches!(role, ParticipantRole::Victim | ParticipantRole::VulnerablePerson)
@@ -186,9 +192,8 @@ impl ParticipantResponse {
     /// by the organisation that supplied it (its provenance), and by no one else beyond the policy.
     pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
         let mut withheld = Vec::new();
+        let identity = identity_shown(role, &p, r, &mut withheld);
         let by = &p.provenance;
-        // A child's whole record (names, dates of birth, school) carries the children tag.
-        let identity = role != ParticipantRole::Child || r.allow(Tag::Children, by.identity_supplied_by, &mut withheld);
         let protected = contact_is_protected(role);
         let address = identity && (!protected || r.allow(Tag::VictimAddress, by.address_supplied_by, &mut withheld));
         let contact =
@@ -248,8 +253,7 @@ pub struct ResearchPerson {
 impl ResearchParticipant {
     pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
         let mut withheld = Vec::new();
-        let identity =
-            role != ParticipantRole::Child || r.allow(Tag::Children, p.provenance.identity_supplied_by, &mut withheld);
+        let identity = identity_shown(role, &p, r, &mut withheld);
         let show = |ok: bool| ok.then_some(());
         Self {
             role,

@@ -123,17 +123,7 @@ async fn minutes_reach_only_staff_and_organisations_whose_attendance_gives_sight
     let m = w.meeting(w.marac, &days_ago(0), json!({})).await;
     let mid = id(&m);
     w.app.post(&format!("/api/v1/meetings/{mid}/agenda/build"), Some(&w.coordinator.access), json!({})).await;
-    for (agency, kind) in [(w.police_agency, "apologies")] {
-        let res = w
-            .app
-            .post(
-                &format!("/api/v1/meetings/{mid}/attendance"),
-                Some(&w.coordinator.access),
-                json!({ "agency_id": agency, "attendance_type": kind }),
-            )
-            .await;
-        assert_eq!(res.status, 201);
-    }
+    w.attend(&mid, w.police_agency, "apologies").await;
     for to in ["agenda_published", "in_progress", "held"] {
         assert_eq!(w.meeting_to(&mid, to).await.status, 200, "{to}");
     }
@@ -223,12 +213,10 @@ async fn purposes_must_be_the_callers_own_and_break_glass_raises_an_alert() {
         w.move_to(&c, to, None).await;
     }
     put_agenda(&w, &mid, json!([{ "case_id": c }])).await;
-    let att = json!({ "agency_id": w.police_agency, "attendance_type": "apologies" });
-    w.app.post(&format!("/api/v1/meetings/{mid}/attendance"), Some(&w.coordinator.access), att).await;
+    w.attend(&mid, w.police_agency, "apologies").await;
     let apologies = get_with(&w, &path, &w.police, &format!("meeting:{mid}")).await;
     assert_eq!(apologies.status, 403);
-    let att = json!({ "agency_id": w.police_agency, "attendance_type": "present" });
-    w.app.post(&format!("/api/v1/meetings/{mid}/attendance"), Some(&w.coordinator.access), att).await;
+    w.attend(&mid, w.police_agency, "present").await;
     assert_eq!(get_with(&w, &path, &w.police, &format!("meeting:{mid}")).await.status, 200);
 
     // Break-glass: an alert the coordinator and the auditor can read, the police cannot.

@@ -79,6 +79,19 @@ impl World {
             .await
     }
 
+    /// Records an organisation's attendance at a meeting, as the coordinator.
+    pub async fn attend(&self, meeting: &str, agency: impl serde::Serialize, kind: &str) {
+        let res = self
+            .app
+            .post(
+                &format!("/api/v1/meetings/{meeting}/attendance"),
+                Some(&self.coordinator.access),
+                json!({ "agency_id": agency, "attendance_type": kind }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    }
+
     pub async fn acknowledge(&self, meeting: &str, who: &crate::helpers::Session) {
         let url = format!("/api/v1/meetings/{meeting}/acknowledgement");
         let res = self.app.request(Method::POST, &url, Some(&who.access), None).await;

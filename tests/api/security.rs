@@ -631,17 +631,8 @@ async fn canary_scan_covers_re_referral_minutes_people_search_and_acknowledgemen
         )
         .await;
     assert_eq!(put.status, 200);
-    for (agency, kind) in [(w.police_agency, "apologies"), (health_agency, "present")] {
-        let res = w
-            .app
-            .post(
-                &format!("/api/v1/meetings/{mid}/attendance"),
-                Some(&w.coordinator.access),
-                json!({ "agency_id": agency, "attendance_type": kind }),
-            )
-            .await;
-        assert_eq!(res.status, 201);
-    }
+    w.attend(&mid, w.police_agency, "apologies").await;
+    w.attend(&mid, health_agency, "present").await;
     for to in ["agenda_published", "in_progress", "held"] {
         let res = w
             .app
