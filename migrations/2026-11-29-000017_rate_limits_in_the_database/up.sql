@@ -1,7 +1,10 @@
 -- Per-user rate-limit buckets (SECURITY.md IN-11), held in the database so that several server
 -- processes behind one balancer count one user's requests together. One row per user and route
 -- class: tokens left at `updated_at`, refilled continuously up to the class's capacity per minute.
-CREATE TABLE rate_buckets (
+-- UNLOGGED: every signed-in request updates its bucket, and a change to an unlogged table writes no
+-- WAL, so a read does not wait for a disk flush at commit. After a database crash the buckets start
+-- full again, which is harmless for a rate limit (and they are not replicated to standbys).
+CREATE UNLOGGED TABLE rate_buckets (
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     class text NOT NULL CHECK (class IN ('read', 'write')),
     tokens double precision NOT NULL,
