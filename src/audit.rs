@@ -25,8 +25,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::AuthUser;
-use crate::domain::{AgencyId, AuditAction, AuditOutcome, PanelId, Tag, UserId};
+use crate::domain::{AgencyId, AuditAction, AuditOutcome, AuthUser, PanelId, Tag, UserId};
 use crate::error::{ApiError, ProblemType};
 use crate::schema::{audit_chain_head, audit_events, audit_pending, audit_seals};
 use crate::state::AppState;

@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use diesel::PgConnection;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::RoleGrant;
-use crate::domain::{AgencyType, Email, MeetingCadence, NewPassword, PanelId, PanelKind, Role, ShortText, UserId};
+use crate::domain::{
+    AgencyType, Email, MeetingCadence, NewPassword, PanelId, PanelKind, Role, RoleGrant, ShortText, UserId,
+};
 use crate::models::agency::{self, AgencyFields};
 use crate::models::panel::{self, Member, PanelFields, PanelSettings};
 use crate::models::user::{self, NewUser};

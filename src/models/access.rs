@@ -12,9 +12,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use crate::domain::AttendanceType;
-use crate::domain::AuthUser;
-use crate::domain::{CaseId, PanelId, Role};
+use crate::domain::{AttendanceType, AuthUser, CaseId, PanelId, Role};
 use crate::error::ApiError;
 use crate::schema::{actions, agenda_items, attendance, case_participants, cases, panel_members};
 

@@ -4,8 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Date;
 
-use crate::domain::AuthUser;
-use crate::domain::{ActionId, ActionStatus, ActionUpdateId, AgencyId, CaseId, MeetingId, PanelId, UserId};
+use crate::domain::{ActionId, ActionStatus, ActionUpdateId, AgencyId, AuthUser, CaseId, MeetingId, PanelId, UserId};
 use crate::models::access::fully_visible_case_ids;
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;

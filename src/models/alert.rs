@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::domain::AuthUser;
-use crate::domain::{AgencyId, CaseId, PanelId, Role, UserId};
+use crate::domain::{AgencyId, AuthUser, CaseId, PanelId, Role, UserId};
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;
 use crate::schema::alerts;

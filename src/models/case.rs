@@ -4,10 +4,9 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::domain::AuthUser;
 use crate::domain::{
-    AgencyId, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId, PanelId,
-    PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
+    AgencyId, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId,
+    PanelId, PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
 };
 use crate::models::access::{case_fully_visible, case_visible};
 use crate::models::after_cursor;

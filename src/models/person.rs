@@ -3,8 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::domain::AuthUser;
-use crate::domain::{AddressKind, AgencyId, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId};
+use crate::domain::{
+    AddressKind, AgencyId, AuthUser, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId,
+};
 use crate::models::access;
 use crate::schema::{case_participants, people};
 

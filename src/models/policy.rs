@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::domain::AuthUser;
-use crate::domain::{AgencyId, AgencyType, FieldAccessLevel, PanelId, Role, Tag};
+use crate::domain::{AgencyId, AgencyType, AuthUser, FieldAccessLevel, PanelId, Role, Tag};
 use crate::schema::{agencies, field_policy, field_policy_version};
 
 /// What one caller may do with each tag on one panel's cases.

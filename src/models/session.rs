@@ -8,8 +8,7 @@ use diesel::sql_types::{Bytea, Integer};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
-use crate::domain::{AuthUser, RoleGrant};
+use crate::domain::{AgencyId, AuthUser, PanelId, Role, RoleGrant, SessionId, UserId};
 use crate::limits::{Bucket, RouteClass};
 use crate::schema::{login_throttles, refresh_tokens, sessions, user_roles, users};
 use crate::tokens::{AccessClaims, revocation_cutoff};

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::domain::RoleGrant;
-use crate::domain::{AgencyId, Email, PanelId, Role, ShortText, UserId};
+use crate::domain::{AgencyId, Email, PanelId, Role, RoleGrant, ShortText, UserId};
 use crate::error::{ApiError, FieldProblem};
 use crate::models::after_cursor;
 use crate::models::session;

@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
-use crate::domain::AuthUser;
 use crate::domain::{
-    ActionId, ActionStatus, ActionUpdateId, AgencyId, AuditAction, CaseId, IsoDate, MeetingId, Problems, UserId,
-    optional_text, required_text,
+    ActionId, ActionStatus, ActionUpdateId, AgencyId, AuditAction, AuthUser, CaseId, IsoDate, MeetingId, Problems,
+    UserId, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query};

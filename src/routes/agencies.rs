@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::AuthUser;
-use crate::domain::{AgencyId, AgencyType, Problems, ShortText, default_true};
+use crate::domain::{AgencyId, AgencyType, AuthUser, Problems, ShortText, default_true};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::agency::{self, AgencyFields, AgencyFilter, AgencyRow};

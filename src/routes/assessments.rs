@@ -10,11 +10,10 @@ use uuid::Uuid;
 
 use crate::audit::{Audit, Event};
 use crate::db;
-use crate::domain::AuthUser;
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
-    AgencyId, AssessmentId, AssessmentStage, AuditAction, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool, Tag,
-    UserId, optional_text,
+    AgencyId, AssessmentId, AssessmentStage, AuditAction, AuthUser, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool,
+    Tag, UserId, optional_text,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IdempotencyKey, Json};

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::AuthUser;
-use crate::domain::{IsoTimestamp, PanelId, Problems, Role};
+use crate::domain::{AuthUser, IsoTimestamp, PanelId, Problems, Role};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::models::audit_log::{self, AuditEventRow, AuditFilter};

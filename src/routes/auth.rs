@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{Audit, Event};
 use crate::db;
-use crate::domain::AuthUser;
-use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, Problems, RoleDto, SessionId, UserId};
+use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, AuthUser, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::session::{self as sessions, Rotation, Throttle};

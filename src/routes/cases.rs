@@ -8,11 +8,10 @@ use uuid::Uuid;
 
 use crate::audit::{Audit, Event};
 use crate::db;
-use crate::domain::AuthUser;
 use crate::domain::{
-    AgencyId, AuditAction, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory, LawfulBasis,
-    LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition, Tag, UserId,
-    Vulnerability, optional_text, required_text,
+    AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
+    LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
+    Tag, UserId, Vulnerability, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{AccessPurpose, IdempotencyKey, Json, Query};

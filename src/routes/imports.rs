@@ -7,8 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
-use crate::domain::AuthUser;
-use crate::domain::{AuditAction, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
+use crate::domain::{AuditAction, AuthUser, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;

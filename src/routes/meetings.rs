@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
-use crate::domain::AuthUser;
 use crate::domain::{
-    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, CaseId,
+    AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, AuthUser, CaseId,
     CaseStatus, IsoDate, IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId,
     PanelId, PanelKind, Problems, UserId, optional_text,
 };

@@ -8,8 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::AuthUser;
-use crate::domain::{PanelId, Problems, Role};
+use crate::domain::{AuthUser, PanelId, Problems, Role};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::Query;
 use crate::metrics;

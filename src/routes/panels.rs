@@ -7,10 +7,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::AuthUser;
 use crate::domain::{
-    AgencyId, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText, default_true,
-    double_option,
+    AgencyId, AuthUser, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText,
+    default_true, double_option,
 };
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};

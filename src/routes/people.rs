@@ -5,10 +5,9 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Audit, Event};
-use crate::domain::AuthUser;
 use crate::domain::{
-    AddressKind, AgencyId, AuditAction, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag, TriState,
-    UserId, normalize_org_name, optional_text, required_text,
+    AddressKind, AgencyId, AuditAction, AuthUser, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag,
+    TriState, UserId, normalize_org_name, optional_text, required_text,
 };
 use crate::error::ApiError;
 use crate::extract::Json;

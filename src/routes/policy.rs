@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{Audit, Event};
 use crate::db;
-use crate::domain::AuthUser;
-use crate::domain::{AgencyType, AuditAction, FieldAccessLevel, Role, Tag};
+use crate::domain::{AgencyType, AuditAction, AuthUser, FieldAccessLevel, Role, Tag};
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IfMatch, Json, etag};
 use crate::models::policy::{self, PolicyRow};

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::domain::{
-    AgencyId, Email, NewPassword, PanelId, Problems, Role, RoleDto, ShortText, UserId, default_true, double_option,
+    AgencyId, AuthUser, Email, NewPassword, PanelId, Problems, Role, RoleDto, RoleGrant, ShortText, UserId,
+    default_true, double_option,
 };
-use crate::domain::{AuthUser, RoleGrant};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::user::{self, NewUser, UserChanges, UserFilter, UserRow};
