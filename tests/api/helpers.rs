@@ -159,6 +159,8 @@ type Svc = BoxService<actix_http::Request, ServiceResponse<BoxBody>, actix_web::
 pub struct TestApp {
     // The service holds the pool; fields drop in order, and the database must go last.
     service: Svc,
+    /// The harness's own connection for the per-request audit check, opened once.
+    audit_conn: std::sync::Mutex<Option<PgConnection>>,
     pub db: TestDb,
 }
 
@@ -232,7 +234,7 @@ impl TestApp {
         let pool = db::pool(&config);
         let state = web::Data::new(AppState::new(&config, pool, ROUTES));
         let service = service(test::init_service(startup::app(state)).await);
-        Self { service, db }
+        Self { service, audit_conn: std::sync::Mutex::new(None), db }
     }
 
     fn seed_admin(&self) {
@@ -281,7 +283,7 @@ impl TestApp {
                FROM audit_events WHERE request_id = $1",
         )
         .bind::<diesel::sql_types::Text, _>(&request_id)
-        .get_result(&mut self.db.conn())
+        .get_result(self.audit_conn.lock().unwrap().get_or_insert_with(|| self.db.conn()))
         .unwrap();
         let context = format!("{method} {} -> {}", route.path, res.status.as_u16());
         assert_eq!(events.n, 1, "{context}: exactly one audit event per case-data request");
