@@ -50,6 +50,60 @@ struct SessionCheck {
     bucket_allowed: Option<bool>,
 }
 
+/// The session check's statement: static SQL with bind parameters, so diesel prepares it once per
+/// connection and reuses the plan (`sql_query` is never cached; this runs on every request).
+#[derive(diesel::query_builder::QueryId)]
+struct SessionCheckQuery {
+    user: uuid::Uuid,
+    session: uuid::Uuid,
+    class: &'static str,
+    capacity: f64,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SessionCheckQuery {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        // Each parameter appears once, in `p`; the bucket's update finds its capacity again as
+        // `excluded.tokens + 1` (what the insert would have stored is capacity − 1).
+        out.push_sql("WITH p AS (SELECT ");
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.user)?;
+        out.push_sql("::uuid AS user_id, ");
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.session)?;
+        out.push_sql("::uuid AS session_id, ");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.class)?;
+        out.push_sql("::text AS class, ");
+        out.push_bind_param::<diesel::sql_types::Double, _>(&self.capacity)?;
+        out.push_sql(
+            "::float8 AS capacity),
+             bucket AS (
+               INSERT INTO rate_buckets AS b (user_id, class, tokens, updated_at, last_allowed)
+               SELECT p.user_id, p.class, p.capacity - 1, clock_timestamp(), true
+                 FROM p WHERE EXISTS (SELECT 1 FROM users WHERE id = p.user_id)
+               ON CONFLICT (user_id, class) DO UPDATE SET
+                 tokens = CASE
+                   WHEN least(excluded.tokens + 1, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * (excluded.tokens + 1) / 60.0) >= 1
+                   THEN least(excluded.tokens + 1, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * (excluded.tokens + 1) / 60.0) - 1
+                   ELSE least(excluded.tokens + 1, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * (excluded.tokens + 1) / 60.0) END,
+                 last_allowed =
+                   least(excluded.tokens + 1, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * (excluded.tokens + 1) / 60.0) >= 1,
+                 updated_at = clock_timestamp()
+               RETURNING tokens, last_allowed)
+             SELECT u.active, u.tokens_valid_after, u.agency_id, s.ended_at, s.expires_at,
+                    r.role, r.panel_id AS role_panel_id,
+                    (SELECT tokens FROM bucket) AS bucket_tokens, (SELECT last_allowed FROM bucket) AS bucket_allowed
+               FROM p JOIN users u ON u.id = p.user_id JOIN sessions s ON s.id = p.session_id AND s.user_id = u.id
+               LEFT JOIN user_roles r ON r.user_id = u.id
+              ORDER BY r.role, r.panel_id",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for SessionCheckQuery {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for SessionCheckQuery {}
+
 /// The caller named by a verified access token, with one token taken from its rate-limit bucket
 /// for `class` (`capacity` a minute). `None` for the caller when the user is disabled, the session
 /// ended or expired, or the token predates the user's revocation cut-off. One statement, which
@@ -61,30 +115,12 @@ pub fn check_session(
     class: RouteClass,
     capacity: u32,
 ) -> QueryResult<(Option<AuthUser>, Bucket)> {
-    let rows: Vec<SessionCheck> = diesel::sql_query(
-        "WITH bucket AS (
-           INSERT INTO rate_buckets AS b (user_id, class, tokens, updated_at, last_allowed)
-           SELECT $1, $3, $4 - 1, clock_timestamp(), true WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
-           ON CONFLICT (user_id, class) DO UPDATE SET
-             tokens = CASE
-               WHEN least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) >= 1
-               THEN least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) - 1
-               ELSE least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) END,
-             last_allowed =
-               least($4, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * $4 / 60.0) >= 1,
-             updated_at = clock_timestamp()
-           RETURNING tokens, last_allowed)
-         SELECT u.active, u.tokens_valid_after, u.agency_id, s.ended_at, s.expires_at,
-                r.role, r.panel_id AS role_panel_id,
-                (SELECT tokens FROM bucket) AS bucket_tokens, (SELECT last_allowed FROM bucket) AS bucket_allowed
-           FROM users u JOIN sessions s ON s.user_id = u.id LEFT JOIN user_roles r ON r.user_id = u.id
-          WHERE u.id = $1 AND s.id = $2
-          ORDER BY r.role, r.panel_id",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(claims.user_id.0)
-    .bind::<diesel::sql_types::Uuid, _>(claims.session_id.0)
-    .bind::<diesel::sql_types::Text, _>(class.as_str())
-    .bind::<diesel::sql_types::Double, _>(f64::from(capacity))
+    let rows: Vec<SessionCheck> = SessionCheckQuery {
+        user: claims.user_id.0,
+        session: claims.session_id.0,
+        class: class.as_str(),
+        capacity: f64::from(capacity),
+    }
     .load(conn)?;
     let Some(s) = rows.first() else { return Ok((None, Bucket { tokens: 0.0, allowed: false })) };
     let bucket = Bucket { tokens: s.bucket_tokens.unwrap_or(0.0), allowed: s.bucket_allowed.unwrap_or(false) };
