@@ -109,11 +109,17 @@ impl CaseAccess {
 /// A visible case at whatever sight the caller has: only for routes that render the research
 /// list themselves. Locks nothing.
 pub fn case_sight(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    let (panel_id, full): (PanelId, bool) = cases::table
+    look_up(conn, user, id, false)
+}
+
+/// The one lookup behind every `CaseAccess`: the case's panel and the caller's sight, in one
+/// statement, with a row lock when `lock`.
+fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> Result<CaseAccess, ApiError> {
+    let query = cases::table
         .filter(cases::id.eq(id))
         .filter(case_visible(user))
-        .select((cases::panel_id, case_fully_visible(user)))
-        .first(conn)?;
+        .select((cases::panel_id, case_fully_visible(user)));
+    let (panel_id, full): (PanelId, bool) = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
     Ok(CaseAccess {
         case_id: id,
         panel_id,
@@ -132,18 +138,7 @@ pub fn case_access(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Resu
 /// As `case_access`, holding a row lock on the case until the transaction ends, so a status
 /// check and the change it guards cannot interleave with another writer.
 pub fn case_access_for_update(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    let (panel_id, full): (PanelId, bool) = cases::table
-        .filter(cases::id.eq(id))
-        .filter(case_visible(user))
-        .select((cases::panel_id, case_fully_visible(user)))
-        .for_update()
-        .first(conn)?;
-    full_sight(CaseAccess {
-        case_id: id,
-        panel_id,
-        is_staff: user.is_staff_on(panel_id),
-        sight: if full { Sight::Full } else { Sight::ResearchList },
-    })
+    full_sight(look_up(conn, user, id, true)?)
 }
 
 fn full_sight(access: CaseAccess) -> Result<CaseAccess, ApiError> {

@@ -283,6 +283,11 @@ pub fn get(conn: &mut PgConnection, id: CaseId) -> QueryResult<CaseRow> {
     cases::table.find(id).select(CaseRow::as_select()).first(conn)
 }
 
+/// Several cases in one statement (callers have checked that they may see them).
+pub fn get_many(conn: &mut PgConnection, ids: &[CaseId]) -> QueryResult<Vec<CaseRow>> {
+    cases::table.filter(cases::id.eq_any(ids)).select(CaseRow::as_select()).load(conn)
+}
+
 /// A page of the cases the user can see, each with whether the user sees it in full. Filters on
 /// case details match only cases seen in full: a research-list case must not be found, or
 /// counted, by what the caller may not yet read of it.

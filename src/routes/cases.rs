@@ -575,6 +575,15 @@ pub enum CaseListItem {
     ResearchList(CaseResearchView),
 }
 
+impl CaseListItem {
+    fn id(&self) -> uuid::Uuid {
+        match self {
+            CaseListItem::Full(c) => c.id.0,
+            CaseListItem::ResearchList(c) => c.id.0,
+        }
+    }
+}
+
 fn research_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResearchView, ApiError> {
     let mut r = Redactor::new(policy::field_access(conn, user, row.panel_id)?, false);
     let participants = person::participants_of(conn, &[row.id])?
@@ -906,35 +915,30 @@ pub async fn list_cases(
         );
         let assessments = assessment::of_cases(conn, &full)?;
         let mut people = if research.is_empty() { Vec::new() } else { person::participants_of(conn, &research)? };
+        // One redactor per panel among the research-list cases (the field policy is per panel).
         let mut redactors: Vec<(PanelId, Redactor)> = Vec::new();
-        let mut listed = Vec::new();
-        let mut items = Vec::new();
-        let more = rows.len() as i64 > page.limit;
-        for (row, full) in rows.into_iter().take(page.limit as usize) {
-            listed.push(row.id.0);
-            if full {
-                items.push((
-                    row.created_at,
-                    row.id,
-                    CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None))),
-                ));
-                continue;
-            }
+        for (row, _) in rows.iter().filter(|r| !r.1) {
             if !redactors.iter().any(|(p, _)| *p == row.panel_id) {
-                let fields = policy::field_access(conn, &user, row.panel_id)?;
-                redactors.push((row.panel_id, Redactor::new(fields, false)));
+                redactors.push((row.panel_id, Redactor::new(policy::field_access(conn, &user, row.panel_id)?, false)));
             }
-            let r = &mut redactors.iter_mut().find(|(p, _)| *p == row.panel_id).expect("added above").1;
-            let participants = people
-                .extract_if(.., |(case, _, _)| *case == row.id)
-                .map(|(_, role, person)| ResearchParticipant::render(role, person, r))
-                .collect();
-            let view = CaseResearchView::render(&row, participants);
-            items.push((row.created_at, row.id, CaseListItem::ResearchList(view)));
         }
-        let next_cursor =
-            more.then(|| items.last().map(|(at, id, _)| Cursor { created_at: *at, id: id.0 }.encode())).flatten();
-        let page = Page { items: items.into_iter().map(|(_, _, item)| item).collect(), next_cursor };
+        let page = Page::from_rows(
+            rows,
+            &page,
+            |(r, _)| Cursor { created_at: r.created_at, id: r.id.0 },
+            |(row, full)| {
+                if full {
+                    return CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None)));
+                }
+                let r = &mut redactors.iter_mut().find(|(p, _)| *p == row.panel_id).expect("built above").1;
+                let participants = people
+                    .extract_if(.., |(case, _, _)| *case == row.id)
+                    .map(|(_, role, person)| ResearchParticipant::render(role, person, r))
+                    .collect();
+                CaseListItem::ResearchList(CaseResearchView::render(&row, participants))
+            },
+        );
+        let listed = page.items.iter().map(CaseListItem::id).collect();
         audit.record(conn, Event::ok(AuditAction::Consult, "case", listed))?;
         Ok(page)
     })

@@ -430,10 +430,10 @@ fn agenda_view(
     let ids: Vec<CaseId> = items.iter().map(|i| i.case_id).collect();
     let visible = case::visible_among(conn, user, &ids)?;
     let in_full = access::fully_visible_among(conn, user, &ids)?;
-    let cases: Vec<CaseRow> = in_full.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
-    let research_ids: Vec<CaseId> = visible.iter().filter(|id| !in_full.contains(id)).copied().collect();
+    let (cases, research_rows): (Vec<CaseRow>, Vec<CaseRow>) =
+        case::get_many(conn, &visible)?.into_iter().partition(|c| in_full.contains(&c.id));
+    let research_ids: Vec<CaseId> = research_rows.iter().map(|c| c.id).collect();
     let mut people = if research_ids.is_empty() { Vec::new() } else { person::participants_of(conn, &research_ids)? };
-    let research_rows: Vec<CaseRow> = research_ids.iter().map(|id| case::get(conn, *id)).collect::<Result<_, _>>()?;
     let mut redactor = Redactor::new(policy::field_access(conn, user, m.panel_id)?, false);
     let slot = i64::from(panel.settings.minutes_per_case);
     let start = m.meeting_date.and_time(m.start_time);
