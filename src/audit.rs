@@ -8,18 +8,17 @@
 //! batches, in the order it seals them. So no request waits on another's commit for the chain's
 //! sake; the price is that an event is unsealed for a moment after its request commits.
 //!
-//! Handlers record the precise event (tags disclosed, ids, purpose) inside their transaction with
-//! `Audit::record`, as its last statement. The `guard` middleware wraps every case-data route and
-//! writes the event from the response for any request that did not record one (refusals, invalid
-//! input, errors), so each such request has exactly one; if that write fails the client gets 503.
+//! Handlers record the precise event (tags disclosed, ids, purpose) in the request's transaction
+//! through `audited`, as its last statement. For any case-data request that did not commit one
+//! (refusals, invalid input, errors) the gate writes the backstop event from the response
+//! (`refusal`), so each such request has exactly one; if that write fails the client gets 503.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use actix_web::body::BoxBody;
+use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -27,9 +26,8 @@ use uuid::Uuid;
 
 use crate::domain::{AgencyId, AuditAction, AuditOutcome, AuthUser, PanelId, Tag, UserId};
 use crate::error::{ApiError, ProblemType};
+use crate::db::Db;
 use crate::schema::{audit_chain_head, audit_events, audit_pending, audit_seals};
-use crate::state::AppState;
-use crate::state::Grant;
 
 /// Who did what, for one request. Built by the `Audit` extractor.
 #[derive(Clone)]
@@ -43,9 +41,9 @@ pub struct Audit {
     written: Arc<AtomicBool>,
 }
 
-/// Marks that the request's event has been written.
+/// Set once the request's handler has written its event (the gate puts it in the request).
 #[derive(Clone)]
-struct Written(Arc<AtomicBool>);
+pub struct Written(pub Arc<AtomicBool>);
 
 /// One event to record.
 pub struct Event {
@@ -365,56 +363,35 @@ fn path_ids(pattern: &str, path: &str) -> Vec<Uuid> {
         .collect()
 }
 
-/// Runs `work` on one connection in one transaction and records the event it returns as the
+/// Runs `work` in the request's transaction and records the event it returns as the
 /// transaction's last statement (SECURITY.md AU-1): the event commits with the change, and a read
-/// answers only once its event is written. Every case-data handler goes through here (or records
-/// its event itself inside its own transaction); `guard` writes events only for refusals.
-pub async fn audited<T, F>(pool: &crate::db::PgPool, audit: Audit, work: F) -> Result<T, ApiError>
+/// answers only once its event is written. Every case-data handler goes through here; the gate
+/// writes events (`refusal`) only for requests that did not commit one.
+pub async fn audited<T, F>(db: &Db, audit: Audit, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut PgConnection) -> Result<(T, Event), ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    crate::db::run(pool, move |conn| {
-        conn.transaction(|conn| {
-            let (out, event) = work(conn)?;
-            audit.record(conn, event)?;
-            Ok(out)
-        })
+    db.transaction(move |conn| {
+        let (out, event) = work(conn)?;
+        audit.record(conn, event)?;
+        Ok(out)
     })
     .await
 }
 
-/// Middleware for every case-data route: the backstop that makes sure a request refused before
-/// or by its handler (401, 403, 404, malformed input, a rolled-back transaction) still leaves
-/// exactly one event. Those events have `object_type: "request"`, which says so: no object was
-/// disclosed or changed.
-pub async fn guard(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let pattern = req.match_pattern();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let audited = pattern
-        .as_deref()
-        .and_then(|p| state.as_ref()?.route(p, req.method().as_str()))
-        .is_some_and(|r| matches!(r.grant, Grant::CaseData(_)));
-    if !audited {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    }
-    let written = Arc::new(AtomicBool::new(false));
-    req.extensions_mut().insert(Written(written.clone()));
-    let ids = path_ids(pattern.as_deref().unwrap_or_default(), req.path());
-    let res = next.call(req).await?.map_into_boxed_body();
-    if written.load(Ordering::SeqCst) {
-        return Ok(res);
-    }
-    let Some(state) = state else { return Ok(res) };
+/// The backstop event for a case-data request whose handler committed none: refused before or
+/// by its handler (401, 403, 404, malformed input) or rolled back. It has `object_type:
+/// "request"`, which says so: no object was disclosed or changed. Written after the request's
+/// transaction ended; if it cannot be written the client gets 503.
+pub async fn refusal(db: &Db, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     if res.status().is_success() {
         // Every handler records its own event in its transaction (`audited`); the suite checks
         // each answered request for it, so this is a defect, recorded rather than hidden.
-        tracing::error!(route = ?pattern, "a case-data route answered without recording its own audit event");
+        tracing::error!(route = ?res.request().match_pattern(), "a case-data route answered without recording its own audit event");
     }
     let audit = Audit::from_parts(res.request());
+    let ids = path_ids(&audit.route, res.request().path());
     let event = Event {
         action: action_for(&audit.method),
         panel_id: None,
@@ -424,13 +401,12 @@ pub async fn guard(
         purpose: None,
         outcome: outcome_for(&res),
     };
-    let recorded = crate::db::run(&state.pool, move |conn| conn.transaction(|conn| audit.record(conn, event))).await;
-    match recorded {
-        Ok(()) => Ok(res),
+    match db.run(move |conn| audit.record(conn, event)).await {
+        Ok(()) => res,
         Err(e) => {
             tracing::error!(error = %e, "audit event could not be written; answering 503");
             let (req, _) = res.into_parts();
-            Ok(ServiceResponse::new(req, ApiError::Unavailable.error_response()))
+            ServiceResponse::new(req, ApiError::Unavailable.error_response())
         }
     }
 }

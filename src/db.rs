@@ -1,31 +1,78 @@
-//! The one door to the database: the connection pool, the embedded migrations, and `run`, which
-//! moves blocking diesel work onto actix's blocking pool with the request's span.
+//! The one door to the database: the connection pool, the embedded migrations, and the request's
+//! database handle `Db`.
+//!
+//! A signed-in request holds one pooled connection from the gate's session check to its answer
+//! (`Db::open`); every database step of the request runs on it, in one transaction the first step
+//! begins, and the gate commits it when the answer is a success and rolls it back otherwise
+//! (`Db::finish`). Work runs on actix's blocking pool with the request's span. Public routes
+//! (sign-in, health) take a connection from the pool for each step instead: they hash passwords
+//! between steps, and must not hold a connection while they do.
+//!
+//! Connections are not tested on checkout. One that fails (the server went away, a statement
+//! timed out, anything unexpected) is evicted when it is handed back, so a dead connection costs
+//! the one request that found it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::web;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::Config;
 use crate::error::ApiError;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+type Pooled = PooledConnection<Manager>;
 
 /// How long, after a checkout found no database, later checkouts fail at once instead of each
 /// waiting out the checkout timeout (SECURITY.md RE-4: 503 within a second or two in an outage).
 const OUTAGE_HOLD: Duration = Duration::from_secs(2);
 
+/// A pooled connection and whether it failed in use (then the pool drops it when handed back).
+pub struct Conn {
+    pg: PgConnection,
+    failed: bool,
+}
+
+/// Opens connections with the service's session settings, and drops the ones that failed, were
+/// handed back inside a transaction, or were in use when a thread panicked.
+#[derive(Debug)]
+struct Manager {
+    url: String,
+    limits: SessionLimits,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        let mut pg = PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        self.limits.apply(&mut pg).map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(Conn { pg, failed: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.pg.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.failed
+            || std::thread::panicking()
+            || AnsiTransactionManager::is_broken_transaction_manager(&mut conn.pg)
+    }
+}
+
 /// The connection pool, with a memory of the last outage.
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool<ConnectionManager<PgConnection>>,
+    pool: Pool<Manager>,
     unreachable_until: Arc<Mutex<Option<Instant>>>,
     /// One permit per connection: database work waits for a connection here, as a future, not
     /// on a blocking thread. Without it a burst of requests took a blocking thread each (up to
@@ -35,11 +82,20 @@ pub struct PgPool {
 }
 
 impl PgPool {
+    /// A permit to check out a connection, waited for as a future; `Unavailable` after the
+    /// checkout timeout.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Unavailable),
+        }
+    }
+
     /// A connection, or `Unavailable` at once while an outage is held, or after the checkout
-    /// timeout. A timeout with no connection left in the pool means the database is gone (the
-    /// pool tests each connection on checkout and drops dead ones), so the outage is held; a
-    /// timeout with connections open is only a busy pool, and holds nothing.
-    fn get(&self) -> Result<PooledConn, ApiError> {
+    /// timeout. A timeout with no connection left in the pool means the database is gone (failed
+    /// connections are evicted), so the outage is held; a timeout with connections open is only a
+    /// busy pool, and holds nothing.
+    fn get(&self) -> Result<Pooled, ApiError> {
         if self.unreachable_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| Instant::now() < t) {
             return Err(ApiError::Unavailable);
         }
@@ -52,7 +108,7 @@ impl PgPool {
     }
 }
 
-/// Time limits set on every connection the pool hands out (SECURITY.md IN-12).
+/// Time limits set on every connection the pool opens (SECURITY.md IN-12).
 #[derive(Debug, Clone)]
 struct SessionLimits {
     statement_timeout: Duration,
@@ -60,15 +116,14 @@ struct SessionLimits {
     runtime_role: Option<String>,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl SessionLimits {
+    fn apply(&self, conn: &mut PgConnection) -> QueryResult<()> {
         let ms = self.statement_timeout.as_millis();
         let role = self.runtime_role.as_ref().map(|r| format!("SET ROLE {r};")).unwrap_or_default();
         conn.batch_execute(&format!(
             "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {ms}; SET TIME ZONE 'UTC'; {role}",
             ms * 2
         ))
-        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -81,16 +136,18 @@ pub fn pool(config: &Config) -> PgPool {
 /// A pool of `size` connections with the service's session settings, for background work that
 /// must not queue behind requests (the audit sealer).
 pub fn pool_of(config: &Config, size: u32) -> PgPool {
-    let manager = ConnectionManager::<PgConnection>::new(connect_url(config.database_url()));
+    let manager = Manager {
+        url: connect_url(config.database_url()),
+        limits: SessionLimits {
+            statement_timeout: config.db_statement_timeout,
+            runtime_role: config.db_runtime_role.clone(),
+        },
+    };
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(config.db_checkout_timeout)
-        .test_on_check_out(true)
-        .connection_customizer(Box::new(SessionLimits {
-            statement_timeout: config.db_statement_timeout,
-            runtime_role: config.db_runtime_role.clone(),
-        }))
+        .test_on_check_out(false)
         .build_unchecked(manager);
     PgPool {
         pool,
@@ -111,26 +168,181 @@ fn connect_url(url: &str) -> String {
     }
 }
 
-/// Runs blocking database work off the async workers. A checkout timeout becomes 503.
+/// Runs `work` on `conn`, marking the connection failed if the work failed in a way that may
+/// have left it unusable (the database away, a time limit, anything not a client's mistake).
+fn work_on<T>(conn: &mut Conn, work: impl FnOnce(&mut PgConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    let out = work(&mut conn.pg);
+    if matches!(out, Err(ApiError::Unavailable | ApiError::Internal(_))) {
+        conn.failed = true;
+    }
+    out
+}
+
+/// Runs blocking database work off the async workers on a connection of its own. A checkout
+/// timeout becomes 503.
 pub async fn run<T, F>(pool: &PgPool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let permit = match tokio::time::timeout(pool.checkout_timeout, pool.permits.clone().acquire_owned()).await {
-        Ok(Ok(permit)) => permit,
-        _ => return Err(ApiError::Unavailable),
-    };
+    let permit = pool.permit().await?;
     let pool = pool.clone();
     let span = tracing::Span::current();
     let joined = web::block(move || {
         let _entered = span.enter();
         let _permit = permit;
         let mut conn = pool.get()?;
-        work(&mut conn)
+        work_on(&mut conn, work)
     })
     .await;
     joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?
+}
+
+/// A request's way to the database: its held connection (signed-in requests), or the pool.
+#[derive(Clone)]
+pub enum Db {
+    Held(Arc<Mutex<Held>>),
+    Pool(PgPool),
+}
+
+/// The connection a request holds, with the permit it was checked out under.
+pub struct Held {
+    conn: Option<Pooled>,
+    stage: Stage,
+    _permit: OwnedSemaphorePermit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Checked out; the request's transaction begins with its first step.
+    Open,
+    InTransaction,
+    /// Committed or rolled back: later steps (a refusal's audit event) run on their own.
+    Finished,
+}
+
+impl Db {
+    /// Checks out the request's connection and runs `first` on it outside the request's
+    /// transaction (the session check: its rate-limit token is spent even if the request fails).
+    /// A connection that fails there had died while idle: `first` is tried once more on another.
+    pub async fn open<T, F>(pool: &PgPool, first: F) -> Result<(Db, T), ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = pool.permit().await?;
+        let pool = pool.clone();
+        let span = tracing::Span::current();
+        let joined = web::block(move || {
+            let _entered = span.enter();
+            let mut tries = 0;
+            loop {
+                let mut conn = pool.get()?;
+                match work_on(&mut conn, &first) {
+                    Err(ApiError::Unavailable) if tries == 0 => tries += 1,
+                    Err(e) => return Err(e),
+                    Ok(out) => return Ok((conn, out)),
+                }
+            }
+        })
+        .await;
+        let (conn, out) =
+            joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))??;
+        let held = Held { conn: Some(conn), stage: Stage::Open, _permit: permit };
+        Ok((Db::Held(Arc::new(Mutex::new(held))), out))
+    }
+
+    /// Runs `work` inside the request's transaction (a held connection), or on a pooled
+    /// connection of its own outside any transaction (public routes).
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            Db::Pool(pool) => run(pool, work).await,
+            Db::Held(held) => Self::on_held(held, work).await,
+        }
+    }
+
+    /// As `run`, and all-or-nothing: on the pool, in a transaction of its own.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            Db::Pool(pool) => run(pool, move |conn| conn.transaction(work)).await,
+            Db::Held(held) => Self::on_held(held, work).await,
+        }
+    }
+
+    async fn on_held<T, F>(held: &Arc<Mutex<Held>>, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (mut conn, begin) = {
+            let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = h.conn.take().ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("the request's connection is in use or given back"))
+            })?;
+            let begin = h.stage == Stage::Open;
+            if begin {
+                h.stage = Stage::InTransaction;
+            }
+            (conn, begin)
+        };
+        let span = tracing::Span::current();
+        let joined = web::block(move || {
+            let _entered = span.enter();
+            let out = work_on(&mut conn, |pg| {
+                if begin {
+                    AnsiTransactionManager::begin_transaction(pg)?;
+                }
+                work(pg)
+            });
+            (conn, out)
+        })
+        .await;
+        let (conn, out) =
+            joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?;
+        held.lock().unwrap_or_else(|e| e.into_inner()).conn = Some(conn);
+        out
+    }
+
+    /// Ends the request's transaction: commits it when `commit`, else rolls it back. A commit
+    /// that fails answers `Unavailable` (the change did not happen). Nothing to do on the pool.
+    pub async fn finish(&self, commit: bool) -> Result<(), ApiError> {
+        let Db::Held(held) = self else { return Ok(()) };
+        let begun = {
+            let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut h.stage, Stage::Finished) == Stage::InTransaction
+        };
+        if !begun {
+            return Ok(());
+        }
+        Self::on_held(held, move |pg| {
+            let status = AnsiTransactionManager::transaction_manager_status_mut(pg);
+            if status.transaction_depth()?.is_none() {
+                return Ok(()); // its BEGIN failed: nothing to end
+            }
+            if commit {
+                AnsiTransactionManager::commit_transaction(pg)?;
+            } else {
+                AnsiTransactionManager::rollback_transaction(pg)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Gives the held connection back to the pool (evicted if it failed or is mid-transaction).
+    pub fn release(&self) {
+        if let Db::Held(held) = self {
+            held.lock().unwrap_or_else(|e| e.into_inner()).conn = None;
+        }
+    }
 }
 
 /// Applies pending migrations; returns how many ran.

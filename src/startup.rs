@@ -178,9 +178,9 @@ impl ApiError {
     }
 }
 
-/// The application. Middleware order: `request_context` wraps everything, then `audit::guard`
-/// (one audit event per case-data request), then `gate` (authentication and function grants),
-/// which runs before any handler or extractor.
+/// The application. Middleware order: `request_context` wraps everything, then `gate`
+/// (authentication, function grants, the request's connection and transaction, the backstop
+/// audit event), which runs before any handler or extractor.
 pub fn app(
     state: web::Data<AppState>,
 ) -> App<
@@ -194,7 +194,6 @@ pub fn app(
 > {
     App::new()
         .wrap(from_fn(gate))
-        .wrap(from_fn(crate::audit::guard))
         .wrap(from_fn(request_context::middleware))
         .configure(|cfg| configure(cfg, state))
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::audit::{self, Audit, Event};
 use crate::domain::{
     ActionId, ActionStatus, ActionUpdateId, AgencyId, AuditAction, AuthUser, CaseId, IsoDate, MeetingId, Problems,
@@ -18,7 +19,6 @@ use crate::models::action::{self, ActionChanges, ActionFilter, ActionRow, NewAct
 use crate::models::{case, meeting, panel};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::state::AppState;
 
 /// The event of a request about one action: the action and its case.
 fn action_event(action: AuditAction, a: &ActionResponse) -> Event {
@@ -126,7 +126,7 @@ fn check_owner(
 /// POST /api/v1/cases/{case_id}/actions: an agency volunteers an action (for itself), or the
 /// panel's staff record one for any member agency.
 pub async fn create_action(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
@@ -138,7 +138,7 @@ pub async fn create_action(
     let description =
         required_text("description", &req.description, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let case_id = CaseId(path.case_id);
-    let out = audit::audited(&state.pool, audit, move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, case_id)?;
         let route = format!("POST /api/v1/cases/{case_id}/actions");
         if let idempotency::Outcome::Replay(id) = idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)? {
@@ -219,13 +219,13 @@ pub async fn create_action(
 
 /// GET /api/v1/cases/{case_id}/actions
 pub async fn list_case_actions(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let case_id = CaseId(path.case_id);
-    let items = audit::audited(&state.pool, audit, move |conn| {
+    let items = audit::audited(&db, audit, move |conn| {
         let access = access::case_access(conn, &user, case_id)?;
         let today = action::london_today(conn)?;
         let items: Vec<ActionResponse> =
@@ -240,13 +240,13 @@ pub async fn list_case_actions(
 
 /// GET /api/v1/actions/{action_id}
 pub async fn get_action(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ActionPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ActionId(path.action_id);
-    let out = audit::audited(&state.pool, audit, move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let row = action::get_visible(conn, &user, id)?;
         let out = ActionResponse::render(row, action::london_today(conn)?);
         let event = action_event(AuditAction::Consult, &out);
@@ -290,7 +290,7 @@ fn action_step_allowed(from: ActionStatus, to: ActionStatus) -> bool {
 /// PATCH /api/v1/actions/{action_id}: only the owner agency, or the panel's coordinators and
 /// chairs, may change an action; only staff may reassign it.
 pub async fn update_action(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ActionPath>,
@@ -303,7 +303,7 @@ pub async fn update_action(
     let note = p.check(optional_text("outcome_note", req.outcome_note.as_deref(), 2000));
     let (description, note) = p.finish(|| Some((description.map(|d| d.unwrap_or_default()), note?)))?;
     let id = ActionId(path.action_id);
-    let out = audit::audited(&state.pool, audit, move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let current = action::get_visible_for_update(conn, &user, id)?;
         let access = access::case_access(conn, &user, current.case_id)?;
         let is_owner = user.agency_id == Some(current.owner_agency_id);
@@ -403,7 +403,7 @@ pub struct UpdateList {
 /// POST /api/v1/actions/{action_id}/updates: a progress note by the owner agency (or panel
 /// staff); never edited afterwards.
 pub async fn add_action_update(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ActionPath>,
@@ -413,7 +413,7 @@ pub async fn add_action_update(
     let fingerprint = body.fingerprint().to_vec();
     let note = required_text("note", &body.into_inner().note, 5000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let id = ActionId(path.action_id);
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let current = action::get_visible(conn, &user, id)?;
         let access = access::case_access(conn, &user, current.case_id)?;
         if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
@@ -438,13 +438,13 @@ pub async fn add_action_update(
 
 /// GET /api/v1/actions/{action_id}/updates, in the order written.
 pub async fn list_action_updates(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ActionPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ActionId(path.action_id);
-    let items = audit::audited(&state.pool, audit, move |conn| {
+    let items = audit::audited(&db, audit, move |conn| {
         let action = action::get_visible(conn, &user, id)?;
         let rows = action::updates_of(conn, id)?;
         let mut ids = vec![id.0, action.case_id.0];
@@ -469,7 +469,7 @@ pub struct AgencyActionsQuery {
 /// staff see their own organisation's; panel coordinators and chairs any organisation's on their
 /// panels' cases.
 pub async fn agency_actions(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<AgencyPath>,
@@ -482,7 +482,7 @@ pub async fn agency_actions(
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
     let filter = ActionFilter { status: q.status, overdue: q.overdue };
-    let page = audit::audited(&state.pool, audit, move |conn| {
+    let page = audit::audited(&db, audit, move |conn| {
         let today = action::london_today(conn)?;
         let rows = action::of_agency(conn, &user, agency, &filter, today, &page)?;
         let page = Page::from_rows(

@@ -5,14 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::{AgencyId, AgencyType, AuthUser, Problems, ShortText, default_true};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::agency::{self, AgencyFields, AgencyFilter, AgencyRow};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::state::AppState;
 
 const MAX_ALIASES: usize = 20;
 
@@ -144,7 +143,7 @@ impl AgencyChanges {
 
 /// GET /api/v1/agencies
 pub async fn list_agencies(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     query: Query<ListAgenciesQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,37 +155,37 @@ pub async fn list_agencies(
     }
     let page = p.finish(|| page)?;
     let filter = AgencyFilter { name: q.name, agency_type: q.agency_type, active: q.active };
-    let rows = db::run(&state.pool, move |conn| Ok(agency::list(conn, &filter, &page)?)).await?;
+    let rows = db.run(move |conn| Ok(agency::list(conn, &filter, &page)?)).await?;
     let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id.0 }, AgencyResponse::from);
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// POST /api/v1/agencies
 pub async fn create_agency(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     body: Json<CreateAgencyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().parse()?;
-    let row = db::run(&state.pool, move |conn| agency::create(conn, &fields)).await?;
+    let row = db.run(move |conn| agency::create(conn, &fields)).await?;
     tracing::info!(agency.id = %row.id, "agency created");
     Ok(created(format!("/api/v1/agencies/{}", row.id), row.version, &AgencyResponse::from(row)))
 }
 
 /// GET /api/v1/agencies/{agency_id}
 pub async fn get_agency(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<AgencyPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = AgencyId(path.agency_id);
-    let row = db::run(&state.pool, move |conn| Ok(agency::get(conn, id)?)).await?;
+    let row = db.run(move |conn| Ok(agency::get(conn, id)?)).await?;
     Ok(ok_versioned(row.version, &AgencyResponse::from(row)))
 }
 
 /// PATCH /api/v1/agencies/{agency_id}
 pub async fn update_agency(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<AgencyPath>,
     if_match: IfMatch,
@@ -194,7 +193,7 @@ pub async fn update_agency(
 ) -> Result<HttpResponse, ApiError> {
     let changes = body.into_inner().parse()?;
     let (id, expected) = (AgencyId(path.agency_id), if_match.version()?);
-    let row = db::run(&state.pool, move |conn| {
+    let row = db.run(move |conn| {
         let current = agency::get(conn, id)?;
         if current.version != expected {
             return Err(ApiError::Stale(Some(current.version)));

@@ -1,15 +1,14 @@
 //! GET /api/v1/alerts: break-glass reads for the panel's coordinators and the auditors.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use serde::Deserialize;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::AuthUser;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::models::alert;
 use crate::pagination::{Cursor, Page, PageRequest};
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,12 +19,12 @@ pub struct AlertQuery {
 
 /// GET /api/v1/alerts
 pub async fn list_alerts(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     query: Query<AlertQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| Ok(alert::visible_to(conn, &user, &page)?)).await?;
+    let rows = db.run(move |conn| Ok(alert::visible_to(conn, &user, &page)?)).await?;
     let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id }, |r| r);
     Ok(HttpResponse::Ok().json(page))
 }

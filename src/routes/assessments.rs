@@ -8,8 +8,8 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::audit::{Audit, Event};
-use crate::db;
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
     AgencyId, AssessmentId, AssessmentStage, AuditAction, AuthUser, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool,
@@ -24,7 +24,6 @@ use crate::models::case;
 use crate::models::panel::{self, PanelRow};
 use crate::models::policy::{self, Redactor};
 use crate::routes::created;
-use crate::state::AppState;
 
 const MAX_MATRIX_SCORE: i32 = 10_000;
 
@@ -320,7 +319,7 @@ pub struct AssessmentList {
 
 /// POST /api/v1/cases/{case_id}/risk-assessments
 pub async fn create_risk_assessment(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
@@ -333,64 +332,61 @@ pub async fn create_risk_assessment(
         return Err(ApiError::bad_field("stage", "required"));
     }
     let id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::case_access_for_update(conn, &user, id)?;
-            let route = format!("POST /api/v1/cases/{id}/risk-assessments");
-            let fields = policy::field_access(conn, &user, access.panel_id)?;
-            if let idempotency::Outcome::Replay(original) =
-                idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
-            {
-                // The original answer, redacted for the caller as the policy stands now.
-                let mut r = Redactor::new(fields, false);
-                let out = AssessmentResponse::render(assessment::get(conn, AssessmentId(original))?, &mut r);
-                let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0, original])
-                    .on_panel(access.panel_id)
-                    .disclosing(r.disclosed());
-                audit.record(conn, event)?;
-                return Ok(out);
-            }
-            let current = case::get(conn, id)?;
-            if matches!(
-                current.status,
-                CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
-            ) {
-                return Err(ApiError::InvalidTransition {
-                    resource: "case",
-                    current: current.status.as_str(),
-                    requested: "assessed",
-                });
-            }
-            let panel = panel::get(conn, access.panel_id)?;
-            if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {
-                return Err(ApiError::FieldsNotWritable(vec![FieldProblem::new(
-                    "answers",
-                    "not_writable:risk.dash_answers",
-                )]));
-            }
-            let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
-            if let Some(d) = input.assessed_on
-                && d.get() < current.referral_date
-            {
-                return Err(ApiError::unprocessable("assessed_on", "before_referral_date"));
-            }
-            // A DASH at or above the threshold marks the referral visible high risk; a lower
-            // later score never clears it.
-            if scored.tool == RiskTool::DashRic && scored.high_risk && scored.stage == AssessmentStage::Entry {
-                case::mark_visible_high_risk(conn, id)?;
-            }
-            let row =
-                assessment::insert(conn, &scored.into_new(id, user.agency_id, user.user_id, Utc::now().date_naive()))?;
-            idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+    let out = db.transaction(move |conn| {
+        let access = access::case_access_for_update(conn, &user, id)?;
+        let route = format!("POST /api/v1/cases/{id}/risk-assessments");
+        let fields = policy::field_access(conn, &user, access.panel_id)?;
+        if let idempotency::Outcome::Replay(original) =
+            idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
+        {
+            // The original answer, redacted for the caller as the policy stands now.
             let mut r = Redactor::new(fields, false);
-            let out = AssessmentResponse::render(row, &mut r);
-            let event = Event::ok(AuditAction::Collect, "risk_assessment", vec![id.0, out.id.0])
+            let out = AssessmentResponse::render(assessment::get(conn, AssessmentId(original))?, &mut r);
+            let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0, original])
                 .on_panel(access.panel_id)
                 .disclosing(r.disclosed());
             audit.record(conn, event)?;
-            Ok(out)
-        })
+            return Ok(out);
+        }
+        let current = case::get(conn, id)?;
+        if matches!(
+            current.status,
+            CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
+        ) {
+            return Err(ApiError::InvalidTransition {
+                resource: "case",
+                current: current.status.as_str(),
+                requested: "assessed",
+            });
+        }
+        let panel = panel::get(conn, access.panel_id)?;
+        if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {
+            return Err(ApiError::FieldsNotWritable(vec![FieldProblem::new(
+                "answers",
+                "not_writable:risk.dash_answers",
+            )]));
+        }
+        let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
+        if let Some(d) = input.assessed_on
+            && d.get() < current.referral_date
+        {
+            return Err(ApiError::unprocessable("assessed_on", "before_referral_date"));
+        }
+        // A DASH at or above the threshold marks the referral visible high risk; a lower
+        // later score never clears it.
+        if scored.tool == RiskTool::DashRic && scored.high_risk && scored.stage == AssessmentStage::Entry {
+            case::mark_visible_high_risk(conn, id)?;
+        }
+        let row =
+            assessment::insert(conn, &scored.into_new(id, user.agency_id, user.user_id, Utc::now().date_naive()))?;
+        idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
+        let mut r = Redactor::new(fields, false);
+        let out = AssessmentResponse::render(row, &mut r);
+        let event = Event::ok(AuditAction::Collect, "risk_assessment", vec![id.0, out.id.0])
+            .on_panel(access.panel_id)
+            .disclosing(r.disclosed());
+        audit.record(conn, event)?;
+        Ok(out)
     })
     .await?;
     tracing::info!(case.id = %out.case_id, assessment.id = %out.id, "risk assessment recorded");
@@ -399,13 +395,13 @@ pub async fn create_risk_assessment(
 
 /// GET /api/v1/cases/{case_id}/risk-assessments
 pub async fn list_risk_assessments(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
-    let items = db::run(&state.pool, move |conn| {
+    let items = db.run(move |conn| {
         let access = access::case_access(conn, &user, id)?;
         let rows = assessment::of_cases(conn, &[id])?;
         let mut r = Redactor::new(policy::field_access(conn, &user, access.panel_id)?, false);

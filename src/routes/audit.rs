@@ -1,18 +1,17 @@
 //! GET /api/v1/audit: the audit trail for auditors. Events carry ids and tags, never values.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::{AuthUser, IsoTimestamp, PanelId, Problems, Role};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::models::audit_log::{self, AuditEventRow, AuditFilter};
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +40,7 @@ fn decode_cursor(raw: &str) -> Option<i64> {
 /// GET /api/v1/audit: auditors with a global role see every event; per-panel auditors the
 /// events of their panels.
 pub async fn list_audit_events(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,7 +76,7 @@ pub async fn list_audit_events(
         from: q.from.map(IsoTimestamp::get),
         to: q.to.map(IsoTimestamp::get),
     };
-    let page = db::run(&state.pool, move |conn| {
+    let page = db.run(move |conn| {
         let mut rows = audit_log::page(conn, &filter, after, limit + 1)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::audit::{Audit, Event};
-use crate::db;
 use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, AuthUser, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -58,6 +58,7 @@ fn tokens(
 /// POST /api/v1/auth/login
 pub async fn login(
     state: web::Data<AppState>,
+    db: Db,
     req: HttpRequest,
     audit: Audit,
     body: Json<LoginRequest>,
@@ -81,7 +82,7 @@ pub async fn login(
     let source = sessions::source_key(source_address(&req, &state));
 
     // Each attempt is claimed against both throttles before any verification (SECURITY.md AN-2).
-    let (account, claimed) = db::run(&state.pool, {
+    let (account, claimed) = db.run({
         let (key, source) = (key.clone(), source.clone());
         move |conn| {
             conn.transaction(|conn| {
@@ -96,7 +97,7 @@ pub async fn login(
     .await?;
     if let Err(retry_after_secs) = claimed {
         let audit = audit.as_user(account.as_ref().map(|a| a.id));
-        db::run(&state.pool, move |conn| {
+        db.run(move |conn| {
             conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
         })
         .await?;
@@ -119,7 +120,7 @@ pub async fn login(
     match account {
         Some(account) if matches && account.active => {
             let audit = audit.as_user(Some(account.id));
-            let (session, refresh_token) = db::run(&state.pool, move |conn| {
+            let (session, refresh_token) = db.run(move |conn| {
                 conn.transaction(|conn| {
                     sessions::clear_login_failures(conn, &key)?;
                     sessions::forgive_source_attempt(conn, &source)?;
@@ -137,7 +138,7 @@ pub async fn login(
         }
         _ => {
             let audit = audit.as_user(account.as_ref().map(|a| a.id));
-            db::run(&state.pool, move |conn| {
+            db.run(move |conn| {
                 conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
             })
             .await?;
@@ -161,6 +162,7 @@ fn sign_in_event(sessions: Vec<uuid::Uuid>, outcome: AuditOutcome) -> Event {
 /// POST /api/v1/auth/refresh
 pub async fn refresh(
     state: web::Data<AppState>,
+    db: Db,
     audit: Audit,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,14 +170,14 @@ pub async fn refresh(
     if presented.is_empty() || presented.len() > 256 {
         return Err(ApiError::Unauthenticated);
     }
-    match db::run(&state.pool, move |conn| Ok(sessions::rotate_refresh_token(conn, &presented)?)).await? {
+    match db.run(move |conn| Ok(sessions::rotate_refresh_token(conn, &presented)?)).await? {
         Rotation::Rotated { user, session, tokens_valid_after, refresh_token } => {
             tokens(&state, user, session, tokens_valid_after, refresh_token)
         }
         Rotation::Reused { user, session } => {
             tracing::warn!(user.id = %user, session.id = %session, "refresh token reused: session revoked");
             let audit = audit.as_user(Some(user));
-            db::run(&state.pool, move |conn| {
+            db.run(move |conn| {
                 conn.transaction(|conn| {
                     audit.record(conn, sign_in_event(vec![session.0], AuditOutcome::DeniedFunction))
                 })
@@ -188,14 +190,14 @@ pub async fn refresh(
 }
 
 /// POST /api/v1/auth/logout: ends this session (its refresh tokens and access tokens).
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    db::run(&state.pool, move |conn| Ok(sessions::end_session(conn, user.session_id, "logout")?)).await?;
+pub async fn logout(db: Db, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    db.run(move |conn| Ok(sessions::end_session(conn, user.session_id, "logout")?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// POST /api/v1/auth/logout-all: ends every session of the caller and cuts off every token.
-pub async fn logout_all(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    db::run(&state.pool, move |conn| Ok(sessions::revoke_all(conn, user.user_id, "logout_all")?)).await?;
+pub async fn logout_all(db: Db, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    db.run(move |conn| Ok(sessions::revoke_all(conn, user.user_id, "logout_all")?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -216,8 +218,8 @@ pub struct MeResponse {
 }
 
 /// GET /api/v1/me
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let me = db::run(&state.pool, move |conn| {
+pub async fn get_me(db: Db, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let me = db.run(move |conn| {
         let row = user::get(conn, user.user_id)?;
         let agency = match row.agency_id {
             Some(id) => {

@@ -2,12 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::audit::{Audit, Event};
-use crate::db;
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
     LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
@@ -27,7 +26,6 @@ use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
 use crate::routes::{created, ok_versioned};
-use crate::state::AppState;
 
 const MAX_PARTICIPANTS: usize = 30;
 const MAX_CODES: usize = 20;
@@ -662,7 +660,7 @@ const REFERRING_ROLES: &[Role] = &[Role::Coordinator, Role::Chair, Role::AgencyR
 
 /// POST /api/v1/cases
 pub async fn create_case(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     key: IdempotencyKey,
@@ -672,186 +670,183 @@ pub async fn create_case(
     let key = key.0.ok_or_else(|| ApiError::bad_field("Idempotency-Key", "required"))?;
     let fingerprint = body.fingerprint().to_vec();
     let referral = body.into_inner().parse((user.user_id, user.agency_id))?;
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            if let idempotency::Outcome::Replay(id) =
-                idempotency::begin(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint)?
-            {
-                // The original answer, re-rendered for the caller as it stands now.
-                let access = access::case_access(conn, &user, CaseId(id))?;
-                let row = case::get(conn, CaseId(id))?;
-                let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
-                let event =
-                    Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
-                audit.record(conn, event)?;
-                return Ok(view);
-            }
-            let roles_here: Vec<Role> = user.roles_on(referral.panel_id);
-            if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
-                return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
-            }
-            let is_staff = roles_here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
-            let panel = panel::get(conn, referral.panel_id)?;
-            // The field policy decides which tagged fields the caller may supply (403 otherwise).
-            let fields = policy::field_access(conn, &user, panel.id)?;
-            let unwritable: Vec<FieldProblem> = referral
-                .tags_written
-                .iter()
-                .filter(|(tag, _)| !fields.can_write(*tag))
-                .map(|(tag, field)| FieldProblem::new(field.clone(), format!("not_writable:{}", tag.as_str())))
-                .collect();
-            if !unwritable.is_empty() {
-                return Err(ApiError::FieldsNotWritable(unwritable));
-            }
-            let today = Utc::now().date_naive();
-            let mut problems = check_referral_rules(&referral, panel.kind, today);
+    let out = db.transaction(move |conn| {
+        if let idempotency::Outcome::Replay(id) =
+            idempotency::begin(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint)?
+        {
+            // The original answer, re-rendered for the caller as it stands now.
+            let access = access::case_access(conn, &user, CaseId(id))?;
+            let row = case::get(conn, CaseId(id))?;
+            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
+            let event =
+                Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
+            audit.record(conn, event)?;
+            return Ok(view);
+        }
+        let roles_here: Vec<Role> = user.roles_on(referral.panel_id);
+        if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
+            return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
+        }
+        let is_staff = roles_here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
+        let panel = panel::get(conn, referral.panel_id)?;
+        // The field policy decides which tagged fields the caller may supply (403 otherwise).
+        let fields = policy::field_access(conn, &user, panel.id)?;
+        let unwritable: Vec<FieldProblem> = referral
+            .tags_written
+            .iter()
+            .filter(|(tag, _)| !fields.can_write(*tag))
+            .map(|(tag, field)| FieldProblem::new(field.clone(), format!("not_writable:{}", tag.as_str())))
+            .collect();
+        if !unwritable.is_empty() {
+            return Err(ApiError::FieldsNotWritable(unwritable));
+        }
+        let today = Utc::now().date_naive();
+        let mut problems = check_referral_rules(&referral, panel.kind, today);
 
-            // The referring agency: an agency rep refers for its own organisation; staff may log
-            // a referral on behalf of any member organisation.
-            let referring_agency = match (referral.referring_agency_id, is_staff) {
-                (Some(a), true) => Some(a),
-                (Some(a), false) if Some(a) == user.agency_id => Some(a),
-                (Some(_), false) => {
-                    problems.push(FieldProblem::new("referring_agency_id", "must_be_your_agency"));
+        // The referring agency: an agency rep refers for its own organisation; staff may log
+        // a referral on behalf of any member organisation.
+        let referring_agency = match (referral.referring_agency_id, is_staff) {
+            (Some(a), true) => Some(a),
+            (Some(a), false) if Some(a) == user.agency_id => Some(a),
+            (Some(_), false) => {
+                problems.push(FieldProblem::new("referring_agency_id", "must_be_your_agency"));
+                None
+            }
+            (None, _) => user.agency_id,
+        };
+        match referring_agency {
+            Some(a) => {
+                let members = panel::members(conn, panel.id)?;
+                if !members.iter().any(|m| m.agency_id == a && m.active) {
+                    problems.push(FieldProblem::new("referring_agency_id", "not_a_member_of_the_panel"));
+                }
+            }
+            None if problems.iter().all(|p| p.field != "referring_agency_id") => {
+                problems.push(FieldProblem::new("referring_agency_id", "required"))
+            }
+            None => {}
+        }
+        // Existing people must be visible to the caller, or they are as good as unknown.
+        let existing: Vec<PersonId> = referral
+            .participants
+            .iter()
+            .filter_map(|p| match p {
+                Participant::Existing(id, _) => Some(*id),
+                Participant::New(..) => None,
+            })
+            .collect();
+        let visible = person::visible_among(conn, &user, &existing)?;
+        for (i, p) in referral.participants.iter().enumerate() {
+            if let Participant::Existing(id, _) = p
+                && !visible.contains(id)
+            {
+                problems.push(FieldProblem::new(format!("participants[{i}].person_id"), "unknown_person"));
+            }
+        }
+        let scored = match &referral.entry_assessment {
+            Some(a) => match score_assessment(a, &panel, crate::domain::AssessmentStage::Entry) {
+                Ok(s) => Some(s),
+                Err(mut ps) => {
+                    for p in &mut ps {
+                        p.field = format!("entry_assessment.{}", p.field);
+                    }
+                    problems.extend(ps);
                     None
                 }
-                (None, _) => user.agency_id,
-            };
-            match referring_agency {
-                Some(a) => {
-                    let members = panel::members(conn, panel.id)?;
-                    if !members.iter().any(|m| m.agency_id == a && m.active) {
-                        problems.push(FieldProblem::new("referring_agency_id", "not_a_member_of_the_panel"));
-                    }
-                }
-                None if problems.iter().all(|p| p.field != "referring_agency_id") => {
-                    problems.push(FieldProblem::new("referring_agency_id", "required"))
-                }
-                None => {}
-            }
-            // Existing people must be visible to the caller, or they are as good as unknown.
-            let existing: Vec<PersonId> = referral
-                .participants
-                .iter()
-                .filter_map(|p| match p {
-                    Participant::Existing(id, _) => Some(*id),
-                    Participant::New(..) => None,
-                })
-                .collect();
-            let visible = person::visible_among(conn, &user, &existing)?;
-            for (i, p) in referral.participants.iter().enumerate() {
-                if let Participant::Existing(id, _) = p
-                    && !visible.contains(id)
-                {
-                    problems.push(FieldProblem::new(format!("participants[{i}].person_id"), "unknown_person"));
-                }
-            }
-            let scored = match &referral.entry_assessment {
-                Some(a) => match score_assessment(a, &panel, crate::domain::AssessmentStage::Entry) {
-                    Ok(s) => Some(s),
-                    Err(mut ps) => {
-                        for p in &mut ps {
-                            p.field = format!("entry_assessment.{}", p.field);
-                        }
-                        problems.extend(ps);
-                        None
-                    }
-                },
-                None => None,
-            };
-            if !problems.is_empty() {
-                return Err(ApiError::Unprocessable(problems));
-            }
-            let referring_agency = referring_agency.expect("checked above");
+            },
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(ApiError::Unprocessable(problems));
+        }
+        let referring_agency = referring_agency.expect("checked above");
 
-            // Record new people, then derive the criteria from the data (DOMAIN.md §9).
-            let mut links: Vec<(PersonId, ParticipantRole)> = Vec::new();
-            for p in referral.participants {
-                match p {
-                    Participant::Existing(id, role) => links.push((id, role)),
-                    Participant::New(new, role) => links.push((person::insert(conn, &new)?, role)),
-                }
+        // Record new people, then derive the criteria from the data (DOMAIN.md §9).
+        let mut links: Vec<(PersonId, ParticipantRole)> = Vec::new();
+        for p in referral.participants {
+            match p {
+                Participant::Existing(id, role) => links.push((id, role)),
+                Participant::New(new, role) => links.push((person::insert(conn, &new)?, role)),
             }
-            let shielded: Vec<PersonId> =
-                links.iter().filter(|(_, r)| r.must_not_receive()).map(|(id, _)| *id).collect();
-            person::mark_must_not_receive(conn, &shielded)?;
-            let of_role = |role| links.iter().filter(|(_, r)| *r == role).map(|(id, _)| *id).collect::<Vec<_>>();
-            let repeat_of = if panel.kind == PanelKind::Marac {
-                case::find_repeat_of(
-                    conn,
-                    panel.id,
-                    &of_role(ParticipantRole::Victim),
-                    &of_role(ParticipantRole::Perpetrator),
-                    referral.referral_date,
-                    i64::from(panel.settings.repeat_window_days),
-                )?
-            } else {
-                None
-            };
-            let visible_high_risk =
-                scored.as_ref().is_some_and(|s| s.high_risk && s.tool == crate::domain::RiskTool::DashRic);
-            let escalation = referral
-                .escalation_incident_count
-                .is_some_and(|n| n >= i32::from(panel.settings.escalation_incident_count));
-            if panel.kind == PanelKind::Marac
-                && !(visible_high_risk
-                    || referral.professional_judgement_reason.is_some()
-                    || escalation
-                    || repeat_of.is_some())
-            {
-                return Err(ApiError::unprocessable("criteria", "no_referral_criterion_met"));
-            }
-            let location_id = referral.location.as_ref().map(|l| case::insert_location(conn, l)).transpose()?;
-            let (consent_status, victim_aware, non_consent_reason) = referral.consent.expect("checked above");
-            let new = NewCase {
-                panel_id: panel.id,
-                reference: case::next_reference(conn, panel.id, panel.kind, case::current_year())?,
-                status: CaseStatus::Referred,
-                location_id,
-                referring_agency_id: referring_agency,
-                referring_user_id: Some(user.user_id),
-                referral_date: referral.referral_date,
-                visible_high_risk,
-                professional_judgement: referral.professional_judgement_reason.is_some(),
-                professional_judgement_reason: referral.professional_judgement_reason,
-                potential_escalation: escalation,
-                escalation_incident_count: referral.escalation_incident_count,
-                is_repeat: repeat_of.is_some(),
-                repeat_of_case_id: repeat_of,
-                ward_code: referral.ward_code,
-                area_text: referral.area_text,
-                vulnerabilities: referral.vulnerabilities,
-                vulnerability_other_text: referral.vulnerability_other_text,
-                issue_categories: referral.issue_categories,
-                issue_other_text: referral.issue_other_text,
-                children_in_household: referral.children_in_household,
-                consent_status,
-                victim_aware,
-                non_consent_reason,
-                lawful_basis: referral.lawful_basis.expect("checked above"),
-                special_category_condition: referral.special_category_condition.expect("checked above"),
-                summary: referral.summary,
-                safety_plan_supplied_by: referral.safety_plan.as_ref().and(user.agency_id),
-                safety_plan: referral.safety_plan,
-                closure_categories: Vec::new(),
-                closure_reason: None,
-                closed_on: None,
-                created_by: user.user_id,
-            };
-            let row = case::insert(conn, &new, &links)?;
-            if let Some(s) = scored {
-                assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
-            }
-            idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
-            let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
-            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
-            let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
-                .on_panel(view.panel_id)
-                .disclosing(written.into_iter().chain(disclosed));
-            audit.record(conn, event)?;
-            Ok(view)
-        })
+        }
+        let shielded: Vec<PersonId> =
+            links.iter().filter(|(_, r)| r.must_not_receive()).map(|(id, _)| *id).collect();
+        person::mark_must_not_receive(conn, &shielded)?;
+        let of_role = |role| links.iter().filter(|(_, r)| *r == role).map(|(id, _)| *id).collect::<Vec<_>>();
+        let repeat_of = if panel.kind == PanelKind::Marac {
+            case::find_repeat_of(
+                conn,
+                panel.id,
+                &of_role(ParticipantRole::Victim),
+                &of_role(ParticipantRole::Perpetrator),
+                referral.referral_date,
+                i64::from(panel.settings.repeat_window_days),
+            )?
+        } else {
+            None
+        };
+        let visible_high_risk =
+            scored.as_ref().is_some_and(|s| s.high_risk && s.tool == crate::domain::RiskTool::DashRic);
+        let escalation = referral
+            .escalation_incident_count
+            .is_some_and(|n| n >= i32::from(panel.settings.escalation_incident_count));
+        if panel.kind == PanelKind::Marac
+            && !(visible_high_risk
+                || referral.professional_judgement_reason.is_some()
+                || escalation
+                || repeat_of.is_some())
+        {
+            return Err(ApiError::unprocessable("criteria", "no_referral_criterion_met"));
+        }
+        let location_id = referral.location.as_ref().map(|l| case::insert_location(conn, l)).transpose()?;
+        let (consent_status, victim_aware, non_consent_reason) = referral.consent.expect("checked above");
+        let new = NewCase {
+            panel_id: panel.id,
+            reference: case::next_reference(conn, panel.id, panel.kind, case::current_year())?,
+            status: CaseStatus::Referred,
+            location_id,
+            referring_agency_id: referring_agency,
+            referring_user_id: Some(user.user_id),
+            referral_date: referral.referral_date,
+            visible_high_risk,
+            professional_judgement: referral.professional_judgement_reason.is_some(),
+            professional_judgement_reason: referral.professional_judgement_reason,
+            potential_escalation: escalation,
+            escalation_incident_count: referral.escalation_incident_count,
+            is_repeat: repeat_of.is_some(),
+            repeat_of_case_id: repeat_of,
+            ward_code: referral.ward_code,
+            area_text: referral.area_text,
+            vulnerabilities: referral.vulnerabilities,
+            vulnerability_other_text: referral.vulnerability_other_text,
+            issue_categories: referral.issue_categories,
+            issue_other_text: referral.issue_other_text,
+            children_in_household: referral.children_in_household,
+            consent_status,
+            victim_aware,
+            non_consent_reason,
+            lawful_basis: referral.lawful_basis.expect("checked above"),
+            special_category_condition: referral.special_category_condition.expect("checked above"),
+            summary: referral.summary,
+            safety_plan_supplied_by: referral.safety_plan.as_ref().and(user.agency_id),
+            safety_plan: referral.safety_plan,
+            closure_categories: Vec::new(),
+            closure_reason: None,
+            closed_on: None,
+            created_by: user.user_id,
+        };
+        let row = case::insert(conn, &new, &links)?;
+        if let Some(s) = scored {
+            assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
+        }
+        idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
+        let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
+        let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
+        let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
+            .on_panel(view.panel_id)
+            .disclosing(written.into_iter().chain(disclosed));
+        audit.record(conn, event)?;
+        Ok(view)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case referred");
@@ -876,7 +871,7 @@ pub struct ListCasesQuery {
 
 /// GET /api/v1/cases
 pub async fn list_cases(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     query: Query<ListCasesQuery>,
@@ -907,7 +902,7 @@ pub async fn list_cases(
             },
         ))
     })?;
-    let page = db::run(&state.pool, move |conn| {
+    let page = db.run(move |conn| {
         let rows = case::list(conn, &user, &filter, &page)?;
         let (full, research): (Vec<CaseId>, Vec<CaseId>) = (
             rows.iter().filter(|r| r.1).map(|r| r.0.id).collect(),
@@ -948,37 +943,35 @@ pub async fn list_cases(
 
 /// GET /api/v1/cases/{case_id}
 pub async fn get_case(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
     purpose: AccessPurpose,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let access = access::case_sight(conn, &user, id)?;
-            let row = case::get(conn, id)?;
-            if access.sight == Sight::ResearchList {
-                let view = research_view(conn, row, &user)?;
-                let event = Event::ok(AuditAction::Consult, "case", vec![id.0]).on_panel(access.panel_id);
-                audit.record(conn, event)?;
-                return Ok(CaseAnswer::ResearchList(view));
-            }
-            let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
-            if let Some(reason) = purpose.as_ref().and_then(|p| p.break_glass.as_deref()) {
-                tracing::warn!(user.id = %user.user_id, case.id = %id, "break-glass read of protected fields");
-                alert::break_glass(conn, &user, access.panel_id, id, reason, audit.request_id())?;
-            }
-            let purpose_stated = purpose.is_some();
-            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Reader { purpose_stated })?;
-            let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
-                .on_panel(access.panel_id)
-                .disclosing(disclosed)
-                .for_purpose(purpose.map(|p| p.audited));
+    let out = db.transaction(move |conn| {
+        let access = access::case_sight(conn, &user, id)?;
+        let row = case::get(conn, id)?;
+        if access.sight == Sight::ResearchList {
+            let view = research_view(conn, row, &user)?;
+            let event = Event::ok(AuditAction::Consult, "case", vec![id.0]).on_panel(access.panel_id);
             audit.record(conn, event)?;
-            Ok(CaseAnswer::Full(Box::new(view)))
-        })
+            return Ok(CaseAnswer::ResearchList(view));
+        }
+        let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
+        if let Some(reason) = purpose.as_ref().and_then(|p| p.break_glass.as_deref()) {
+            tracing::warn!(user.id = %user.user_id, case.id = %id, "break-glass read of protected fields");
+            alert::break_glass(conn, &user, access.panel_id, id, reason, audit.request_id())?;
+        }
+        let purpose_stated = purpose.is_some();
+        let (view, disclosed) = full_view(conn, row, &user, ViewFor::Reader { purpose_stated })?;
+        let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
+            .on_panel(access.panel_id)
+            .disclosing(disclosed)
+            .for_purpose(purpose.map(|p| p.audited));
+        audit.record(conn, event)?;
+        Ok(CaseAnswer::Full(Box::new(view)))
     })
     .await?;
     Ok(match out {
@@ -1010,7 +1003,7 @@ fn transition_allowed(from: CaseStatus, to: CaseStatus) -> bool {
 
 /// POST /api/v1/cases/{case_id}/transitions
 pub async fn transition_case(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
@@ -1022,22 +1015,19 @@ pub async fn transition_case(
         return Err(ApiError::unprocessable("reason", "required_for_this_status"));
     }
     let id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access: CaseAccess = access::case_access_for_update(conn, &user, id)?;
-            access.require_staff()?;
-            let current = case::get(conn, id)?;
-            if !transition_allowed(current.status, to) {
-                return Err(ApiError::InvalidTransition {
-                    resource: "case",
-                    current: current.status.as_str(),
-                    requested: to.as_str(),
-                });
-            }
-            let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
-            altered(conn, &audit, row, &user)
-        })
+    let out = db.transaction(move |conn| {
+        let access: CaseAccess = access::case_access_for_update(conn, &user, id)?;
+        access.require_staff()?;
+        let current = case::get(conn, id)?;
+        if !transition_allowed(current.status, to) {
+            return Err(ApiError::InvalidTransition {
+                resource: "case",
+                current: current.status.as_str(),
+                requested: to.as_str(),
+            });
+        }
+        let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
+        altered(conn, &audit, row, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case status changed");
@@ -1054,7 +1044,7 @@ pub struct ClosureRequest {
 
 /// POST /api/v1/cases/{case_id}/closure
 pub async fn close_case(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
@@ -1073,56 +1063,53 @@ pub async fn close_case(
     let today = Utc::now().date_naive();
     let closed_on = req.closed_on.map_or(today, IsoDate::get);
     let id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let access = access::case_access_for_update(conn, &user, id)?;
-            access.require_staff()?;
-            let current = case::get(conn, id)?;
-            if !matches!(current.status, CaseStatus::Open | CaseStatus::Monitoring | CaseStatus::Accepted) {
-                return Err(ApiError::InvalidTransition {
-                    resource: "case",
-                    current: current.status.as_str(),
-                    requested: CaseStatus::Closed.as_str(),
-                });
-            }
-            let panel = panel::get(conn, current.panel_id)?;
-            let mut problems = Vec::new();
-            if closed_on > today {
-                problems.push(FieldProblem::new("closed_on", "in_future"));
-            }
-            if closed_on < current.referral_date {
-                problems.push(FieldProblem::new("closed_on", "before_referral_date"));
-            }
-            let window_end = (panel.kind == PanelKind::Marac)
-                .then(|| current.referral_date + chrono::Duration::days(i64::from(panel.settings.repeat_window_days)));
-            match panel.kind {
-                PanelKind::Cmarac => {
-                    if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
-                        problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
-                    }
-                    // DOMAIN.md §6.2: remaining actions are completed, cancelled or handed on first.
-                    if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
-                        problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
-                    }
+    let out = db.transaction(move |conn| {
+        let access = access::case_access_for_update(conn, &user, id)?;
+        access.require_staff()?;
+        let current = case::get(conn, id)?;
+        if !matches!(current.status, CaseStatus::Open | CaseStatus::Monitoring | CaseStatus::Accepted) {
+            return Err(ApiError::InvalidTransition {
+                resource: "case",
+                current: current.status.as_str(),
+                requested: CaseStatus::Closed.as_str(),
+            });
+        }
+        let panel = panel::get(conn, current.panel_id)?;
+        let mut problems = Vec::new();
+        if closed_on > today {
+            problems.push(FieldProblem::new("closed_on", "in_future"));
+        }
+        if closed_on < current.referral_date {
+            problems.push(FieldProblem::new("closed_on", "before_referral_date"));
+        }
+        let window_end = (panel.kind == PanelKind::Marac)
+            .then(|| current.referral_date + chrono::Duration::days(i64::from(panel.settings.repeat_window_days)));
+        match panel.kind {
+            PanelKind::Cmarac => {
+                if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
+                    problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
                 }
-                PanelKind::Marac => {
-                    if categories.contains(&ClosureCategory::TwelveMonthLapse)
-                        && window_end.is_some_and(|end| closed_on <= end)
-                    {
-                        problems.push(FieldProblem::new("closed_on", "monitoring_window_not_lapsed"));
-                    }
+                // DOMAIN.md §6.2: remaining actions are completed, cancelled or handed on first.
+                if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
+                    problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
                 }
-                PanelKind::Jag => {}
             }
-            if !problems.is_empty() {
-                return Err(ApiError::Unprocessable(problems));
+            PanelKind::Marac => {
+                if categories.contains(&ClosureCategory::TwelveMonthLapse)
+                    && window_end.is_some_and(|end| closed_on <= end)
+                {
+                    problems.push(FieldProblem::new("closed_on", "monitoring_window_not_lapsed"));
+                }
             }
-            let closure =
-                Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
-            let row = case::close(conn, &current, &closure, user.user_id)?;
-            altered(conn, &audit, row, &user)
-        })
+            PanelKind::Jag => {}
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Unprocessable(problems));
+        }
+        let closure =
+            Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
+        let row = case::close(conn, &current, &closure, user.user_id)?;
+        altered(conn, &audit, row, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case closed");
@@ -1137,7 +1124,7 @@ pub struct ReopenRequest {
 
 /// POST /api/v1/cases/{case_id}/reopen
 pub async fn reopen_case(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<CasePath>,
@@ -1145,21 +1132,18 @@ pub async fn reopen_case(
 ) -> Result<HttpResponse, ApiError> {
     let reason = required_text("reason", &body.into_inner().reason, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let id = CaseId(path.case_id);
-    let out = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            access::case_access_for_update(conn, &user, id)?.require_staff()?;
-            let current = case::get(conn, id)?;
-            if current.status != CaseStatus::Closed {
-                return Err(ApiError::InvalidTransition {
-                    resource: "case",
-                    current: current.status.as_str(),
-                    requested: "open",
-                });
-            }
-            let row = case::reopen(conn, &current, &reason, user.user_id)?;
-            altered(conn, &audit, row, &user)
-        })
+    let out = db.transaction(move |conn| {
+        access::case_access_for_update(conn, &user, id)?.require_staff()?;
+        let current = case::get(conn, id)?;
+        if current.status != CaseStatus::Closed {
+            return Err(ApiError::InvalidTransition {
+                resource: "case",
+                current: current.status.as_str(),
+                requested: "open",
+            });
+        }
+        let row = case::reopen(conn, &current, &reason, user.user_id)?;
+        altered(conn, &audit, row, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case reopened");

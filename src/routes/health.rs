@@ -5,6 +5,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::db::Db;
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,11 +18,12 @@ pub async fn live() -> HttpResponse {
 }
 
 /// GET /health/ready
-pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn ready(state: web::Data<AppState>,
+    db: Db) -> Result<HttpResponse, ApiError> {
     if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(ApiError::Unavailable);
     }
-    let check = db::run(&state.pool, db::ready);
+    let check = db.run(db::ready);
     match tokio::time::timeout(READINESS_BUDGET, check).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
         Ok(Err(ApiError::Internal(e))) => {

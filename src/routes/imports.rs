@@ -6,6 +6,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::audit::{self, Audit, Event};
 use crate::domain::{AuditAction, AuthUser, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
@@ -13,7 +14,6 @@ use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
 use crate::import::{self, ImportOptions};
 use crate::models::panel;
-use crate::state::AppState;
 
 /// The largest register accepted, in bytes.
 pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;
@@ -81,7 +81,7 @@ pub struct PanelPath {
 
 /// POST /api/v1/panels/{panel_id}/imports
 pub async fn import_cases(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<PanelPath>,
@@ -112,7 +112,7 @@ pub async fn import_cases(
     // A dry run creates nothing, so only a real run takes the key.
     let key = key.0.filter(|_| !options.dry_run);
     let fingerprint = import::request_fingerprint(&body.0, &options);
-    let (created, dry_run, answer) = audit::audited(&state.pool, audit, move |conn| {
+    let (created, dry_run, answer) = audit::audited(&db, audit, move |conn| {
         let panel = panel::get(conn, panel_id)?;
         let route = format!("POST /api/v1/panels/{panel_id}/imports");
         if let idempotency::Outcome::Replay(import_id) =

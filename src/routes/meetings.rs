@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::audit::{self, Audit, Event};
 use crate::domain::{
     AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, AuthUser, CaseId,
@@ -28,7 +29,6 @@ use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
 use crate::routes::people::ResearchParticipant;
 use crate::routes::{created, ok_versioned};
-use crate::state::AppState;
 
 const MAX_AGENDA_ITEMS: usize = 200;
 /// Minutes must fit the JSON body limit (64 KiB by default).
@@ -167,7 +167,7 @@ fn require_panel_staff(user: &AuthUser, panel: PanelId) -> Result<(), ApiError> 
 
 /// POST /api/v1/panels/{panel_id}/meetings
 pub async fn create_meeting(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<PanelPath>,
@@ -178,7 +178,7 @@ pub async fn create_meeting(
     require_panel_staff(&user, panel_id)?;
     let fingerprint = body.fingerprint().to_vec();
     let fields = body.into_inner().merge(None)?;
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         panel::get(conn, panel_id)?;
         let route = format!("POST /api/v1/panels/{panel_id}/meetings");
         if let idempotency::Outcome::Replay(original) =
@@ -208,7 +208,7 @@ pub struct PageQuery {
 
 /// GET /api/v1/panels/{panel_id}/meetings
 pub async fn list_meetings(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<PanelPath>,
@@ -219,7 +219,7 @@ pub async fn list_meetings(
         return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
     }
     let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
-    let rows = audit::audited(&state.pool, audit, move |conn| {
+    let rows = audit::audited(&db, audit, move |conn| {
         let rows = meeting::list_for_panel(conn, panel_id, &page)?;
         let ids = rows.iter().take(page.limit as usize).map(|m| m.id.0).collect();
         Ok((rows, Event::ok(AuditAction::Consult, "meeting", ids).on_panel(panel_id)))
@@ -231,13 +231,13 @@ pub async fn list_meetings(
 
 /// GET /api/v1/meetings/{meeting_id}
 pub async fn get_meeting(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let m = audit::audited(&state.pool, audit, move |conn| {
+    let m = audit::audited(&db, audit, move |conn| {
         let m = access::meeting_access(conn, &user, id, false)?.meeting;
         let event = meeting_event(AuditAction::Consult, &m);
         Ok((m, event))
@@ -248,7 +248,7 @@ pub async fn get_meeting(
 
 /// PATCH /api/v1/meetings/{meeting_id}
 pub async fn update_meeting(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
@@ -257,7 +257,7 @@ pub async fn update_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
     let input = body.into_inner();
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         let current = access.meeting;
@@ -298,7 +298,7 @@ fn meeting_step_allowed(from: MeetingStatus, to: MeetingStatus) -> bool {
 
 /// POST /api/v1/meetings/{meeting_id}/transitions
 pub async fn transition_meeting(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
@@ -306,7 +306,7 @@ pub async fn transition_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
     let to = body.into_inner().to;
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         let from = access.meeting.status;
@@ -487,13 +487,13 @@ fn agenda_answer(view: AgendaView) -> HttpResponse {
 
 /// GET /api/v1/meetings/{meeting_id}/agenda
 pub async fn get_agenda(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let view = audit::audited(&state.pool, audit, move |conn| {
+    let view = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         let view = agenda_view(conn, &user, &access)?;
         let event = view.event(AuditAction::Consult, &access.meeting);
@@ -561,7 +561,7 @@ fn save_agenda(
 
 /// PUT /api/v1/meetings/{meeting_id}/agenda
 pub async fn put_agenda(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
@@ -573,7 +573,7 @@ pub async fn put_agenda(
     if input.items.len() > MAX_AGENDA_ITEMS {
         return Err(ApiError::bad_field("items", "too_many_items"));
     }
-    let view = audit::audited(&state.pool, audit, move |conn| {
+    let view = audit::audited(&db, audit, move |conn| {
         {
             let access = access::meeting_access(conn, &user, id, true)?;
             access.require_staff()?;
@@ -675,13 +675,13 @@ fn propose_agenda(
 
 /// POST /api/v1/meetings/{meeting_id}/agenda/build
 pub async fn build_agenda(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let view = audit::audited(&state.pool, audit, move |conn| {
+    let view = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         let m = &access.meeting;
@@ -745,13 +745,13 @@ pub struct AttendanceInput {
 
 /// GET /api/v1/meetings/{meeting_id}/attendance
 pub async fn list_attendance(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let items = audit::audited(&state.pool, audit, move |conn| {
+    let items = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         let items = meeting::attendance_of(conn, id)?.into_iter().map(AttendanceResponse::from).collect();
         Ok((items, meeting_event(AuditAction::Consult, &access.meeting)))
@@ -762,7 +762,7 @@ pub async fn list_attendance(
 
 /// POST /api/v1/meetings/{meeting_id}/attendance
 pub async fn record_attendance(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
@@ -772,7 +772,7 @@ pub async fn record_attendance(
     let input = body.into_inner();
     let name =
         optional_text("person_name", input.person_name.as_deref(), 200).map_err(|p| ApiError::BadRequest(vec![p]))?;
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         let agency = AgencyId(input.agency_id);
@@ -806,13 +806,13 @@ pub async fn record_attendance(
 /// POST /api/v1/meetings/{meeting_id}/acknowledgement: the caller acknowledges the
 /// confidentiality statement for this meeting.
 pub async fn acknowledge_confidentiality(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         let agency = user.agency_id.ok_or(ApiError::unprocessable("agency_id", "requires_agency"))?;
         let row = meeting::acknowledge(conn, id, agency, user.user_id)?
@@ -885,7 +885,7 @@ fn visible_item(
 
 /// POST /api/v1/meetings/{meeting_id}/items/{item_id}/notes
 pub async fn add_note(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ItemPath>,
@@ -903,7 +903,7 @@ pub async fn add_note(
     if shared.is_none() && risk.is_none() && decisions.is_none() {
         return Err(ApiError::bad_field("shared_information", "note_is_empty"));
     }
-    let row = audit::audited(&state.pool, audit, move |conn| {
+    let row = audit::audited(&db, audit, move |conn| {
         let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
         access.require_staff()?;
         let event = |action, note: NoteId| {
@@ -943,13 +943,13 @@ pub async fn add_note(
 
 /// GET /api/v1/meetings/{meeting_id}/items/{item_id}/notes
 pub async fn list_notes(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<ItemPath>,
 ) -> Result<HttpResponse, ApiError> {
     let (meeting_id, item_id) = (MeetingId(path.meeting_id), AgendaItemId(path.item_id));
-    let items = audit::audited(&state.pool, audit, move |conn| {
+    let items = audit::audited(&db, audit, move |conn| {
         let (access, item) = visible_item(conn, &user, meeting_id, item_id, false)?;
         if !access.is_staff && !meeting::has_acknowledged(conn, meeting_id, user.user_id)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
@@ -1022,13 +1022,13 @@ fn may_read_minutes(
 
 /// GET /api/v1/meetings/{meeting_id}/minutes
 pub async fn get_minutes(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let (latest, body) = audit::audited(&state.pool, audit, move |conn| {
+    let (latest, body) = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         if !may_read_minutes(conn, &user, &access)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
@@ -1048,7 +1048,7 @@ pub struct MinutesInput {
 /// PUT /api/v1/meetings/{meeting_id}/minutes: saves a new version (`If-Match: "0"` for the
 /// first). After circulation this is a correction: a new version, the circulated text kept.
 pub async fn put_minutes(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
@@ -1058,7 +1058,7 @@ pub async fn put_minutes(
     let id = MeetingId(path.meeting_id);
     let text = crate::domain::required_text("body", &body.into_inner().body, MAX_MINUTES_CHARS)
         .map_err(|p| ApiError::BadRequest(vec![p]))?;
-    let (latest, out) = audit::audited(&state.pool, audit, move |conn| {
+    let (latest, out) = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         if !matches!(
@@ -1086,13 +1086,13 @@ pub async fn put_minutes(
 /// POST /api/v1/meetings/{meeting_id}/minutes/circulate: the current version becomes read-only
 /// and the meeting's minutes are circulated.
 pub async fn circulate_minutes(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let (latest, out) = audit::audited(&state.pool, audit, move |conn| {
+    let (latest, out) = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         if !matches!(access.meeting.status, MeetingStatus::Held | MeetingStatus::MinutesCirculated) {
@@ -1138,13 +1138,13 @@ pub struct PackResponse {
 /// GET /api/v1/meetings/{meeting_id}/pack: the agenda with each visible case's summary, latest
 /// scores and outstanding actions, in one answer.
 pub async fn get_pack(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<MeetingPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.meeting_id);
-    let pack = audit::audited(&state.pool, audit, move |conn| {
+    let pack = audit::audited(&db, audit, move |conn| {
         let access = access::meeting_access(conn, &user, id, false)?;
         if !access.is_staff && !meeting::has_acknowledged(conn, id, user.user_id)? {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
@@ -1194,7 +1194,7 @@ fn ics_escape(text: &str) -> String {
 /// GET /api/v1/panels/{panel_id}/meetings.ics: the panel's meetings as an iCalendar feed, with
 /// no case details.
 pub async fn meetings_calendar(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     path: web::Path<PanelPath>,
@@ -1203,7 +1203,7 @@ pub async fn meetings_calendar(
     if !access::member_panels(&user).contains(&panel_id) {
         return Err(ApiError::Forbidden(Forbidden::NotPanelMember));
     }
-    let (panel, meetings) = audit::audited(&state.pool, audit, move |conn| {
+    let (panel, meetings) = audit::audited(&db, audit, move |conn| {
         let (panel, meetings) = (panel::get(conn, panel_id)?, meeting::all_for_panel(conn, panel_id)?);
         let ids = meetings.iter().map(|m| m.id.0).collect();
         Ok(((panel, meetings), Event::ok(AuditAction::Consult, "meeting", ids).on_panel(panel_id)))

@@ -7,13 +7,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::{AuthUser, PanelId, Problems, Role};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::Query;
 use crate::metrics;
 use crate::models::panel;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +52,7 @@ fn figures_access(user: &AuthUser, panel: PanelId) -> Result<bool, ApiError> {
 
 /// GET /api/v1/panels/{panel_id}/metrics
 pub async fn panel_metrics(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     path: web::Path<PanelPath>,
     query: Query<MetricsQuery>,
@@ -76,7 +75,7 @@ pub async fn panel_metrics(
     }
     p.finish(|| Some(()))?;
     let suppress = suppressed_by_role || q.publication;
-    let figures = db::run(&state.pool, move |conn| {
+    let figures = db.run(move |conn| {
         let panel = panel::get(conn, panel_id)?;
         let (from, to) = match (q.from, q.to, q.year) {
             (Some(from), Some(to), _) => (from.get(), to.get()),
@@ -100,7 +99,7 @@ pub struct ReturnQuery {
 
 /// GET /api/v1/panels/{panel_id}/reports/safelives-return: JSON, or CSV with `Accept: text/csv`.
 pub async fn safelives_return(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     req: actix_web::HttpRequest,
     path: web::Path<PanelPath>,
@@ -116,7 +115,7 @@ pub async fn safelives_return(
         .get(actix_web::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
-    let report = db::run(&state.pool, move |conn| {
+    let report = db.run(move |conn| {
         let panel = panel::get(conn, panel_id)?;
         if panel.kind != crate::domain::PanelKind::Marac {
             return Err(ApiError::unprocessable("panel_id", "the_return_is_for_marac_panels"));
@@ -153,7 +152,7 @@ pub struct Comparison {
 /// GET /api/v1/metrics/compare?panels=a,b&from&to: panels side by side, each count with the
 /// same-length period just before and the change between them.
 pub async fn compare_panels(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     query: Query<CompareQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -174,7 +173,7 @@ pub async fn compare_panels(
     let access: Vec<(PanelId, bool)> =
         ids.iter().map(|id| figures_access(&user, *id).map(|s| (*id, s || q.publication))).collect::<Result<_, _>>()?;
     let (from, to) = (q.from.get(), q.to.get());
-    let panels = db::run(&state.pool, move |conn| {
+    let panels = db.run(move |conn| {
         access
             .iter()
             .map(|(id, suppress)| {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::{
     AgencyId, AuthUser, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText,
     default_true, double_option,
@@ -16,7 +16,6 @@ use crate::extract::{IfMatch, Json, Query};
 use crate::models::panel::{self, Member, PanelFields, PanelRow, PanelSettings};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::{created, ok_versioned};
-use crate::state::AppState;
 
 const MAX_MEMBERS: usize = 200;
 
@@ -276,13 +275,13 @@ pub struct PanelPath {
 
 /// GET /api/v1/panels
 pub async fn list_panels(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     query: Query<ListPanelsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
-    let (rows, members) = db::run(&state.pool, move |conn| {
+    let (rows, members) = db.run(move |conn| {
         let rows = panel::list(conn, q.kind, q.active, &page)?;
         let ids: Vec<PanelId> = rows.iter().map(|r| r.id).collect();
         Ok((rows, panel::members_of_many(conn, &ids)?))
@@ -302,12 +301,12 @@ pub async fn list_panels(
 
 /// POST /api/v1/panels
 pub async fn create_panel(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     body: Json<CreatePanelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().parse()?;
-    let (row, members) = db::run(&state.pool, move |conn| {
+    let (row, members) = db.run(move |conn| {
         let row = panel::create(conn, &fields)?;
         Ok((row, fields.members))
     })
@@ -320,19 +319,19 @@ pub async fn create_panel(
 
 /// GET /api/v1/panels/{panel_id}
 pub async fn get_panel(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<PanelPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PanelId(path.panel_id);
     let (row, members) =
-        db::run(&state.pool, move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
+        db.run(move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
     Ok(ok_versioned(row.version, &PanelResponse::render(row, members)))
 }
 
 /// PATCH /api/v1/panels/{panel_id}: a change of settings is kept as a new settings version.
 pub async fn update_panel(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<PanelPath>,
     if_match: IfMatch,
@@ -340,7 +339,7 @@ pub async fn update_panel(
 ) -> Result<HttpResponse, ApiError> {
     let change = body.into_inner();
     let (id, expected) = (PanelId(path.panel_id), if_match.version()?);
-    let (row, members) = db::run(&state.pool, move |conn| {
+    let (row, members) = db.run(move |conn| {
         let current = panel::get(conn, id)?;
         if current.version != expected {
             return Err(ApiError::Stale(Some(current.version)));

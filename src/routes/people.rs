@@ -1,9 +1,10 @@
 //! People as they appear on cases, and the duplicate check offered before recording someone.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::audit::{self, Audit, Event};
 use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag,
@@ -13,7 +14,6 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 use crate::models::policy::Redactor;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,7 +316,7 @@ pub struct MatchResponse {
 /// POST /api/v1/people/matches: likely existing records for a person about to be recorded,
 /// among the people on cases the caller can see. A POST, so no name travels in a URL.
 pub async fn match_people(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     body: Json<MatchRequest>,
@@ -327,7 +327,7 @@ pub async fn match_people(
     let forenames = p.check(optional_text("forenames", req.forenames.as_deref(), 200));
     let key = p.finish(|| Some(person_key(&forenames?.unwrap_or_default(), &surname?)))?;
     let dob = req.date_of_birth.map(IsoDate::get);
-    let rows = audit::audited(&state.pool, audit, move |conn| {
+    let rows = audit::audited(&db, audit, move |conn| {
         let rows = person::likely_matches(conn, &user, &key, dob)?;
         let event = Event::ok(AuditAction::Consult, "person", rows.iter().map(|r| r.id.0).collect());
         Ok((rows, event))

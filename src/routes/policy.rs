@@ -1,17 +1,15 @@
 //! The field-level policy as data: read by admins and auditors, replaced whole by system admins
 //! (audited as `policy_change`). Changes count on the next request.
 
-use actix_web::{HttpResponse, web};
-use diesel::Connection;
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::audit::{Audit, Event};
-use crate::db;
 use crate::domain::{AgencyType, AuditAction, AuthUser, FieldAccessLevel, Role, Tag};
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IfMatch, Json, etag};
 use crate::models::policy::{self, PolicyRow};
-use crate::state::AppState;
 
 const MAX_ROWS: usize = 1000;
 
@@ -37,14 +35,14 @@ pub struct PolicyInput {
 }
 
 /// GET /api/v1/field-policy
-pub async fn get_field_policy(state: web::Data<AppState>, _user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let (version, rows) = db::run(&state.pool, |conn| Ok(policy::all_rows(conn)?)).await?;
+pub async fn get_field_policy(db: Db, _user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let (version, rows) = db.run(|conn| Ok(policy::all_rows(conn)?)).await?;
     Ok(HttpResponse::Ok().insert_header(etag(version)).json(PolicyResponse { version, rows }))
 }
 
 /// PUT /api/v1/field-policy: replaces the whole policy.
 pub async fn put_field_policy(
-    state: web::Data<AppState>,
+    db: Db,
     user: AuthUser,
     audit: Audit,
     if_match: IfMatch,
@@ -78,16 +76,14 @@ pub async fn put_field_policy(
     if !problems.is_empty() {
         return Err(ApiError::Unprocessable(problems));
     }
-    let (version, rows) = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let (current, _) = policy::all_rows(conn)?;
-            if current != if_match.version()? {
-                return Err(ApiError::Stale(Some(current)));
-            }
-            policy::replace(conn, &rows, user.user_id)?;
-            audit.record(conn, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new()))?;
-            Ok(policy::all_rows(conn)?)
-        })
+    let (version, rows) = db.transaction(move |conn| {
+        let (current, _) = policy::all_rows(conn)?;
+        if current != if_match.version()? {
+            return Err(ApiError::Stale(Some(current)));
+        }
+        policy::replace(conn, &rows, user.user_id)?;
+        audit.record(conn, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new()))?;
+        Ok(policy::all_rows(conn)?)
     })
     .await?;
     tracing::info!(policy.version = version, "field policy replaced");

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::Db;
 use crate::domain::{
     AgencyId, AuthUser, Email, NewPassword, PanelId, Problems, Role, RoleDto, RoleGrant, ShortText, UserId,
     default_true, double_option,
@@ -150,7 +150,7 @@ async fn hash_password(state: &AppState, password: NewPassword) -> Result<String
 
 /// GET /api/v1/users
 pub async fn list_users(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     query: Query<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -162,7 +162,7 @@ pub async fn list_users(
         role: q.role,
         active: q.active,
     };
-    let (rows, roles) = db::run(&state.pool, move |conn| {
+    let (rows, roles) = db.run(move |conn| {
         let rows = user::list(conn, &filter, &page)?;
         let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
         Ok((rows, user::roles_of_many(conn, &ids)?))
@@ -183,6 +183,7 @@ pub async fn list_users(
 /// POST /api/v1/users
 pub async fn create_user(
     state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -196,7 +197,7 @@ pub async fn create_user(
         roles: parsed.roles,
         active: parsed.active,
     };
-    let row = db::run(&state.pool, move |conn| {
+    let row = db.run(move |conn| {
         let row = user::create(conn, &new)?;
         Ok((row, new.roles))
     })
@@ -208,12 +209,12 @@ pub async fn create_user(
 
 /// GET /api/v1/users/{user_id}
 pub async fn get_user(
-    state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<UserPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(path.user_id);
-    let (row, roles) = db::run(&state.pool, move |conn| {
+    let (row, roles) = db.run(move |conn| {
         let row = user::get(conn, id)?;
         Ok((row, crate::models::session::roles_of(conn, id)?))
     })
@@ -225,6 +226,7 @@ pub async fn get_user(
 /// on the user's next request, whatever tokens they hold.
 pub async fn update_user(
     state: web::Data<AppState>,
+    db: Db,
     _user: AuthUser,
     path: web::Path<UserPath>,
     if_match: IfMatch,
@@ -235,7 +237,7 @@ pub async fn update_user(
         changes.password_hash = Some(hash_password(&state, password).await?);
     }
     let (id, expected) = (UserId(path.user_id), if_match.version()?);
-    let (row, roles) = db::run(&state.pool, move |conn| {
+    let (row, roles) = db.run(move |conn| {
         let row = user::update(conn, id, expected, changes)?;
         Ok((row, crate::models::session::roles_of(conn, id)?))
     })
