@@ -1,6 +1,10 @@
-//! Who is calling: the signed-in user as the database says it is now, with the roles it holds.
+//! Who is calling: the signed-in user as the database says it is now, with the roles it holds
+//! and the field policy (SECURITY.md §2.4) that applies to it.
 
-use crate::domain::{AgencyId, PanelId, Role, SessionId, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::domain::{AgencyId, FieldAccessLevel, PanelId, Role, SessionId, Tag, UserId};
 
 /// One role a user holds, for a panel or globally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +20,27 @@ pub struct AuthUser {
     pub session_id: SessionId,
     pub agency_id: Option<AgencyId>,
     pub roles: Vec<RoleGrant>,
+    /// The rows of the field policy that can apply to the caller: those of the panel-staff roles
+    /// and of its organisation's type. Read with the session, so a change counts on the next
+    /// request; `field_access` picks the ones a panel's roles call for.
+    pub policy: Arc<[PolicyGrant]>,
+}
+
+/// Who a row of the field policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySubject {
+    /// A panel-staff role (coordinator, chair) on the panel.
+    Role(Role),
+    /// The caller's organisation's type, for agency reps and IDVAs on the panel.
+    OwnAgencyType,
+}
+
+/// One row of the field policy that can apply to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyGrant {
+    pub subject: PolicySubject,
+    pub tag: Tag,
+    pub level: FieldAccessLevel,
 }
 
 impl AuthUser {
@@ -33,6 +58,30 @@ impl AuthUser {
         is_staff_on(&self.roles, panel)
     }
 
+    /// The caller's access to each tag on `panel`'s cases: the strongest any of its subjects
+    /// there has (its staff roles; its organisation's type if it is an agency rep or IDVA there).
+    pub fn field_access(&self, panel: PanelId) -> FieldAccess {
+        let here = self.roles_on(panel);
+        let acts_for_agency = self.agency_id.is_some() && here.iter().any(|r| matches!(r, Role::AgencyRep | Role::Idva));
+        let applies = |s: PolicySubject| match s {
+            PolicySubject::Role(role) => matches!(role, Role::Coordinator | Role::Chair) && here.contains(&role),
+            PolicySubject::OwnAgencyType => acts_for_agency,
+        };
+        let mut levels: HashMap<Tag, FieldAccessLevel> = HashMap::new();
+        for grant in self.policy.iter().filter(|g| applies(g.subject)) {
+            let stronger = matches!(
+                (levels.get(&grant.tag), grant.level),
+                (None, _)
+                    | (Some(FieldAccessLevel::Own), FieldAccessLevel::Read | FieldAccessLevel::Write)
+                    | (Some(FieldAccessLevel::Read), FieldAccessLevel::Write)
+            );
+            if stronger {
+                levels.insert(grant.tag, grant.level);
+            }
+        }
+        FieldAccess { levels, agency: self.agency_id }
+    }
+
     /// The panels on which the caller holds any of `roles`.
     pub fn panels_with(&self, roles: &[Role]) -> Vec<PanelId> {
         self.roles.iter().filter(|r| roles.contains(&r.role)).filter_map(|r| r.panel_id).collect()
@@ -47,4 +96,32 @@ pub fn roles_on(grants: &[RoleGrant], panel: PanelId) -> Vec<Role> {
 /// Whether `grants` make their holder staff (coordinator or chair) of `panel`.
 pub fn is_staff_on(grants: &[RoleGrant], panel: PanelId) -> bool {
     roles_on(grants, panel).iter().any(|r| matches!(r, Role::Coordinator | Role::Chair))
+}
+
+/// What one caller may do with each tag on one panel's cases.
+#[derive(Debug, Clone, Default)]
+pub struct FieldAccess {
+    levels: HashMap<Tag, FieldAccessLevel>,
+    /// The caller's organisation: `own` tags and provenance are judged against it.
+    pub agency: Option<AgencyId>,
+}
+
+impl FieldAccess {
+    pub fn can_read(&self, tag: Tag) -> bool {
+        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Read | FieldAccessLevel::Write))
+    }
+
+    pub fn can_write(&self, tag: Tag) -> bool {
+        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Write))
+    }
+
+    /// `own`: the caller's organisation's records only (research notes).
+    pub fn own_only(&self, tag: Tag) -> bool {
+        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Own))
+    }
+
+    /// Read, or the caller's organisation supplied the value (SECURITY.md §2.4, provenance).
+    pub fn can_read_supplied_by(&self, tag: Tag, supplier: Option<AgencyId>) -> bool {
+        self.can_read(tag) || (supplier.is_some() && supplier == self.agency)
+    }
 }

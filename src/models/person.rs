@@ -107,7 +107,7 @@ pub fn likely_matches(
 ) -> QueryResult<Vec<PersonRow>> {
     let mut children_panels = Vec::new();
     for panel in access::member_panels(user) {
-        if crate::models::policy::field_access(conn, user, panel)?.can_read(Tag::Children) {
+        if user.field_access(panel).can_read(Tag::Children) {
             children_panels.push(panel);
         }
     }

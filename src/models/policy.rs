@@ -1,83 +1,11 @@
-//! The field-level policy (SECURITY.md §2.4), read from the `field_policy` table on every
-//! request, so a change counts on the next request.
-
-use std::collections::HashMap;
+//! The field-level policy (SECURITY.md §2.4) as stored and administered. The rows that apply to
+//! a caller are read with its session on every request (`session::check_session`), so a change
+//! counts on the next request; `AuthUser::field_access` applies them.
 
 use diesel::prelude::*;
 
-use crate::domain::{AgencyId, AgencyType, AuthUser, FieldAccessLevel, PanelId, Role, Tag};
-use crate::schema::{agencies, field_policy, field_policy_version};
-
-/// What one caller may do with each tag on one panel's cases.
-#[derive(Debug, Clone, Default)]
-pub struct FieldAccess {
-    levels: HashMap<Tag, FieldAccessLevel>,
-    /// The caller's organisation: `own` tags and provenance are judged against it.
-    pub agency: Option<AgencyId>,
-}
-
-impl FieldAccess {
-    pub fn can_read(&self, tag: Tag) -> bool {
-        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Read | FieldAccessLevel::Write))
-    }
-
-    pub fn can_write(&self, tag: Tag) -> bool {
-        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Write))
-    }
-
-    /// `own`: the caller's organisation's records only (research notes).
-    pub fn own_only(&self, tag: Tag) -> bool {
-        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Own))
-    }
-
-    /// Read, or the caller's organisation supplied the value (SECURITY.md §2.4, provenance).
-    pub fn can_read_supplied_by(&self, tag: Tag, supplier: Option<AgencyId>) -> bool {
-        self.can_read(tag) || (supplier.is_some() && supplier == self.agency)
-    }
-}
-
-/// The policy subjects a user acts as on a panel: its panel roles (coordinator, chair) and, for
-/// agency reps and IDVAs, its organisation's type.
-fn subjects(conn: &mut PgConnection, user: &AuthUser, panel: PanelId) -> QueryResult<Vec<(&'static str, String)>> {
-    let here = user.roles_on(panel);
-    let mut out = Vec::new();
-    for role in [Role::Coordinator, Role::Chair] {
-        if here.contains(&role) {
-            out.push(("role", role.as_str().to_owned()));
-        }
-    }
-    if here.iter().any(|r| matches!(r, Role::AgencyRep | Role::Idva))
-        && let Some(agency) = user.agency_id
-    {
-        let t: AgencyType = agencies::table.find(agency).select(agencies::agency_type).first(conn)?;
-        out.push(("agency_type", t.as_str().to_owned()));
-    }
-    Ok(out)
-}
-
-/// The caller's access to each tag on `panel`'s cases: the strongest any of its subjects has.
-pub fn field_access(conn: &mut PgConnection, user: &AuthUser, panel: PanelId) -> QueryResult<FieldAccess> {
-    let mut levels: HashMap<Tag, FieldAccessLevel> = HashMap::new();
-    for (kind, subject) in subjects(conn, user, panel)? {
-        let rows: Vec<(Tag, FieldAccessLevel)> = field_policy::table
-            .filter(field_policy::subject_kind.eq(kind))
-            .filter(field_policy::subject.eq(subject))
-            .select((field_policy::tag, field_policy::access))
-            .load(conn)?;
-        for (tag, level) in rows {
-            let stronger = matches!(
-                (levels.get(&tag), level),
-                (None, _)
-                    | (Some(FieldAccessLevel::Own), FieldAccessLevel::Read | FieldAccessLevel::Write)
-                    | (Some(FieldAccessLevel::Read), FieldAccessLevel::Write)
-            );
-            if stronger {
-                levels.insert(tag, level);
-            }
-        }
-    }
-    Ok(FieldAccess { levels, agency: user.agency_id })
-}
+use crate::domain::{AgencyId, FieldAccess, FieldAccessLevel, Tag};
+use crate::schema::{field_policy, field_policy_version};
 
 /// One row of the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable, serde::Serialize, serde::Deserialize)]

@@ -8,7 +8,11 @@ use diesel::sql_types::{Bytea, Integer};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AgencyId, AuthUser, PanelId, Role, RoleGrant, SessionId, UserId};
+use std::sync::Arc;
+
+use crate::domain::{
+    AgencyId, AuthUser, FieldAccessLevel, PanelId, PolicyGrant, PolicySubject, Role, RoleGrant, SessionId, Tag, UserId,
+};
 use crate::limits::{Bucket, RouteClass};
 use crate::schema::{login_throttles, refresh_tokens, sessions, user_roles, users};
 use crate::tokens::{AccessClaims, revocation_cutoff};
@@ -48,6 +52,9 @@ struct SessionCheck {
     bucket_tokens: Option<f64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
     bucket_allowed: Option<bool>,
+    /// The policy rows that can apply: `[[subject_kind, subject, tag, access], …]`.
+    #[diesel(sql_type = diesel::sql_types::Json)]
+    policy: serde_json::Value,
 }
 
 /// The session check's statement: static SQL with bind parameters, so diesel prepares it once per
@@ -86,10 +93,16 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SessionCheckQuery 
                  last_allowed =
                    least(excluded.tokens + 1, b.tokens + extract(epoch FROM clock_timestamp() - b.updated_at) * (excluded.tokens + 1) / 60.0) >= 1,
                  updated_at = clock_timestamp()
-               RETURNING tokens, last_allowed)
+               RETURNING tokens, last_allowed),
+             policy AS (
+               SELECT coalesce(json_agg(json_build_array(f.subject_kind, f.subject, f.tag, f.access)), '[]') AS grants
+                 FROM p JOIN users u ON u.id = p.user_id LEFT JOIN agencies a ON a.id = u.agency_id
+                 JOIN field_policy f ON f.subject_kind = 'role' AND f.subject IN ('coordinator', 'chair')
+                                     OR f.subject_kind = 'agency_type' AND f.subject = a.agency_type)
              SELECT u.active, u.tokens_valid_after, u.agency_id, s.ended_at, s.expires_at,
                     r.role, r.panel_id AS role_panel_id,
-                    (SELECT tokens FROM bucket) AS bucket_tokens, (SELECT last_allowed FROM bucket) AS bucket_allowed
+                    (SELECT tokens FROM bucket) AS bucket_tokens, (SELECT last_allowed FROM bucket) AS bucket_allowed,
+                    (SELECT grants FROM policy) AS policy
                FROM p JOIN users u ON u.id = p.user_id JOIN sessions s ON s.id = p.session_id AND s.user_id = u.id
                LEFT JOIN user_roles r ON r.user_id = u.id
               ORDER BY r.role, r.panel_id",
@@ -132,8 +145,28 @@ pub fn check_session(
         return Ok((None, bucket));
     }
     let agency_id = s.agency_id;
+    let policy = policy_grants(&s.policy);
     let roles = rows.into_iter().filter_map(|r| Some(RoleGrant { role: r.role?, panel_id: r.role_panel_id })).collect();
-    Ok((Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles }), bucket))
+    Ok((Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles, policy }), bucket))
+}
+
+/// The session check's policy rows as grants. The table's checks keep its codes to the
+/// vocabularies; a row that is not (a newer code) grants nothing rather than failing the request.
+fn policy_grants(rows: &serde_json::Value) -> Arc<[PolicyGrant]> {
+    let code = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| {
+            let [kind, subject, tag, level] = row.as_array()?.as_slice() else { return None };
+            let subject = match kind.as_str()? {
+                "role" => PolicySubject::Role(Role::from_code(&code(subject))?),
+                "agency_type" => PolicySubject::OwnAgencyType,
+                _ => return None,
+            };
+            Some(PolicyGrant { subject, tag: Tag::from_code(&code(tag))?, level: FieldAccessLevel::from_code(&code(level))? })
+        })
+        .collect()
 }
 
 pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {

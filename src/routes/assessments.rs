@@ -22,7 +22,7 @@ use crate::models::access;
 use crate::models::assessment::{self, AssessmentRow, NewAssessment};
 use crate::models::case;
 use crate::models::panel::{self, PanelRow};
-use crate::models::policy::{self, Redactor};
+use crate::models::policy::Redactor;
 use crate::routes::created;
 
 const MAX_MATRIX_SCORE: i32 = 10_000;
@@ -335,7 +335,7 @@ pub async fn create_risk_assessment(
     let out = db.transaction(move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?;
         let route = format!("POST /api/v1/cases/{id}/risk-assessments");
-        let fields = policy::field_access(conn, &user, access.panel_id)?;
+        let fields = user.field_access(access.panel_id);
         if let idempotency::Outcome::Replay(original) =
             idempotency::begin(conn, user.user_id, &route, key.0, &fingerprint)?
         {
@@ -404,7 +404,7 @@ pub async fn list_risk_assessments(
     let items = db.run(move |conn| {
         let access = access::case_access(conn, &user, id)?;
         let rows = assessment::of_cases(conn, &[id])?;
-        let mut r = Redactor::new(policy::field_access(conn, &user, access.panel_id)?, false);
+        let mut r = Redactor::new(user.field_access(access.panel_id), false);
         let items: Vec<AssessmentResponse> = rows.into_iter().map(|a| AssessmentResponse::render(a, &mut r)).collect();
         let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0])
             .on_panel(access.panel_id)

@@ -21,7 +21,7 @@ use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
-use crate::models::policy::{self, Redactor};
+use crate::models::policy::Redactor;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
@@ -583,7 +583,7 @@ impl CaseListItem {
 }
 
 fn research_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResearchView, ApiError> {
-    let mut r = Redactor::new(policy::field_access(conn, user, row.panel_id)?, false);
+    let mut r = Redactor::new(user.field_access(row.panel_id), false);
     let participants = person::participants_of(conn, &[row.id])?
         .into_iter()
         .map(|(_, role, person)| ResearchParticipant::render(role, person, &mut r))
@@ -607,7 +607,7 @@ fn full_view(
     user: &AuthUser,
     view_for: ViewFor,
 ) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
-    let fields = policy::field_access(conn, user, row.panel_id)?;
+    let fields = user.field_access(row.panel_id);
     let mut r = match view_for {
         ViewFor::Reader { purpose_stated } => Redactor::new(fields, purpose_stated),
         ViewFor::Writer => Redactor::for_own_write(fields),
@@ -690,7 +690,7 @@ pub async fn create_case(
         let is_staff = roles_here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
         let panel = panel::get(conn, referral.panel_id)?;
         // The field policy decides which tagged fields the caller may supply (403 otherwise).
-        let fields = policy::field_access(conn, &user, panel.id)?;
+        let fields = user.field_access(panel.id);
         let unwritable: Vec<FieldProblem> = referral
             .tags_written
             .iter()
@@ -914,7 +914,7 @@ pub async fn list_cases(
         let mut redactors: Vec<(PanelId, Redactor)> = Vec::new();
         for (row, _) in rows.iter().filter(|r| !r.1) {
             if !redactors.iter().any(|(p, _)| *p == row.panel_id) {
-                redactors.push((row.panel_id, Redactor::new(policy::field_access(conn, &user, row.panel_id)?, false)));
+                redactors.push((row.panel_id, Redactor::new(user.field_access(row.panel_id), false)));
             }
         }
         let page = Page::from_rows(

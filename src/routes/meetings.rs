@@ -23,7 +23,7 @@ use crate::models::case::{self, CaseRow};
 use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, MeetingRow, NewNote};
 use crate::models::panel::{self, PanelRow};
 use crate::models::person;
-use crate::models::policy::{self, Redactor};
+use crate::models::policy::Redactor;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
@@ -434,7 +434,7 @@ fn agenda_view(
         case::get_many(conn, &visible)?.into_iter().partition(|c| in_full.contains(&c.id));
     let research_ids: Vec<CaseId> = research_rows.iter().map(|c| c.id).collect();
     let mut people = if research_ids.is_empty() { Vec::new() } else { person::participants_of(conn, &research_ids)? };
-    let mut redactor = Redactor::new(policy::field_access(conn, user, m.panel_id)?, false);
+    let mut redactor = Redactor::new(user.field_access(m.panel_id), false);
     let slot = i64::from(panel.settings.minutes_per_case);
     let start = m.meeting_date.and_time(m.start_time);
     let items = items
