@@ -100,6 +100,26 @@ pub struct CaseAccess {
 }
 
 impl CaseAccess {
+    /// This access if the caller sees the case in full; 403 confidentiality-not-acknowledged
+    /// when it sees only the research list (it can see the case, so the refusal reveals nothing).
+    pub fn require_full(self) -> Result<Self, ApiError> {
+        match self.sight {
+            Sight::Full => Ok(self),
+            Sight::ResearchList => Err(ApiError::Forbidden(crate::error::Forbidden::ConfidentialityNotAcknowledged)),
+        }
+    }
+
+    /// The access a caller has to a case the rule let it see (`case_visible`), in full when
+    /// `case_fully_visible` held too.
+    pub fn seen(user: &AuthUser, case_id: CaseId, panel_id: PanelId, full: bool) -> Self {
+        Self {
+            case_id,
+            panel_id,
+            is_staff: user.is_staff_on(panel_id),
+            sight: if full { Sight::Full } else { Sight::ResearchList },
+        }
+    }
+
     /// Panel staff only; the caller can already see the case, so a refusal reveals nothing.
     pub fn require_staff(&self) -> Result<(), ApiError> {
         if self.is_staff { Ok(()) } else { Err(ApiError::Forbidden(crate::error::Forbidden::PanelStaffOnly)) }
@@ -120,33 +140,22 @@ fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> 
         .filter(case_visible(user))
         .select((cases::panel_id, case_fully_visible(user)));
     let (panel_id, full): (PanelId, bool) = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
-    Ok(CaseAccess {
-        case_id: id,
-        panel_id,
-        is_staff: user.is_staff_on(panel_id),
-        sight: if full { Sight::Full } else { Sight::ResearchList },
-    })
+    Ok(CaseAccess::seen(user, id, panel_id, full))
 }
 
 /// A case the caller sees in full; 403 confidentiality-not-acknowledged when it sees only the
 /// research list (it can see the case, so the refusal reveals nothing). Locks nothing; use
 /// `case_access_for_update` before changing the case.
 pub fn case_access(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    full_sight(case_sight(conn, user, id)?)
+    case_sight(conn, user, id)?.require_full()
 }
 
 /// As `case_access`, holding a row lock on the case until the transaction ends, so a status
 /// check and the change it guards cannot interleave with another writer.
 pub fn case_access_for_update(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    full_sight(look_up(conn, user, id, true)?)
+    look_up(conn, user, id, true)?.require_full()
 }
 
-fn full_sight(access: CaseAccess) -> Result<CaseAccess, ApiError> {
-    match access.sight {
-        Sight::Full => Ok(access),
-        Sight::ResearchList => Err(ApiError::Forbidden(crate::error::Forbidden::ConfidentialityNotAcknowledged)),
-    }
-}
 
 /// Which of `ids` the caller sees in full.
 pub fn fully_visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[CaseId]) -> QueryResult<Vec<CaseId>> {

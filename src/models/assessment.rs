@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::domain::{AgencyId, AssessmentId, AssessmentStage, CaseId, RiskTool, UserId};
 use crate::schema::risk_assessments;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = risk_assessments)]
 pub struct AssessmentRow {
     pub id: AssessmentId,

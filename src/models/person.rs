@@ -9,7 +9,7 @@ use crate::domain::{
 use crate::models::access;
 use crate::schema::{case_participants, people};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = people)]
 pub struct PersonRow {
     pub id: PersonId,
@@ -33,6 +33,7 @@ pub struct PersonRow {
     pub criminal_history: Option<String>,
     pub school: Option<String>,
     #[diesel(embed)]
+    #[serde(flatten)]
     pub provenance: Provenance,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -71,7 +72,7 @@ pub struct NewPerson {
 /// Which organisation supplied each tagged group of a person's values (SECURITY.md 2.4): read-back
 /// is granted per value, so linking a known person to a new case gives the linking organisation
 /// nothing it could not already read.
-#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = people)]
 pub struct Provenance {
     /// Names, dates of birth and school: tagged `children` on a child's record.

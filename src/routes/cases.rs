@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::audit::{Audit, Event};
+use crate::audit::{self, Audit, Event};
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
     LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
@@ -18,7 +18,7 @@ use crate::idempotency;
 use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
-use crate::models::case::{self, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
+use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
 use crate::models::policy::Redactor;
@@ -582,13 +582,11 @@ impl CaseListItem {
     }
 }
 
-fn research_view(conn: &mut diesel::PgConnection, row: CaseRow, user: &AuthUser) -> Result<CaseResearchView, ApiError> {
+fn research_view(row: &CaseRow, contents: CaseContents, user: &AuthUser) -> CaseResearchView {
     let mut r = Redactor::new(user.field_access(row.panel_id), false);
-    let participants = person::participants_of(conn, &[row.id])?
-        .into_iter()
-        .map(|(_, role, person)| ResearchParticipant::render(role, person, &mut r))
-        .collect();
-    Ok(CaseResearchView::render(&row, participants))
+    let participants =
+        contents.participants.into_iter().map(|p| ResearchParticipant::render(p.role, p.person, &mut r)).collect();
+    CaseResearchView::render(row, participants)
 }
 
 /// Whom a full case view answers: a reader (with or without a valid purpose), or the caller who
@@ -601,45 +599,31 @@ enum ViewFor {
 
 /// The full view of a case through the field policy: its people, assessments, history and
 /// safety plan, and the tags it disclosed (for the audit event).
-fn full_view(
-    conn: &mut diesel::PgConnection,
-    row: CaseRow,
-    user: &AuthUser,
-    view_for: ViewFor,
-) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
+fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: ViewFor) -> (CaseResponse, Vec<Tag>) {
     let fields = user.field_access(row.panel_id);
     let mut r = match view_for {
         ViewFor::Reader { purpose_stated } => Redactor::new(fields, purpose_stated),
         ViewFor::Writer => Redactor::for_own_write(fields),
     };
-    let participants = person::participants_of(conn, &[row.id])?
-        .into_iter()
-        .map(|(_, role, person)| ParticipantResponse::render(role, person, &mut r))
-        .collect();
-    let assessment_rows = assessment::of_cases(conn, &[row.id])?;
+    let CaseContents { participants, assessments: assessment_rows, history, location } = contents;
+    let participants = participants.into_iter().map(|p| ParticipantResponse::render(p.role, p.person, &mut r)).collect();
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
     let safety_plan =
         r.allow(Tag::SafetyPlan, row.safety_plan_supplied_by, &mut withheld).then(|| row.safety_plan.clone());
-    let detail = CaseDetail {
-        participants,
-        assessments,
-        history: case::history(conn, row.id)?,
-        location: row.location_id.map(|id| case::location(conn, id)).transpose()?,
-        safety_plan,
-        withheld,
-    };
-    Ok((CaseResponse::render(row, &assessment_rows, Some(detail)), r.disclosed()))
+    let detail = CaseDetail { participants, assessments, history, location, safety_plan, withheld };
+    (CaseResponse::render(row, &assessment_rows, Some(detail)), r.disclosed())
+}
+
+/// The case as it stands after the caller's write, in full, read back in one statement.
+fn written_view(conn: &mut diesel::PgConnection, user: &AuthUser, id: CaseId, view_for: ViewFor) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
+    let (_, row, contents) = case::read(conn, user, id)?;
+    Ok(full_view(row, contents, user, view_for))
 }
 
 /// The answer to a change of a case, and its `alter` event, recorded last in the transaction.
-fn altered(
-    conn: &mut diesel::PgConnection,
-    audit: &Audit,
-    row: CaseRow,
-    user: &AuthUser,
-) -> Result<CaseResponse, ApiError> {
-    let (view, disclosed) = full_view(conn, row, user, ViewFor::Reader { purpose_stated: false })?;
+fn altered(conn: &mut diesel::PgConnection, audit: &Audit, id: CaseId, user: &AuthUser) -> Result<CaseResponse, ApiError> {
+    let (view, disclosed) = written_view(conn, user, id, ViewFor::Reader { purpose_stated: false })?;
     let event = Event::ok(AuditAction::Alter, "case", vec![view.id.0]).on_panel(view.panel_id).disclosing(disclosed);
     audit.record(conn, event)?;
     Ok(view)
@@ -675,9 +659,9 @@ pub async fn create_case(
             idempotency::begin(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint)?
         {
             // The original answer, re-rendered for the caller as it stands now.
-            let access = access::case_access(conn, &user, CaseId(id))?;
-            let row = case::get(conn, CaseId(id))?;
-            let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
+            let (access, row, contents) = case::read(conn, &user, CaseId(id))?;
+            let access = access.require_full()?;
+            let (view, disclosed) = full_view(row, contents, &user, ViewFor::Writer);
             let event =
                 Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
             audit.record(conn, event)?;
@@ -841,7 +825,7 @@ pub async fn create_case(
         }
         idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
         let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
-        let (view, disclosed) = full_view(conn, row, &user, ViewFor::Writer)?;
+        let (view, disclosed) = written_view(conn, &user, row.id, ViewFor::Writer)?;
         let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
             .on_panel(view.panel_id)
             .disclosing(written.into_iter().chain(disclosed));
@@ -950,28 +934,22 @@ pub async fn get_case(
     purpose: AccessPurpose,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
-    let out = db.transaction(move |conn| {
-        let access = access::case_sight(conn, &user, id)?;
-        let row = case::get(conn, id)?;
+    let request_id = audit.request_id().to_owned();
+    let out = audit::audited(&db, audit, move |conn| {
+        let (access, row, contents) = case::read(conn, &user, id)?;
+        let event = Event::ok(AuditAction::Consult, "case", vec![id.0]).on_panel(access.panel_id);
         if access.sight == Sight::ResearchList {
-            let view = research_view(conn, row, &user)?;
-            let event = Event::ok(AuditAction::Consult, "case", vec![id.0]).on_panel(access.panel_id);
-            audit.record(conn, event)?;
-            return Ok(CaseAnswer::ResearchList(view));
+            return Ok((CaseAnswer::ResearchList(research_view(&row, contents, &user)), event));
         }
         let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
         if let Some(reason) = purpose.as_ref().and_then(|p| p.break_glass.as_deref()) {
             tracing::warn!(user.id = %user.user_id, case.id = %id, "break-glass read of protected fields");
-            alert::break_glass(conn, &user, access.panel_id, id, reason, audit.request_id())?;
+            alert::break_glass(conn, &user, access.panel_id, id, reason, &request_id)?;
         }
         let purpose_stated = purpose.is_some();
-        let (view, disclosed) = full_view(conn, row, &user, ViewFor::Reader { purpose_stated })?;
-        let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
-            .on_panel(access.panel_id)
-            .disclosing(disclosed)
-            .for_purpose(purpose.map(|p| p.audited));
-        audit.record(conn, event)?;
-        Ok(CaseAnswer::Full(Box::new(view)))
+        let (view, disclosed) = full_view(row, contents, &user, ViewFor::Reader { purpose_stated });
+        let event = event.disclosing(disclosed).for_purpose(purpose.map(|p| p.audited));
+        Ok((CaseAnswer::Full(Box::new(view)), event))
     })
     .await?;
     Ok(match out {
@@ -1027,7 +1005,7 @@ pub async fn transition_case(
             });
         }
         let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
-        altered(conn, &audit, row, &user)
+        altered(conn, &audit, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case status changed");
@@ -1109,7 +1087,7 @@ pub async fn close_case(
         let closure =
             Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
         let row = case::close(conn, &current, &closure, user.user_id)?;
-        altered(conn, &audit, row, &user)
+        altered(conn, &audit, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case closed");
@@ -1143,7 +1121,7 @@ pub async fn reopen_case(
             });
         }
         let row = case::reopen(conn, &current, &reason, user.user_id)?;
-        altered(conn, &audit, row, &user)
+        altered(conn, &audit, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case reopened");
