@@ -157,6 +157,22 @@ def pgbench(statements):
     return {"tps": tps, "latency_avg_ms": latency, "statements": len(statements)}
 
 
+def anchor_sql(captured, case_id):
+    """The minimal SQL of an audited case read: the service's own session check and audit insert
+    (as captured), and between them one statement returning the case with its participants,
+    assessments and status history, in one transaction. What PostgreSQL must do at the least."""
+    session = next(sql for sql in captured if "rate_buckets" in sql)
+    audit = next(sql for sql in captured if sql.startswith('INSERT INTO "audit_events"'))
+    read = (
+        "SELECT row_to_json(c), "
+        "(SELECT json_agg(json_build_object('role', cp.role, 'person', p)) FROM case_participants cp JOIN people p ON p.id = cp.person_id WHERE cp.case_id = c.id), "
+        "(SELECT json_agg(a) FROM risk_assessments a WHERE a.case_id = c.id), "
+        "(SELECT json_agg(h) FROM case_status_history h WHERE h.case_id = c.id) "
+        f"FROM cases c WHERE c.id = '{case_id}';"
+    )
+    return [session, "BEGIN;", read, audit, "COMMIT;"]
+
+
 def alone(method, path, token, body):
     """Median milliseconds of 20 requests one after another: the latency with no queue."""
     times = []
@@ -174,7 +190,10 @@ for name, (method, paths, token, body, versioned, read) in ROUTES.items():
     if single is not None:
         result["alone_p50_ms"] = single
     if read:
-        result["pgbench"] = pgbench(captured_sql(method, paths[0], token, body))
+        captured = captured_sql(method, paths[0], token, body)
+        result["pgbench"] = pgbench(captured)
+        if name == "case read":
+            result["anchor"] = pgbench(anchor_sql(captured, cases[0]))
     results["routes"][name] = result
     print(name, json.dumps(result), flush=True)
 with open(f"/proc/{args.server_pid}/status") as f:
