@@ -24,9 +24,9 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::domain::{AgencyId, AuditAction, AuditOutcome, AuthUser, PanelId, Tag, UserId};
 use crate::error::{ApiError, ProblemType};
-use crate::db::Db;
 use crate::schema::{audit_chain_head, audit_events, audit_pending, audit_seals};
 
 /// Who did what, for one request. Built by the `Audit` extractor.
@@ -129,8 +129,9 @@ impl Audit {
         self
     }
 
-    /// Writes the event in the transaction it describes (its last statement, by convention).
-    pub fn record(&self, conn: &mut PgConnection, event: Event) -> Result<(), ApiError> {
+    /// Writes the event in the transaction it describes. Only `audited` (the event a handler
+    /// states with its answer) and `refusal` (the gate's backstop) write events.
+    fn record(&self, conn: &mut PgConnection, event: Event) -> Result<(), ApiError> {
         diesel::insert_into(audit_events::table)
             .values((
                 audit_events::request_id.eq(&self.request_id),
@@ -363,16 +364,16 @@ fn path_ids(pattern: &str, path: &str) -> Vec<Uuid> {
         .collect()
 }
 
-/// Runs `work` in the request's transaction and records the event it returns as the
-/// transaction's last statement (SECURITY.md AU-1): the event commits with the change, and a read
-/// answers only once its event is written. Every case-data handler goes through here; the gate
+/// Runs `work` in the request's transaction, records the event it returns as the transaction's
+/// last statement and commits (SECURITY.md AU-1): the event commits with the change, and a read
+/// answers only once its event is written. It is the request's last database step. Every case-data handler goes through here; the gate
 /// writes events (`refusal`) only for requests that did not commit one.
 pub async fn audited<T, F>(db: &Db, audit: Audit, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut PgConnection) -> Result<(T, Event), ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    db.transaction(move |conn| {
+    db.last_step(move |conn| {
         let (out, event) = work(conn)?;
         audit.record(conn, event)?;
         Ok(out)

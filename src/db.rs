@@ -63,9 +63,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.failed
-            || std::thread::panicking()
-            || AnsiTransactionManager::is_broken_transaction_manager(&mut conn.pg)
+        conn.failed || std::thread::panicking() || AnsiTransactionManager::is_broken_transaction_manager(&mut conn.pg)
     }
 }
 
@@ -212,6 +210,16 @@ pub struct Held {
     _permit: OwnedSemaphorePermit,
 }
 
+/// Whether a step on the held connection leaves the request's transaction open or ends it.
+#[derive(Clone, Copy)]
+enum Then {
+    KeepOpen,
+    /// Commit if `commit` and the step succeeded; roll back otherwise.
+    End {
+        commit: bool,
+    },
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Checked out; the request's transaction begins with its first step.
@@ -224,7 +232,9 @@ enum Stage {
 impl Db {
     /// Checks out the request's connection and runs `first` on it outside the request's
     /// transaction (the session check: its rate-limit token is spent even if the request fails).
-    /// A connection that fails there had died while idle: `first` is tried once more on another.
+    /// A connection that fails there had died while idle (the server restarted, or ended it): it
+    /// is evicted and `first` tried on another, at most once per connection the pool holds, so
+    /// idle connections that died cost no request.
     pub async fn open<T, F>(pool: &PgPool, first: F) -> Result<(Db, T), ApiError>
     where
         F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
@@ -239,7 +249,7 @@ impl Db {
             loop {
                 let mut conn = pool.get()?;
                 match work_on(&mut conn, &first) {
-                    Err(ApiError::Unavailable) if tries == 0 => tries += 1,
+                    Err(ApiError::Unavailable) if tries < pool.pool.max_size() => tries += 1,
                     Err(e) => return Err(e),
                     Ok(out) => return Ok((conn, out)),
                 }
@@ -261,7 +271,7 @@ impl Db {
     {
         match self {
             Db::Pool(pool) => run(pool, work).await,
-            Db::Held(held) => Self::on_held(held, work).await,
+            Db::Held(held) => Self::on_held(held, work, Then::KeepOpen).await,
         }
     }
 
@@ -273,25 +283,70 @@ impl Db {
     {
         match self {
             Db::Pool(pool) => run(pool, move |conn| conn.transaction(work)).await,
-            Db::Held(held) => Self::on_held(held, work).await,
+            Db::Held(held) => Self::on_held(held, work, Then::KeepOpen).await,
         }
     }
 
-    async fn on_held<T, F>(held: &Arc<Mutex<Held>>, work: F) -> Result<T, ApiError>
+    /// The request's last database step: `work`, then the request's transaction committed (or
+    /// rolled back if `work` failed) in the same trip to the blocking pool. Later steps, if any,
+    /// run outside a transaction. A commit that fails answers `Unavailable`.
+    pub async fn last_step<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let (mut conn, begin) = {
+        match self {
+            Db::Pool(pool) => run(pool, move |conn| conn.transaction(work)).await,
+            Db::Held(held) => Self::on_held(held, work, Then::End { commit: true }).await,
+        }
+    }
+
+    /// Ends the request's transaction if a step left it open: commits it when `commit`, else
+    /// rolls it back. A commit that fails answers `Unavailable`. Nothing to do on the pool.
+    pub async fn finish(&self, commit: bool) -> Result<(), ApiError> {
+        match self {
+            Db::Pool(_) => Ok(()),
+            Db::Held(held) => {
+                {
+                    let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+                    if h.stage != Stage::InTransaction {
+                        h.stage = Stage::Finished; // later steps (a refusal's event) run on their own
+                        return Ok(());
+                    }
+                }
+                Self::on_held(held, |_| Ok(()), Then::End { commit }).await
+            }
+        }
+    }
+
+    async fn on_held<T, F>(held: &Arc<Mutex<Held>>, work: F, then: Then) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (mut conn, begin, end) = {
             let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
             let conn = h.conn.take().ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("the request's connection is in use or given back"))
             })?;
-            let begin = h.stage == Stage::Open;
-            if begin {
-                h.stage = Stage::InTransaction;
-            }
-            (conn, begin)
+            let (begin, in_transaction) = match h.stage {
+                Stage::Open => (true, true),
+                Stage::InTransaction => (false, true),
+                Stage::Finished => (false, false),
+            };
+            let end = match then {
+                Then::End { commit } if in_transaction => {
+                    h.stage = Stage::Finished;
+                    Some(commit)
+                }
+                _ => {
+                    if in_transaction {
+                        h.stage = Stage::InTransaction;
+                    }
+                    None
+                }
+            };
+            (conn, begin, end)
         };
         let span = tracing::Span::current();
         let joined = web::block(move || {
@@ -300,7 +355,14 @@ impl Db {
                 if begin {
                     AnsiTransactionManager::begin_transaction(pg)?;
                 }
-                work(pg)
+                let out = work(pg);
+                match end {
+                    Some(true) if out.is_ok() => AnsiTransactionManager::commit_transaction(pg)?,
+                    // A rollback that fails leaves the connection marked broken; it is evicted.
+                    Some(_) => AnsiTransactionManager::rollback_transaction(pg).unwrap_or(()),
+                    None => {}
+                }
+                out
             });
             (conn, out)
         })
@@ -309,32 +371,6 @@ impl Db {
             joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?;
         held.lock().unwrap_or_else(|e| e.into_inner()).conn = Some(conn);
         out
-    }
-
-    /// Ends the request's transaction: commits it when `commit`, else rolls it back. A commit
-    /// that fails answers `Unavailable` (the change did not happen). Nothing to do on the pool.
-    pub async fn finish(&self, commit: bool) -> Result<(), ApiError> {
-        let Db::Held(held) = self else { return Ok(()) };
-        let begun = {
-            let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::replace(&mut h.stage, Stage::Finished) == Stage::InTransaction
-        };
-        if !begun {
-            return Ok(());
-        }
-        Self::on_held(held, move |pg| {
-            let status = AnsiTransactionManager::transaction_manager_status_mut(pg);
-            if status.transaction_depth()?.is_none() {
-                return Ok(()); // its BEGIN failed: nothing to end
-            }
-            if commit {
-                AnsiTransactionManager::commit_transaction(pg)?;
-            } else {
-                AnsiTransactionManager::rollback_transaction(pg)?;
-            }
-            Ok(())
-        })
-        .await
     }
 
     /// Gives the held connection back to the pool (evicted if it failed or is mid-transaction).

@@ -10,13 +10,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::admission::{self, Admission, Consent, RecordedClosure, Source};
 use crate::domain::{
     AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, PanelKind,
     RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
 };
 use crate::error::{ApiError, FieldProblem};
-use crate::models::assessment::{self, NewAssessment};
-use crate::models::case::{self, NewCase, NewLocation};
+use crate::models::assessment::NewAssessment;
+use crate::models::case::{self, NewLocation};
 use crate::models::panel::PanelRow;
 use crate::schema::{agency_names, case_imports};
 
@@ -516,37 +517,29 @@ fn create_case(
     row: &Row,
     options: &ImportOptions,
 ) -> Result<(), ApiError> {
-    let location_id = match &row.location {
-        Some(site) => Some(case::insert_location(
-            conn,
-            &NewLocation {
-                site_name: site.chars().take(200).collect(),
-                description: None,
-                ward_code: None,
-                area_text: row.area_text.clone(),
-                locality: None,
-                latitude: None,
-                longitude: None,
-                created_by: user,
-            },
-        )?),
-        None => None,
-    };
-    let new = NewCase {
-        panel_id: panel.id,
-        reference: row.reference.clone(),
-        status: row.status,
-        location_id,
-        referring_agency_id: row.referring_agency,
-        referring_user_id: None,
+    let tool = if panel.kind == PanelKind::Cmarac { RiskTool::CmaracMatrix } else { RiskTool::CustomScore };
+    let threshold = panel.settings.cmarac_high_risk_threshold;
+    let scores = [
+        (AssessmentStage::Entry, row.entry_score, row.referral_date),
+        (AssessmentStage::Exit, row.exit_score, row.closed_on.unwrap_or(row.referral_date)),
+    ];
+    let admission = Admission {
+        source: Source::Register { reference: row.reference.clone(), status: row.status },
         referral_date: row.referral_date,
-        visible_high_risk: false,
-        professional_judgement: false,
+        referring_agency_id: row.referring_agency,
+        participants: Vec::new(),
         professional_judgement_reason: None,
-        potential_escalation: false,
         escalation_incident_count: None,
-        is_repeat: false,
-        repeat_of_case_id: None,
+        location: row.location.as_ref().map(|site| NewLocation {
+            site_name: site.chars().take(200).collect(),
+            description: None,
+            ward_code: None,
+            area_text: row.area_text.clone(),
+            locality: None,
+            latitude: None,
+            longitude: None,
+            created_by: user,
+        }),
         ward_code: None,
         area_text: row.area_text.clone(),
         vulnerabilities: row.vulnerabilities.clone(),
@@ -554,31 +547,26 @@ fn create_case(
         issue_categories: row.issue_categories.clone(),
         issue_other_text: row.issue_other_text.clone(),
         children_in_household: None,
-        consent_status: ConsentStatus::NotSought,
-        victim_aware: None,
-        non_consent_reason: Some(IMPORTED_CONSENT_NOTE.to_owned()),
+        consent: Consent {
+            status: ConsentStatus::NotSought,
+            victim_aware: None,
+            non_consent_reason: Some(IMPORTED_CONSENT_NOTE.to_owned()),
+        },
         lawful_basis: options.lawful_basis,
         special_category_condition: options.special_category_condition,
         summary: None,
-        closure_categories: row.closure_categories.clone(),
-        closure_reason: row.closure_reason.clone(),
-        closed_on: row.closed_on,
         safety_plan: None,
-        safety_plan_supplied_by: None,
-        created_by: user,
-    };
-    let created = case::insert(conn, &new, &[])?;
-    let tool = if panel.kind == PanelKind::Cmarac { RiskTool::CmaracMatrix } else { RiskTool::CustomScore };
-    let threshold = panel.settings.cmarac_high_risk_threshold;
-    for (stage, score, date) in [
-        (AssessmentStage::Entry, row.entry_score, row.referral_date),
-        (AssessmentStage::Exit, row.exit_score, row.closed_on.unwrap_or(row.referral_date)),
-    ] {
-        if let Some(score) = score {
-            assessment::insert(
-                conn,
-                &NewAssessment {
-                    case_id: created.id,
+        closure: match (&row.closure_reason, row.closed_on) {
+            (Some(reason), Some(closed_on)) => {
+                Some(RecordedClosure { categories: row.closure_categories.clone(), reason: reason.clone(), closed_on })
+            }
+            _ => None,
+        },
+        assessments: scores
+            .into_iter()
+            .filter_map(|(stage, score, date)| {
+                let score = score?;
+                Some(NewAssessment {
                     stage,
                     tool,
                     tool_version: TOOL_VERSION.to_owned(),
@@ -591,10 +579,12 @@ fn create_case(
                     assessed_on: date,
                     agency_id: None,
                     created_by: user,
-                },
-            )?;
-        }
-    }
+                })
+            })
+            .collect(),
+        recorded_by: user,
+    };
+    admission::admit(conn, panel, admission)?;
     Ok(())
 }
 

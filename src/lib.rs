@@ -1,6 +1,7 @@
 //! `confer`: the case-management backend for multi-agency risk panels (MARAC, Community MARAC and
 //! Joint Action Groups). `docs/ARCHITECTURE.md` describes how the pieces fit.
 
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -192,10 +192,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    App::new()
-        .wrap(from_fn(gate))
-        .wrap(from_fn(request_context::middleware))
-        .configure(|cfg| configure(cfg, state))
+    App::new().wrap(from_fn(gate)).wrap(from_fn(request_context::middleware)).configure(|cfg| configure(cfg, state))
 }
 
 /// Builds the HTTP server on `listener`.

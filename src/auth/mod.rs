@@ -49,9 +49,11 @@ impl FromRequest for Db {
 
     /// The connection the gate holds for a signed-in request; the pool on public routes.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let db = req.extensions().get::<Db>().cloned().or_else(|| {
-            req.app_data::<web::Data<AppState>>().map(|state| Db::Pool(state.pool.clone()))
-        });
+        let db = req
+            .extensions()
+            .get::<Db>()
+            .cloned()
+            .or_else(|| req.app_data::<web::Data<AppState>>().map(|state| Db::Pool(state.pool.clone())));
         std::future::ready(db.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing"))))
     }
 }

@@ -62,7 +62,8 @@ impl AuthUser {
     /// there has (its staff roles; its organisation's type if it is an agency rep or IDVA there).
     pub fn field_access(&self, panel: PanelId) -> FieldAccess {
         let here = self.roles_on(panel);
-        let acts_for_agency = self.agency_id.is_some() && here.iter().any(|r| matches!(r, Role::AgencyRep | Role::Idva));
+        let acts_for_agency =
+            self.agency_id.is_some() && here.iter().any(|r| matches!(r, Role::AgencyRep | Role::Idva));
         let applies = |s: PolicySubject| match s {
             PolicySubject::Role(role) => matches!(role, Role::Coordinator | Role::Chair) && here.contains(&role),
             PolicySubject::OwnAgencyType => acts_for_agency,

@@ -156,7 +156,6 @@ pub fn case_access_for_update(conn: &mut PgConnection, user: &AuthUser, id: Case
     look_up(conn, user, id, true)?.require_full()
 }
 
-
 /// Which of `ids` the caller sees in full.
 pub fn fully_visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[CaseId]) -> QueryResult<Vec<CaseId>> {
     cases::table.filter(cases::id.eq_any(ids)).filter(case_fully_visible(user)).select(cases::id).load(conn)

@@ -29,7 +29,6 @@ pub struct AssessmentRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = risk_assessments)]
 pub struct NewAssessment {
-    pub case_id: CaseId,
     pub stage: AssessmentStage,
     pub tool: RiskTool,
     pub tool_version: String,
@@ -44,8 +43,12 @@ pub struct NewAssessment {
     pub created_by: UserId,
 }
 
-pub fn insert(conn: &mut PgConnection, new: &NewAssessment) -> QueryResult<AssessmentRow> {
-    diesel::insert_into(risk_assessments::table).values(new).returning(AssessmentRow::as_returning()).get_result(conn)
+/// Records an assessment of `case`.
+pub fn insert(conn: &mut PgConnection, case: CaseId, new: &NewAssessment) -> QueryResult<AssessmentRow> {
+    diesel::insert_into(risk_assessments::table)
+        .values((risk_assessments::case_id.eq(case), new))
+        .returning(AssessmentRow::as_returning())
+        .get_result(conn)
 }
 
 pub fn get(conn: &mut PgConnection, id: AssessmentId) -> QueryResult<AssessmentRow> {

@@ -10,9 +10,9 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::models::access::{CaseAccess, case_fully_visible, case_visible};
+use crate::models::after_cursor;
 use crate::models::assessment::AssessmentRow;
 use crate::models::person::PersonRow;
-use crate::models::after_cursor;
 use crate::pagination::PageRequest;
 use crate::schema::{case_participants, case_reference_counters, case_status_history, cases, locations};
 
@@ -305,11 +305,19 @@ const CONTENTS_SQL: &str = "json_build_object(
 /// The case `id` if the caller can see it (`NotFound` alike when it cannot or does not exist):
 /// the caller's access, the row, and all the full view shows, in one statement. The access rule
 /// is `access::case_visible`; callers holding only the research list use the participants alone.
-pub fn read(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<(CaseAccess, CaseRow, CaseContents), ApiError> {
+pub fn read(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    id: CaseId,
+) -> Result<(CaseAccess, CaseRow, CaseContents), ApiError> {
     let (row, full, contents): (CaseRow, bool, serde_json::Value) = cases::table
         .filter(cases::id.eq(id))
         .filter(case_visible(user))
-        .select((CaseRow::as_select(), case_fully_visible(user), diesel::dsl::sql::<diesel::sql_types::Json>(CONTENTS_SQL)))
+        .select((
+            CaseRow::as_select(),
+            case_fully_visible(user),
+            diesel::dsl::sql::<diesel::sql_types::Json>(CONTENTS_SQL),
+        ))
         .first(conn)?;
     let contents = serde_json::from_value(contents)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("case contents did not read back: {e}")))?;

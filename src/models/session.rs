@@ -164,7 +164,11 @@ fn policy_grants(rows: &serde_json::Value) -> Arc<[PolicyGrant]> {
                 "agency_type" => PolicySubject::OwnAgencyType,
                 _ => return None,
             };
-            Some(PolicyGrant { subject, tag: Tag::from_code(&code(tag))?, level: FieldAccessLevel::from_code(&code(level))? })
+            Some(PolicyGrant {
+                subject,
+                tag: Tag::from_code(&code(tag))?,
+                level: FieldAccessLevel::from_code(&code(level))?,
+            })
         })
         .collect()
 }

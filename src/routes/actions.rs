@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::audit::{self, Audit, Event};
+use crate::db::Db;
 use crate::domain::{
     ActionId, ActionStatus, ActionUpdateId, AgencyId, AuditAction, AuthUser, CaseId, IsoDate, MeetingId, Problems,
     UserId, optional_text, required_text,

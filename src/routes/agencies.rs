@@ -142,11 +142,7 @@ impl AgencyChanges {
 }
 
 /// GET /api/v1/agencies
-pub async fn list_agencies(
-    db: Db,
-    _user: AuthUser,
-    query: Query<ListAgenciesQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_agencies(db: Db, _user: AuthUser, query: Query<ListAgenciesQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let mut p = Problems::default();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref(), &mut p);
@@ -161,11 +157,7 @@ pub async fn list_agencies(
 }
 
 /// POST /api/v1/agencies
-pub async fn create_agency(
-    db: Db,
-    _user: AuthUser,
-    body: Json<CreateAgencyRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_agency(db: Db, _user: AuthUser, body: Json<CreateAgencyRequest>) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().parse()?;
     let row = db.run(move |conn| agency::create(conn, &fields)).await?;
     tracing::info!(agency.id = %row.id, "agency created");
@@ -173,11 +165,7 @@ pub async fn create_agency(
 }
 
 /// GET /api/v1/agencies/{agency_id}
-pub async fn get_agency(
-    db: Db,
-    _user: AuthUser,
-    path: web::Path<AgencyPath>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_agency(db: Db, _user: AuthUser, path: web::Path<AgencyPath>) -> Result<HttpResponse, ApiError> {
     let id = AgencyId(path.agency_id);
     let row = db.run(move |conn| Ok(agency::get(conn, id)?)).await?;
     Ok(ok_versioned(row.version, &AgencyResponse::from(row)))
@@ -193,14 +181,15 @@ pub async fn update_agency(
 ) -> Result<HttpResponse, ApiError> {
     let changes = body.into_inner().parse()?;
     let (id, expected) = (AgencyId(path.agency_id), if_match.version()?);
-    let row = db.run(move |conn| {
-        let current = agency::get(conn, id)?;
-        if current.version != expected {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
-        agency::update(conn, id, expected, &changes.apply(&current)?)
-    })
-    .await?;
+    let row = db
+        .run(move |conn| {
+            let current = agency::get(conn, id)?;
+            if current.version != expected {
+                return Err(ApiError::Stale(Some(current.version)));
+            }
+            agency::update(conn, id, expected, &changes.apply(&current)?)
+        })
+        .await?;
     tracing::info!(agency.id = %row.id, "agency updated");
     Ok(ok_versioned(row.version, &AgencyResponse::from(row)))
 }

@@ -18,11 +18,7 @@ pub struct AlertQuery {
 }
 
 /// GET /api/v1/alerts
-pub async fn list_alerts(
-    db: Db,
-    user: AuthUser,
-    query: Query<AlertQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_alerts(db: Db, user: AuthUser, query: Query<AlertQuery>) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::from_query(query.0.limit, query.0.cursor.as_deref())?;
     let rows = db.run(move |conn| Ok(alert::visible_to(conn, &user, &page)?)).await?;
     let page = Page::from_rows(rows, &page, |r| Cursor { created_at: r.created_at, id: r.id }, |r| r);

@@ -8,8 +8,8 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::audit::{self, Audit, Event};
 use crate::db::Db;
-use crate::audit::{Audit, Event};
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
     AgencyId, AssessmentId, AssessmentStage, AuditAction, AuthUser, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool,
@@ -69,15 +69,8 @@ pub struct Scored {
 }
 
 impl Scored {
-    pub fn into_new(
-        self,
-        case_id: CaseId,
-        agency: Option<AgencyId>,
-        user: UserId,
-        default_date: NaiveDate,
-    ) -> NewAssessment {
+    pub fn into_new(self, agency: Option<AgencyId>, user: UserId, default_date: NaiveDate) -> NewAssessment {
         NewAssessment {
-            case_id,
             stage: self.stage,
             tool: self.tool,
             tool_version: self.tool_version,
@@ -332,7 +325,7 @@ pub async fn create_risk_assessment(
         return Err(ApiError::bad_field("stage", "required"));
     }
     let id = CaseId(path.case_id);
-    let out = db.transaction(move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?;
         let route = format!("POST /api/v1/cases/{id}/risk-assessments");
         let fields = user.field_access(access.panel_id);
@@ -345,8 +338,7 @@ pub async fn create_risk_assessment(
             let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0, original])
                 .on_panel(access.panel_id)
                 .disclosing(r.disclosed());
-            audit.record(conn, event)?;
-            return Ok(out);
+            return Ok((out, event));
         }
         let current = case::get(conn, id)?;
         if matches!(
@@ -378,15 +370,14 @@ pub async fn create_risk_assessment(
             case::mark_visible_high_risk(conn, id)?;
         }
         let row =
-            assessment::insert(conn, &scored.into_new(id, user.agency_id, user.user_id, Utc::now().date_naive()))?;
+            assessment::insert(conn, id, &scored.into_new(user.agency_id, user.user_id, Utc::now().date_naive()))?;
         idempotency::remember(conn, user.user_id, &route, key.0, &fingerprint, row.id.0)?;
         let mut r = Redactor::new(fields, false);
         let out = AssessmentResponse::render(row, &mut r);
         let event = Event::ok(AuditAction::Collect, "risk_assessment", vec![id.0, out.id.0])
             .on_panel(access.panel_id)
             .disclosing(r.disclosed());
-        audit.record(conn, event)?;
-        Ok(out)
+        Ok((out, event))
     })
     .await?;
     tracing::info!(case.id = %out.case_id, assessment.id = %out.id, "risk assessment recorded");
@@ -401,7 +392,7 @@ pub async fn list_risk_assessments(
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = CaseId(path.case_id);
-    let items = db.run(move |conn| {
+    let items = audit::audited(&db, audit, move |conn| {
         let access = access::case_access(conn, &user, id)?;
         let rows = assessment::of_cases(conn, &[id])?;
         let mut r = Redactor::new(user.field_access(access.panel_id), false);
@@ -409,8 +400,7 @@ pub async fn list_risk_assessments(
         let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0])
             .on_panel(access.panel_id)
             .disclosing(r.disclosed());
-        audit.record(conn, event)?;
-        Ok(items)
+        Ok((items, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(AssessmentList { items }))

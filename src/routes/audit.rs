@@ -39,11 +39,7 @@ fn decode_cursor(raw: &str) -> Option<i64> {
 
 /// GET /api/v1/audit: auditors with a global role see every event; per-panel auditors the
 /// events of their panels.
-pub async fn list_audit_events(
-    db: Db,
-    user: AuthUser,
-    query: Query<AuditQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_audit_events(db: Db, user: AuthUser, query: Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let mut p = Problems::default();
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
@@ -76,14 +72,15 @@ pub async fn list_audit_events(
         from: q.from.map(IsoTimestamp::get),
         to: q.to.map(IsoTimestamp::get),
     };
-    let page = db.run(move |conn| {
-        let mut rows = audit_log::page(conn, &filter, after, limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor =
-            if more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(format!("audit:{}", r.id))) } else { None };
-        Ok(AuditPage { items: rows, next_cursor })
-    })
-    .await?;
+    let page = db
+        .run(move |conn| {
+            let mut rows = audit_log::page(conn, &filter, after, limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_cursor =
+                if more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(format!("audit:{}", r.id))) } else { None };
+            Ok(AuditPage { items: rows, next_cursor })
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Audit, Event, audited};
 use crate::db::Db;
-use crate::audit::{Audit, Event};
 use crate::domain::{AgencyId, AgencyType, AuditAction, AuditOutcome, AuthUser, Problems, RoleDto, SessionId, UserId};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -82,25 +82,23 @@ pub async fn login(
     let source = sessions::source_key(source_address(&req, &state));
 
     // Each attempt is claimed against both throttles before any verification (SECURITY.md AN-2).
-    let (account, claimed) = db.run({
-        let (key, source) = (key.clone(), source.clone());
-        move |conn| {
-            conn.transaction(|conn| {
-                let claimed = match sessions::claim_login_attempt(conn, &source, Throttle::Source)? {
-                    Ok(()) => sessions::claim_login_attempt(conn, &key, Throttle::Account)?,
-                    refused => refused,
-                };
-                Ok((sessions::find_login_account(conn, &email)?, claimed))
-            })
-        }
-    })
-    .await?;
-    if let Err(retry_after_secs) = claimed {
-        let audit = audit.as_user(account.as_ref().map(|a| a.id));
-        db.run(move |conn| {
-            conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
+    let (account, claimed) = db
+        .run({
+            let (key, source) = (key.clone(), source.clone());
+            move |conn| {
+                conn.transaction(|conn| {
+                    let claimed = match sessions::claim_login_attempt(conn, &source, Throttle::Source)? {
+                        Ok(()) => sessions::claim_login_attempt(conn, &key, Throttle::Account)?,
+                        refused => refused,
+                    };
+                    Ok((sessions::find_login_account(conn, &email)?, claimed))
+                })
+            }
         })
         .await?;
+    if let Err(retry_after_secs) = claimed {
+        let audit = audit.as_user(account.as_ref().map(|a| a.id));
+        audited(&db, audit, |_| Ok(((), sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))).await?;
         return Err(ApiError::RateLimited { retry_after_secs });
     }
 
@@ -120,17 +118,14 @@ pub async fn login(
     match account {
         Some(account) if matches && account.active => {
             let audit = audit.as_user(Some(account.id));
-            let (session, refresh_token) = db.run(move |conn| {
-                conn.transaction(|conn| {
-                    sessions::clear_login_failures(conn, &key)?;
-                    sessions::forgive_source_attempt(conn, &source)?;
-                    if let Some(hash) = rehash {
-                        sessions::replace_password_hash(conn, account.id, &hash)?;
-                    }
-                    let (session, token) = sessions::start_session(conn, account.id)?;
-                    audit.record(conn, sign_in_event(vec![session.0], AuditOutcome::Ok))?;
-                    Ok((session, token))
-                })
+            let (session, refresh_token) = audited(&db, audit, move |conn| {
+                sessions::clear_login_failures(conn, &key)?;
+                sessions::forgive_source_attempt(conn, &source)?;
+                if let Some(hash) = rehash {
+                    sessions::replace_password_hash(conn, account.id, &hash)?;
+                }
+                let (session, token) = sessions::start_session(conn, account.id)?;
+                Ok(((session, token), sign_in_event(vec![session.0], AuditOutcome::Ok)))
             })
             .await?;
             tracing::info!(user.id = %account.id, session.id = %session, "signed in");
@@ -138,10 +133,7 @@ pub async fn login(
         }
         _ => {
             let audit = audit.as_user(account.as_ref().map(|a| a.id));
-            db.run(move |conn| {
-                conn.transaction(|conn| audit.record(conn, sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))
-            })
-            .await?;
+            audited(&db, audit, |_| Ok(((), sign_in_event(Vec::new(), AuditOutcome::DeniedFunction)))).await?;
             tracing::info!("sign-in refused");
             Err(ApiError::InvalidCredentials)
         }
@@ -177,12 +169,8 @@ pub async fn refresh(
         Rotation::Reused { user, session } => {
             tracing::warn!(user.id = %user, session.id = %session, "refresh token reused: session revoked");
             let audit = audit.as_user(Some(user));
-            db.run(move |conn| {
-                conn.transaction(|conn| {
-                    audit.record(conn, sign_in_event(vec![session.0], AuditOutcome::DeniedFunction))
-                })
-            })
-            .await?;
+            audited(&db, audit, move |_| Ok(((), sign_in_event(vec![session.0], AuditOutcome::DeniedFunction))))
+                .await?;
             Err(ApiError::Unauthenticated)
         }
         Rotation::Invalid => Err(ApiError::Unauthenticated),
@@ -219,23 +207,24 @@ pub struct MeResponse {
 
 /// GET /api/v1/me
 pub async fn get_me(db: Db, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let me = db.run(move |conn| {
-        let row = user::get(conn, user.user_id)?;
-        let agency = match row.agency_id {
-            Some(id) => {
-                let a = agency::get(conn, id)?;
-                Some(AgencySummary { id: a.id, name: a.name, agency_type: a.agency_type })
-            }
-            None => None,
-        };
-        Ok(MeResponse {
-            id: row.id,
-            email: row.email,
-            display_name: row.display_name,
-            agency,
-            roles: user.roles.iter().map(RoleDto::render).collect(),
+    let me = db
+        .run(move |conn| {
+            let row = user::get(conn, user.user_id)?;
+            let agency = match row.agency_id {
+                Some(id) => {
+                    let a = agency::get(conn, id)?;
+                    Some(AgencySummary { id: a.id, name: a.name, agency_type: a.agency_type })
+                }
+                None => None,
+            };
+            Ok(MeResponse {
+                id: row.id,
+                email: row.email,
+                display_name: row.display_name,
+                agency,
+                roles: user.roles.iter().map(RoleDto::render).collect(),
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(me))
 }

@@ -5,8 +5,9 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::admission::{self, Admission, Consent, Source};
 use crate::audit::{self, Audit, Event};
+use crate::db::Db;
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
     LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
@@ -18,7 +19,7 @@ use crate::idempotency;
 use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
-use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, Closure, NewCase, NewLocation};
+use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, Closure, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
 use crate::models::policy::Redactor;
@@ -606,7 +607,8 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
         ViewFor::Writer => Redactor::for_own_write(fields),
     };
     let CaseContents { participants, assessments: assessment_rows, history, location } = contents;
-    let participants = participants.into_iter().map(|p| ParticipantResponse::render(p.role, p.person, &mut r)).collect();
+    let participants =
+        participants.into_iter().map(|p| ParticipantResponse::render(p.role, p.person, &mut r)).collect();
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
     let safety_plan =
@@ -616,17 +618,21 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
 }
 
 /// The case as it stands after the caller's write, in full, read back in one statement.
-fn written_view(conn: &mut diesel::PgConnection, user: &AuthUser, id: CaseId, view_for: ViewFor) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
+fn written_view(
+    conn: &mut diesel::PgConnection,
+    user: &AuthUser,
+    id: CaseId,
+    view_for: ViewFor,
+) -> Result<(CaseResponse, Vec<Tag>), ApiError> {
     let (_, row, contents) = case::read(conn, user, id)?;
     Ok(full_view(row, contents, user, view_for))
 }
 
-/// The answer to a change of a case, and its `alter` event, recorded last in the transaction.
-fn altered(conn: &mut diesel::PgConnection, audit: &Audit, id: CaseId, user: &AuthUser) -> Result<CaseResponse, ApiError> {
+/// The answer to a change of a case, and its `alter` event.
+fn altered(conn: &mut diesel::PgConnection, id: CaseId, user: &AuthUser) -> Result<(CaseResponse, Event), ApiError> {
     let (view, disclosed) = written_view(conn, user, id, ViewFor::Reader { purpose_stated: false })?;
     let event = Event::ok(AuditAction::Alter, "case", vec![view.id.0]).on_panel(view.panel_id).disclosing(disclosed);
-    audit.record(conn, event)?;
-    Ok(view)
+    Ok((view, event))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -654,7 +660,7 @@ pub async fn create_case(
     let key = key.0.ok_or_else(|| ApiError::bad_field("Idempotency-Key", "required"))?;
     let fingerprint = body.fingerprint().to_vec();
     let referral = body.into_inner().parse((user.user_id, user.agency_id))?;
-    let out = db.transaction(move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         if let idempotency::Outcome::Replay(id) =
             idempotency::begin(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint)?
         {
@@ -664,8 +670,7 @@ pub async fn create_case(
             let (view, disclosed) = full_view(row, contents, &user, ViewFor::Writer);
             let event =
                 Event::ok(AuditAction::Consult, "case", vec![id]).on_panel(access.panel_id).disclosing(disclosed);
-            audit.record(conn, event)?;
-            return Ok(view);
+            return Ok((view, event));
         }
         let roles_here: Vec<Role> = user.roles_on(referral.panel_id);
         if !roles_here.iter().any(|r| REFERRING_ROLES.contains(r)) {
@@ -745,60 +750,22 @@ pub async fn create_case(
         }
         let referring_agency = referring_agency.expect("checked above");
 
-        // Record new people, then derive the criteria from the data (DOMAIN.md §9).
-        let mut links: Vec<(PersonId, ParticipantRole)> = Vec::new();
+        let mut participants: Vec<(PersonId, ParticipantRole)> = Vec::new();
         for p in referral.participants {
             match p {
-                Participant::Existing(id, role) => links.push((id, role)),
-                Participant::New(new, role) => links.push((person::insert(conn, &new)?, role)),
+                Participant::Existing(id, role) => participants.push((id, role)),
+                Participant::New(new, role) => participants.push((person::insert(conn, &new)?, role)),
             }
         }
-        let shielded: Vec<PersonId> =
-            links.iter().filter(|(_, r)| r.must_not_receive()).map(|(id, _)| *id).collect();
-        person::mark_must_not_receive(conn, &shielded)?;
-        let of_role = |role| links.iter().filter(|(_, r)| *r == role).map(|(id, _)| *id).collect::<Vec<_>>();
-        let repeat_of = if panel.kind == PanelKind::Marac {
-            case::find_repeat_of(
-                conn,
-                panel.id,
-                &of_role(ParticipantRole::Victim),
-                &of_role(ParticipantRole::Perpetrator),
-                referral.referral_date,
-                i64::from(panel.settings.repeat_window_days),
-            )?
-        } else {
-            None
-        };
-        let visible_high_risk =
-            scored.as_ref().is_some_and(|s| s.high_risk && s.tool == crate::domain::RiskTool::DashRic);
-        let escalation = referral
-            .escalation_incident_count
-            .is_some_and(|n| n >= i32::from(panel.settings.escalation_incident_count));
-        if panel.kind == PanelKind::Marac
-            && !(visible_high_risk
-                || referral.professional_judgement_reason.is_some()
-                || escalation
-                || repeat_of.is_some())
-        {
-            return Err(ApiError::unprocessable("criteria", "no_referral_criterion_met"));
-        }
-        let location_id = referral.location.as_ref().map(|l| case::insert_location(conn, l)).transpose()?;
         let (consent_status, victim_aware, non_consent_reason) = referral.consent.expect("checked above");
-        let new = NewCase {
-            panel_id: panel.id,
-            reference: case::next_reference(conn, panel.id, panel.kind, case::current_year())?,
-            status: CaseStatus::Referred,
-            location_id,
-            referring_agency_id: referring_agency,
-            referring_user_id: Some(user.user_id),
+        let admission = Admission {
+            source: Source::Referral { referrer: user.user_id },
             referral_date: referral.referral_date,
-            visible_high_risk,
-            professional_judgement: referral.professional_judgement_reason.is_some(),
+            referring_agency_id: referring_agency,
+            participants,
             professional_judgement_reason: referral.professional_judgement_reason,
-            potential_escalation: escalation,
             escalation_incident_count: referral.escalation_incident_count,
-            is_repeat: repeat_of.is_some(),
-            repeat_of_case_id: repeat_of,
+            location: referral.location,
             ward_code: referral.ward_code,
             area_text: referral.area_text,
             vulnerabilities: referral.vulnerabilities,
@@ -806,31 +773,26 @@ pub async fn create_case(
             issue_categories: referral.issue_categories,
             issue_other_text: referral.issue_other_text,
             children_in_household: referral.children_in_household,
-            consent_status,
-            victim_aware,
-            non_consent_reason,
+            consent: Consent { status: consent_status, victim_aware, non_consent_reason },
             lawful_basis: referral.lawful_basis.expect("checked above"),
             special_category_condition: referral.special_category_condition.expect("checked above"),
             summary: referral.summary,
-            safety_plan_supplied_by: referral.safety_plan.as_ref().and(user.agency_id),
-            safety_plan: referral.safety_plan,
-            closure_categories: Vec::new(),
-            closure_reason: None,
-            closed_on: None,
-            created_by: user.user_id,
+            safety_plan: referral.safety_plan.map(|plan| (plan, user.agency_id)),
+            closure: None,
+            assessments: scored
+                .into_iter()
+                .map(|s| s.into_new(user.agency_id, user.user_id, referral.referral_date))
+                .collect(),
+            recorded_by: user.user_id,
         };
-        let row = case::insert(conn, &new, &links)?;
-        if let Some(s) = scored {
-            assessment::insert(conn, &s.into_new(row.id, user.agency_id, user.user_id, referral.referral_date))?;
-        }
+        let row = admission::admit(conn, &panel, admission)?;
         idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
         let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
         let (view, disclosed) = written_view(conn, &user, row.id, ViewFor::Writer)?;
         let event = Event::ok(AuditAction::Collect, "case", vec![view.id.0])
             .on_panel(view.panel_id)
             .disclosing(written.into_iter().chain(disclosed));
-        audit.record(conn, event)?;
-        Ok(view)
+        Ok((view, event))
     })
     .await?;
     tracing::info!(case.id = %out.id, "case referred");
@@ -886,7 +848,7 @@ pub async fn list_cases(
             },
         ))
     })?;
-    let page = db.run(move |conn| {
+    let page = audit::audited(&db, audit, move |conn| {
         let rows = case::list(conn, &user, &filter, &page)?;
         let (full, research): (Vec<CaseId>, Vec<CaseId>) = (
             rows.iter().filter(|r| r.1).map(|r| r.0.id).collect(),
@@ -918,8 +880,7 @@ pub async fn list_cases(
             },
         );
         let listed = page.items.iter().map(CaseListItem::id).collect();
-        audit.record(conn, Event::ok(AuditAction::Consult, "case", listed))?;
-        Ok(page)
+        Ok((page, Event::ok(AuditAction::Consult, "case", listed)))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -993,7 +954,7 @@ pub async fn transition_case(
         return Err(ApiError::unprocessable("reason", "required_for_this_status"));
     }
     let id = CaseId(path.case_id);
-    let out = db.transaction(move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let access: CaseAccess = access::case_access_for_update(conn, &user, id)?;
         access.require_staff()?;
         let current = case::get(conn, id)?;
@@ -1005,7 +966,7 @@ pub async fn transition_case(
             });
         }
         let row = case::set_status(conn, &current, to, reason.as_deref(), user.user_id)?;
-        altered(conn, &audit, row.id, &user)
+        altered(conn, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case status changed");
@@ -1041,7 +1002,7 @@ pub async fn close_case(
     let today = Utc::now().date_naive();
     let closed_on = req.closed_on.map_or(today, IsoDate::get);
     let id = CaseId(path.case_id);
-    let out = db.transaction(move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?;
         access.require_staff()?;
         let current = case::get(conn, id)?;
@@ -1087,7 +1048,7 @@ pub async fn close_case(
         let closure =
             Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
         let row = case::close(conn, &current, &closure, user.user_id)?;
-        altered(conn, &audit, row.id, &user)
+        altered(conn, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case closed");
@@ -1110,7 +1071,7 @@ pub async fn reopen_case(
 ) -> Result<HttpResponse, ApiError> {
     let reason = required_text("reason", &body.into_inner().reason, 2000).map_err(|p| ApiError::BadRequest(vec![p]))?;
     let id = CaseId(path.case_id);
-    let out = db.transaction(move |conn| {
+    let out = audit::audited(&db, audit, move |conn| {
         access::case_access_for_update(conn, &user, id)?.require_staff()?;
         let current = case::get(conn, id)?;
         if current.status != CaseStatus::Closed {
@@ -1121,7 +1082,7 @@ pub async fn reopen_case(
             });
         }
         let row = case::reopen(conn, &current, &reason, user.user_id)?;
-        altered(conn, &audit, row.id, &user)
+        altered(conn, row.id, &user)
     })
     .await?;
     tracing::info!(case.id = %out.id, "case reopened");

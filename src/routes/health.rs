@@ -5,8 +5,8 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::db::Db;
 use crate::db;
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -18,8 +18,7 @@ pub async fn live() -> HttpResponse {
 }
 
 /// GET /health/ready
-pub async fn ready(state: web::Data<AppState>,
-    db: Db) -> Result<HttpResponse, ApiError> {
+pub async fn ready(state: web::Data<AppState>, db: Db) -> Result<HttpResponse, ApiError> {
     if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(ApiError::Unavailable);
     }

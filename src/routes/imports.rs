@@ -6,8 +6,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::audit::{self, Audit, Event};
+use crate::db::Db;
 use crate::domain::{AuditAction, AuthUser, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};

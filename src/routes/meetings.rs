@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::audit::{self, Audit, Event};
+use crate::db::Db;
 use crate::domain::{
     AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, AuthUser, CaseId,
     CaseStatus, IsoDate, IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId,

@@ -75,17 +75,18 @@ pub async fn panel_metrics(
     }
     p.finish(|| Some(()))?;
     let suppress = suppressed_by_role || q.publication;
-    let figures = db.run(move |conn| {
-        let panel = panel::get(conn, panel_id)?;
-        let (from, to) = match (q.from, q.to, q.year) {
-            (Some(from), Some(to), _) => (from.get(), to.get()),
-            (_, _, Some(year)) => reporting_year(year, panel.settings.reporting_year_start_month as u32)
-                .ok_or(ApiError::bad_field("year", "out_of_range"))?,
-            _ => return Err(ApiError::bad_field("from", "give_from_and_to_or_year")),
-        };
-        Ok(metrics::panel_metrics(conn, &panel, from, to, suppress)?)
-    })
-    .await?;
+    let figures = db
+        .run(move |conn| {
+            let panel = panel::get(conn, panel_id)?;
+            let (from, to) = match (q.from, q.to, q.year) {
+                (Some(from), Some(to), _) => (from.get(), to.get()),
+                (_, _, Some(year)) => reporting_year(year, panel.settings.reporting_year_start_month as u32)
+                    .ok_or(ApiError::bad_field("year", "out_of_range"))?,
+                _ => return Err(ApiError::bad_field("from", "give_from_and_to_or_year")),
+            };
+            Ok(metrics::panel_metrics(conn, &panel, from, to, suppress)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(figures))
 }
 
@@ -115,14 +116,15 @@ pub async fn safelives_return(
         .get(actix_web::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
-    let report = db.run(move |conn| {
-        let panel = panel::get(conn, panel_id)?;
-        if panel.kind != crate::domain::PanelKind::Marac {
-            return Err(ApiError::unprocessable("panel_id", "the_return_is_for_marac_panels"));
-        }
-        Ok(metrics::safelives_return(conn, &panel, &quarter, from, to, suppress)?)
-    })
-    .await?;
+    let report = db
+        .run(move |conn| {
+            let panel = panel::get(conn, panel_id)?;
+            if panel.kind != crate::domain::PanelKind::Marac {
+                return Err(ApiError::unprocessable("panel_id", "the_return_is_for_marac_panels"));
+            }
+            Ok(metrics::safelives_return(conn, &panel, &quarter, from, to, suppress)?)
+        })
+        .await?;
     if wants_csv {
         Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(report.to_csv()))
     } else {
@@ -151,11 +153,7 @@ pub struct Comparison {
 
 /// GET /api/v1/metrics/compare?panels=a,b&from&to: panels side by side, each count with the
 /// same-length period just before and the change between them.
-pub async fn compare_panels(
-    db: Db,
-    user: AuthUser,
-    query: Query<CompareQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn compare_panels(db: Db, user: AuthUser, query: Query<CompareQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let mut p = Problems::default();
     let ids: Vec<Option<PanelId>> = q.panels.split(',').map(|s| s.trim().parse::<Uuid>().ok().map(PanelId)).collect();
@@ -173,16 +171,17 @@ pub async fn compare_panels(
     let access: Vec<(PanelId, bool)> =
         ids.iter().map(|id| figures_access(&user, *id).map(|s| (*id, s || q.publication))).collect::<Result<_, _>>()?;
     let (from, to) = (q.from.get(), q.to.get());
-    let panels = db.run(move |conn| {
-        access
-            .iter()
-            .map(|(id, suppress)| {
-                let panel = panel::get(conn, *id)?;
-                Ok(metrics::compare_panel(conn, &panel, from, to, *suppress)?)
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await?;
+    let panels = db
+        .run(move |conn| {
+            access
+                .iter()
+                .map(|(id, suppress)| {
+                    let panel = panel::get(conn, *id)?;
+                    Ok(metrics::compare_panel(conn, &panel, from, to, *suppress)?)
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .await?;
     let days = (to - from).num_days() + 1;
     Ok(HttpResponse::Ok().json(Comparison {
         from,

@@ -274,19 +274,16 @@ pub struct PanelPath {
 }
 
 /// GET /api/v1/panels
-pub async fn list_panels(
-    db: Db,
-    _user: AuthUser,
-    query: Query<ListPanelsQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_panels(db: Db, _user: AuthUser, query: Query<ListPanelsQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
-    let (rows, members) = db.run(move |conn| {
-        let rows = panel::list(conn, q.kind, q.active, &page)?;
-        let ids: Vec<PanelId> = rows.iter().map(|r| r.id).collect();
-        Ok((rows, panel::members_of_many(conn, &ids)?))
-    })
-    .await?;
+    let (rows, members) = db
+        .run(move |conn| {
+            let rows = panel::list(conn, q.kind, q.active, &page)?;
+            let ids: Vec<PanelId> = rows.iter().map(|r| r.id).collect();
+            Ok((rows, panel::members_of_many(conn, &ids)?))
+        })
+        .await?;
     let page = Page::from_rows(
         rows,
         &page,
@@ -300,17 +297,14 @@ pub async fn list_panels(
 }
 
 /// POST /api/v1/panels
-pub async fn create_panel(
-    db: Db,
-    _user: AuthUser,
-    body: Json<CreatePanelRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_panel(db: Db, _user: AuthUser, body: Json<CreatePanelRequest>) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().parse()?;
-    let (row, members) = db.run(move |conn| {
-        let row = panel::create(conn, &fields)?;
-        Ok((row, fields.members))
-    })
-    .await?;
+    let (row, members) = db
+        .run(move |conn| {
+            let row = panel::create(conn, &fields)?;
+            Ok((row, fields.members))
+        })
+        .await?;
     tracing::info!(panel.id = %row.id, "panel created");
     let location = format!("/api/v1/panels/{}", row.id);
     let version = row.version;
@@ -318,14 +312,9 @@ pub async fn create_panel(
 }
 
 /// GET /api/v1/panels/{panel_id}
-pub async fn get_panel(
-    db: Db,
-    _user: AuthUser,
-    path: web::Path<PanelPath>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_panel(db: Db, _user: AuthUser, path: web::Path<PanelPath>) -> Result<HttpResponse, ApiError> {
     let id = PanelId(path.panel_id);
-    let (row, members) =
-        db.run(move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
+    let (row, members) = db.run(move |conn| Ok((panel::get(conn, id)?, panel::members(conn, id)?))).await?;
     Ok(ok_versioned(row.version, &PanelResponse::render(row, members)))
 }
 
@@ -339,16 +328,17 @@ pub async fn update_panel(
 ) -> Result<HttpResponse, ApiError> {
     let change = body.into_inner();
     let (id, expected) = (PanelId(path.panel_id), if_match.version()?);
-    let (row, members) = db.run(move |conn| {
-        let current = panel::get(conn, id)?;
-        if current.version != expected {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
-        let fields = change.apply(&current, panel::members(conn, id)?)?;
-        let row = panel::update(conn, id, expected, &fields)?;
-        Ok((row, fields.members))
-    })
-    .await?;
+    let (row, members) = db
+        .run(move |conn| {
+            let current = panel::get(conn, id)?;
+            if current.version != expected {
+                return Err(ApiError::Stale(Some(current.version)));
+            }
+            let fields = change.apply(&current, panel::members(conn, id)?)?;
+            let row = panel::update(conn, id, expected, &fields)?;
+            Ok((row, fields.members))
+        })
+        .await?;
     tracing::info!(panel.id = %row.id, "panel updated");
     Ok(ok_versioned(row.version, &PanelResponse::render(row, members)))
 }

@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::db::Db;
 use crate::audit::{self, Audit, Event};
+use crate::db::Db;
 use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag,
     TriState, UserId, normalize_org_name, optional_text, required_text,

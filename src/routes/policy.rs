@@ -4,8 +4,8 @@
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Audit, Event, audited};
 use crate::db::Db;
-use crate::audit::{Audit, Event};
 use crate::domain::{AgencyType, AuditAction, AuthUser, FieldAccessLevel, Role, Tag};
 use crate::error::{ApiError, FieldProblem};
 use crate::extract::{IfMatch, Json, etag};
@@ -76,14 +76,13 @@ pub async fn put_field_policy(
     if !problems.is_empty() {
         return Err(ApiError::Unprocessable(problems));
     }
-    let (version, rows) = db.transaction(move |conn| {
+    let (version, rows) = audited(&db, audit, move |conn| {
         let (current, _) = policy::all_rows(conn)?;
         if current != if_match.version()? {
             return Err(ApiError::Stale(Some(current)));
         }
         policy::replace(conn, &rows, user.user_id)?;
-        audit.record(conn, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new()))?;
-        Ok(policy::all_rows(conn)?)
+        Ok((policy::all_rows(conn)?, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new())))
     })
     .await?;
     tracing::info!(policy.version = version, "field policy replaced");

@@ -149,11 +149,7 @@ async fn hash_password(state: &AppState, password: NewPassword) -> Result<String
 }
 
 /// GET /api/v1/users
-pub async fn list_users(
-    db: Db,
-    _user: AuthUser,
-    query: Query<ListUsersQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_users(db: Db, _user: AuthUser, query: Query<ListUsersQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
     let filter = UserFilter {
@@ -162,12 +158,13 @@ pub async fn list_users(
         role: q.role,
         active: q.active,
     };
-    let (rows, roles) = db.run(move |conn| {
-        let rows = user::list(conn, &filter, &page)?;
-        let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
-        Ok((rows, user::roles_of_many(conn, &ids)?))
-    })
-    .await?;
+    let (rows, roles) = db
+        .run(move |conn| {
+            let rows = user::list(conn, &filter, &page)?;
+            let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
+            Ok((rows, user::roles_of_many(conn, &ids)?))
+        })
+        .await?;
     let page = Page::from_rows(
         rows,
         &page,
@@ -197,28 +194,26 @@ pub async fn create_user(
         roles: parsed.roles,
         active: parsed.active,
     };
-    let row = db.run(move |conn| {
-        let row = user::create(conn, &new)?;
-        Ok((row, new.roles))
-    })
-    .await?;
+    let row = db
+        .run(move |conn| {
+            let row = user::create(conn, &new)?;
+            Ok((row, new.roles))
+        })
+        .await?;
     let (row, roles) = row;
     tracing::info!(user.id = %row.id, "user created");
     Ok(created(format!("/api/v1/users/{}", row.id), row.version, &UserResponse::render(row, &roles)))
 }
 
 /// GET /api/v1/users/{user_id}
-pub async fn get_user(
-    db: Db,
-    _user: AuthUser,
-    path: web::Path<UserPath>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_user(db: Db, _user: AuthUser, path: web::Path<UserPath>) -> Result<HttpResponse, ApiError> {
     let id = UserId(path.user_id);
-    let (row, roles) = db.run(move |conn| {
-        let row = user::get(conn, id)?;
-        Ok((row, crate::models::session::roles_of(conn, id)?))
-    })
-    .await?;
+    let (row, roles) = db
+        .run(move |conn| {
+            let row = user::get(conn, id)?;
+            Ok((row, crate::models::session::roles_of(conn, id)?))
+        })
+        .await?;
     Ok(ok_versioned(row.version, &UserResponse::render(row, &roles)))
 }
 
@@ -237,11 +232,12 @@ pub async fn update_user(
         changes.password_hash = Some(hash_password(&state, password).await?);
     }
     let (id, expected) = (UserId(path.user_id), if_match.version()?);
-    let (row, roles) = db.run(move |conn| {
-        let row = user::update(conn, id, expected, changes)?;
-        Ok((row, crate::models::session::roles_of(conn, id)?))
-    })
-    .await?;
+    let (row, roles) = db
+        .run(move |conn| {
+            let row = user::update(conn, id, expected, changes)?;
+            Ok((row, crate::models::session::roles_of(conn, id)?))
+        })
+        .await?;
     tracing::info!(user.id = %row.id, "user updated");
     Ok(ok_versioned(row.version, &UserResponse::render(row, &roles)))
 }

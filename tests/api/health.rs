@@ -1,4 +1,5 @@
 use actix_web::http::Method;
+use diesel::RunQueryDsl;
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestDb};
@@ -109,4 +110,41 @@ fn sigterm_drains_and_the_process_exits_zero() {
     }
     let status = server.wait(std::time::Duration::from_secs(25));
     assert!(status.success(), "exit status {status}");
+}
+
+/// Connections are not tested on checkout: one that died while idle (here every backend of the
+/// service is ended, as a PostgreSQL restart would) is found when used, evicted, and the request
+/// carried on another, so no request fails for it.
+#[actix_web::test]
+async fn connections_that_died_while_idle_are_evicted_and_cost_no_request() {
+    let db = TestDb::from_template();
+    let app = TestApp::on_database(db, &[("CONFER_DB_POOL_SIZE", "4")]).await;
+    app.seed_admin();
+    let admin = app.sign_in(crate::helpers::ADMIN_EMAIL).await;
+    // Fill the pool: four requests at once hold four connections.
+    let filled = futures_util::future::join_all((0..4).map(|_| app.get("/api/v1/me", &admin.access))).await;
+    assert!(filled.iter().all(|r| r.status == 200));
+
+    let mut conn = app.db.conn();
+    let ended: Vec<bool> = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        app.db.0
+    ))
+    .load::<Ended>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|e| e.ended)
+    .collect();
+    assert!(!ended.is_empty(), "the service held connections to end");
+
+    for _ in 0..6 {
+        let me = app.get("/api/v1/me", &admin.access).await;
+        assert_eq!(me.status, 200, "{}", String::from_utf8_lossy(&me.body));
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    ended: bool,
 }

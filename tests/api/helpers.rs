@@ -237,7 +237,7 @@ impl TestApp {
         Self { service, audit_conn: std::sync::Mutex::new(None), db }
     }
 
-    fn seed_admin(&self) {
+    pub fn seed_admin(&self) {
         let mut conn = self.db.conn();
         confer::demo::create_admin(&mut conn, ADMIN_EMAIL, &secrecy::SecretString::from(PASSWORD.to_owned())).unwrap();
     }
