@@ -58,6 +58,10 @@ ROUTES = {
     "referral create": ("POST", ["/api/v1/cases"], idva, referral, False, False),
 }
 
+# BENCH_ROUTES="case read,case list (filters)" measures only those (a quick look, not a report).
+if os.environ.get("BENCH_ROUTES"):
+    ROUTES = {k: v for k, v in ROUTES.items() if k in os.environ["BENCH_ROUTES"].split(",")}
+
 LUA = r"""
 local paths = {PATHS}
 local method, body, token, versioned = "{METHOD}", {BODY}, "{TOKEN}", {VERSIONED}

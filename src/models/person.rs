@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
+use crate::disclosure::{self, Subject};
 use crate::domain::{
     AddressKind, AgencyId, AuthUser, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId,
 };
@@ -83,6 +84,34 @@ pub struct Provenance {
     pub criminal_supplied_by: Option<AgencyId>,
 }
 
+impl Provenance {
+    /// The organisation that supplied this record's values tagged `tag` (the column beside each
+    /// tagged group of `disclosure::DECLARED`).
+    pub fn supplier_of(&self, tag: Tag) -> Option<AgencyId> {
+        match tag {
+            Tag::Children => self.identity_supplied_by,
+            Tag::VictimAddress => self.address_supplied_by,
+            Tag::VictimSafeContact => self.safe_contact_supplied_by,
+            Tag::Health => self.health_supplied_by,
+            Tag::PerpetratorCriminal => self.criminal_supplied_by,
+            Tag::SafetyPlan | Tag::DashAnswers | Tag::ResearchNotes => None,
+        }
+    }
+
+    /// A new record's provenance: `supplier` supplied its identity and the values of each tag in
+    /// `written`.
+    pub fn of_new(supplier: Option<AgencyId>, written: &[Tag]) -> Self {
+        let by = |tag: Tag| written.contains(&tag).then_some(supplier).flatten();
+        Self {
+            identity_supplied_by: supplier,
+            address_supplied_by: by(Tag::VictimAddress),
+            safe_contact_supplied_by: by(Tag::VictimSafeContact),
+            health_supplied_by: by(Tag::Health),
+            criminal_supplied_by: by(Tag::PerpetratorCriminal),
+        }
+    }
+}
+
 pub fn insert(conn: &mut PgConnection, new: &NewPerson) -> QueryResult<PersonId> {
     diesel::insert_into(people::table).values(new).returning(people::id).get_result(conn)
 }
@@ -106,9 +135,11 @@ pub fn likely_matches(
     normalized_name: &str,
     date_of_birth: Option<NaiveDate>,
 ) -> QueryResult<Vec<PersonRow>> {
+    // A child's whole record carries a tag: where the caller may not read it, no child is found.
+    let child_record = disclosure::whole_record_tag(Subject::Person(ParticipantRole::Child));
     let mut children_panels = Vec::new();
     for panel in access::member_panels(user) {
-        if user.field_access(panel).can_read(Tag::Children) {
+        if child_record.is_none_or(|tag| user.field_access(panel).can_read(tag)) {
             children_panels.push(panel);
         }
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
+use crate::disclosure::{self, Redactor, Subject};
 use crate::domain::dash::{self, Answer};
 use crate::domain::{
     AgencyId, AssessmentId, AssessmentStage, AuditAction, AuthUser, CaseId, CaseStatus, IsoDate, PanelKind, RiskTool,
@@ -22,7 +23,6 @@ use crate::models::access;
 use crate::models::assessment::{self, AssessmentRow, NewAssessment};
 use crate::models::case;
 use crate::models::panel::{self, PanelRow};
-use crate::models::policy::Redactor;
 use crate::routes::created;
 
 const MAX_MATRIX_SCORE: i32 = 10_000;
@@ -48,9 +48,11 @@ pub struct AssessmentInput {
 }
 
 impl AssessmentInput {
-    /// DASH answers carry the risk.dash_answers tag.
-    pub fn has_dash_answers(&self) -> bool {
-        self.tool == RiskTool::DashRic && self.answers.is_some()
+    /// The tags this assessment would write, with the field that carries each
+    /// (`disclosure::DECLARED`: a DASH's individual answers).
+    pub fn tags_written(&self) -> Vec<(Tag, &'static str)> {
+        let answers = self.answers.as_ref().map(|a| serde_json::json!(a.keys().collect::<Vec<_>>()));
+        disclosure::tags_written(Subject::Assessment(self.tool), &serde_json::json!({ "answers": answers }))
     }
 }
 
@@ -278,7 +280,7 @@ impl AssessmentResponse {
     /// score is core); the organisation that supplied them may always read them back.
     pub fn render(a: AssessmentRow, r: &mut Redactor) -> Self {
         let mut withheld = Vec::new();
-        let readable = a.tool != RiskTool::DashRic || r.allow(Tag::DashAnswers, a.agency_id, &mut withheld);
+        let readable = disclosure::shown(Subject::Assessment(a.tool), "answers", a.agency_id, r, &mut withheld);
         Self {
             withheld,
             answers: if readable { a.answers } else { None },
@@ -352,11 +354,14 @@ pub async fn create_risk_assessment(
             });
         }
         let panel = panel::get(conn, access.panel_id)?;
-        if input.has_dash_answers() && !fields.can_write(Tag::DashAnswers) {
-            return Err(ApiError::FieldsNotWritable(vec![FieldProblem::new(
-                "answers",
-                "not_writable:risk.dash_answers",
-            )]));
+        let unwritable: Vec<FieldProblem> = input
+            .tags_written()
+            .into_iter()
+            .filter(|(tag, _)| !fields.can_write(*tag))
+            .map(|(tag, field)| FieldProblem::new(field, format!("not_writable:{}", tag.as_str())))
+            .collect();
+        if !unwritable.is_empty() {
+            return Err(ApiError::FieldsNotWritable(unwritable));
         }
         let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
         if let Some(d) = input.assessed_on

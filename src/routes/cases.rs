@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::admission::{self, Admission, Consent, Source};
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
+use crate::disclosure::{self, Redactor, Subject};
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
     LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
@@ -22,7 +23,6 @@ use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, Closure, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
-use crate::models::policy::Redactor;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
@@ -223,11 +223,12 @@ impl CreateCaseRequest {
         });
         let summary = p.check(optional_text("summary", self.summary.as_deref(), 10_000));
         let safety_plan = p.check(optional_text("safety_plan", self.safety_plan.as_deref(), 10_000));
-        if safety_plan.as_ref().is_some_and(Option::is_some) {
-            tags_written.push((Tag::SafetyPlan, "safety_plan".to_owned()));
+        let case_fields = serde_json::json!({ "safety_plan": safety_plan.as_ref().and_then(Option::as_ref) });
+        for (tag, field) in disclosure::tags_written(Subject::Case, &case_fields) {
+            tags_written.push((tag, field.to_owned()));
         }
-        if self.entry_assessment.as_ref().is_some_and(AssessmentInput::has_dash_answers) {
-            tags_written.push((Tag::DashAnswers, "entry_assessment.answers".to_owned()));
+        for (tag, field) in self.entry_assessment.iter().flat_map(AssessmentInput::tags_written) {
+            tags_written.push((tag, format!("entry_assessment.{field}")));
         }
         p.finish(|| {
             Some(ParsedReferral {
@@ -612,7 +613,8 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
     let safety_plan =
-        r.allow(Tag::SafetyPlan, row.safety_plan_supplied_by, &mut withheld).then(|| row.safety_plan.clone());
+        disclosure::shown(Subject::Case, "safety_plan", row.safety_plan_supplied_by, &mut r, &mut withheld)
+            .then(|| row.safety_plan.clone());
     let detail = CaseDetail { participants, assessments, history, location, safety_plan, withheld };
     (CaseResponse::render(row, &assessment_rows, Some(detail)), r.disclosed())
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
+use crate::disclosure::Redactor;
 use crate::domain::{
     AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, AuthUser, CaseId,
     CaseStatus, IsoDate, IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId,
@@ -23,7 +24,6 @@ use crate::models::case::{self, CaseRow};
 use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, MeetingRow, NewNote};
 use crate::models::panel::{self, PanelRow};
 use crate::models::person;
-use crate::models::policy::Redactor;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;

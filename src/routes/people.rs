@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
+use crate::disclosure::Redactor;
+use crate::disclosure::{self, Subject};
 use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag,
     TriState, UserId, normalize_org_name, optional_text, required_text,
@@ -13,9 +15,8 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
-use crate::models::policy::Redactor;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonInput {
     surname: String,
@@ -85,16 +86,11 @@ impl PersonInput {
         let school = p.check(optional_text(&f("school"), self.school.as_deref(), 200));
         let surname = surname?;
         let forenames = forenames?.unwrap_or_default();
-        let supplied = |any: bool| any.then_some(supplier).flatten();
-        let provenance = Provenance {
-            identity_supplied_by: supplier,
-            address_supplied_by: supplied(
-                self.address.is_some() || self.postcode.is_some() || self.address_kind.is_some(),
-            ),
-            safe_contact_supplied_by: supplied(self.safe_contact_details.is_some() || self.safe_to_contact.is_some()),
-            health_supplied_by: supplied(self.health_notes.is_some()),
-            criminal_supplied_by: supplied(self.criminal_history.is_some()),
-        };
+        // The person may be linked in another role later: the supplier of every value that a
+        // role tags is recorded, whatever the role here.
+        let carried: Vec<Tag> =
+            ParticipantRole::ALL.iter().flat_map(|r| self.tags_written(*r)).map(|(tag, _)| tag).collect();
+        let provenance = Provenance::of_new(supplier, &carried);
         Some(NewPerson {
             normalized_name: person_key(&forenames, &surname),
             surname,
@@ -122,173 +118,112 @@ impl PersonInput {
     }
 }
 
-/// A person on a case. Tagged fields are left out (whether or not they hold a value) when the
-/// field policy or a missing purpose withholds them; `withheld` names their tags.
+/// A person's values as stored, every field, before the field policy is applied.
 #[derive(Serialize)]
-pub struct PersonResponse {
+struct PersonFields {
     id: PersonId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    surname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    forenames: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aliases: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date_of_birth: Option<Option<NaiveDate>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gender: Option<Gender>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ethnicity: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bame: Option<TriState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    disability: Option<TriState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lgbt: Option<TriState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_kind: Option<Option<AddressKind>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    postcode: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    safe_to_contact: Option<Option<bool>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    safe_contact_details: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    school: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    health_notes: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    criminal_history: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notes: Option<Option<String>>,
+    surname: String,
+    forenames: String,
+    aliases: Vec<String>,
+    date_of_birth: Option<NaiveDate>,
+    gender: Gender,
+    ethnicity: Option<String>,
+    bame: TriState,
+    disability: TriState,
+    lgbt: TriState,
+    address_kind: Option<AddressKind>,
+    address: Option<String>,
+    postcode: Option<String>,
+    safe_to_contact: Option<bool>,
+    safe_contact_details: Option<String>,
+    school: Option<String>,
+    health_notes: Option<String>,
+    criminal_history: Option<String>,
+    notes: Option<String>,
     must_not_receive: bool,
-    /// Sensitivity tags left out of this answer because the caller may not read them (or stated
-    /// no purpose). A field is left out whether or not it holds a value.
-    withheld: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
-pub struct ParticipantResponse {
-    role: ParticipantRole,
-    person: PersonResponse,
-}
-
-/// Whether a person's identity (names, dates of birth, school) may be shown: a child's whole
-/// record carries the `children` tag; everyone else's identity is core.
-fn identity_shown(role: ParticipantRole, p: &PersonRow, r: &mut Redactor, withheld: &mut Vec<&'static str>) -> bool {
-    role != ParticipantRole::Child || r.allow(Tag::Children, p.provenance.identity_supplied_by, withheld)
-}
-
-/// Roles whose address and safe-contact details carry the victim tags.
-fn contact_is_protected(role: ParticipantRole) -> bool {
-    matches!(role, ParticipantRole::Victim | ParticipantRole::VulnerablePerson)
-}
-
-impl ParticipantResponse {
-    /// Renders a participant through the field policy. Each tagged value may always be read back
-    /// by the organisation that supplied it (its provenance), and by no one else beyond the policy.
-    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
-        let mut withheld = Vec::new();
-        let identity = identity_shown(role, &p, r, &mut withheld);
-        let by = &p.provenance;
-        let protected = contact_is_protected(role);
-        let address = identity && (!protected || r.allow(Tag::VictimAddress, by.address_supplied_by, &mut withheld));
-        let contact =
-            identity && (!protected || r.allow(Tag::VictimSafeContact, by.safe_contact_supplied_by, &mut withheld));
-        let health = identity && r.allow(Tag::Health, by.health_supplied_by, &mut withheld);
-        let criminal = identity && r.allow(Tag::PerpetratorCriminal, by.criminal_supplied_by, &mut withheld);
-        let show = |ok: bool| ok.then_some(());
+impl From<PersonRow> for PersonFields {
+    fn from(p: PersonRow) -> Self {
         Self {
-            role,
-            person: PersonResponse {
-                id: p.id,
-                surname: show(identity).map(|_| p.surname),
-                forenames: show(identity).map(|_| p.forenames),
-                aliases: show(identity).map(|_| p.aliases),
-                date_of_birth: show(identity).map(|_| p.date_of_birth),
-                gender: show(identity).map(|_| p.gender),
-                ethnicity: show(identity).map(|_| p.ethnicity),
-                bame: show(identity).map(|_| p.bame),
-                disability: show(identity).map(|_| p.disability),
-                lgbt: show(identity).map(|_| p.lgbt),
-                address_kind: show(address).map(|_| p.address_kind),
-                address: show(address).map(|_| p.address),
-                postcode: show(address).map(|_| p.postcode),
-                safe_to_contact: show(contact).map(|_| p.safe_to_contact),
-                safe_contact_details: show(contact).map(|_| p.safe_contact_details),
-                school: show(identity).map(|_| p.school),
-                health_notes: show(health).map(|_| p.health_notes),
-                criminal_history: show(criminal).map(|_| p.criminal_history),
-                notes: show(identity).map(|_| p.notes),
-                must_not_receive: p.must_not_receive,
-                withheld,
-            },
+            id: p.id,
+            surname: p.surname,
+            forenames: p.forenames,
+            aliases: p.aliases,
+            date_of_birth: p.date_of_birth,
+            gender: p.gender,
+            ethnicity: p.ethnicity,
+            bame: p.bame,
+            disability: p.disability,
+            lgbt: p.lgbt,
+            address_kind: p.address_kind,
+            address: p.address,
+            postcode: p.postcode,
+            safe_to_contact: p.safe_to_contact,
+            safe_contact_details: p.safe_contact_details,
+            school: p.school,
+            health_notes: p.health_notes,
+            criminal_history: p.criminal_history,
+            notes: p.notes,
+            must_not_receive: p.must_not_receive,
         }
     }
 }
 
-/// A participant as the research list shows them (SECURITY.md 2.3): names and date of birth as
-/// the field policy allows, nothing else.
+/// The fields the research list shows of a person (SECURITY.md 2.3), as the policy allows.
+const RESEARCH_FIELDS: &[&str] = &["id", "surname", "forenames", "date_of_birth"];
+
+/// A person rendered through the field policy (`disclosure::redact`), keeping only `fields` if
+/// given. Tagged fields are left out (whether or not they hold a value) when the policy or a
+/// missing purpose withholds them; `withheld` names their tags. Each tagged value may always be
+/// read back by the organisation that supplied it (its provenance).
+fn person_view(role: ParticipantRole, p: PersonRow, fields: Option<&[&str]>, r: &mut Redactor) -> serde_json::Value {
+    let provenance = p.provenance.clone();
+    let mut person = match serde_json::to_value(PersonFields::from(p)) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => unreachable!("a struct serializes as an object"),
+    };
+    if let Some(keep) = fields {
+        person.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    let withheld = disclosure::redact(Subject::Person(role), &mut person, |tag| provenance.supplier_of(tag), r);
+    person.insert("withheld".to_owned(), serde_json::json!(withheld));
+    serde_json::Value::Object(person)
+}
+
+/// A person on a case, in full as the policy allows.
+#[derive(Serialize)]
+pub struct ParticipantResponse {
+    role: ParticipantRole,
+    person: serde_json::Value,
+}
+
+impl ParticipantResponse {
+    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
+        Self { role, person: person_view(role, p, None, r) }
+    }
+}
+
+/// A participant as the research list shows them: names and date of birth as the field policy
+/// allows, nothing else.
 #[derive(Serialize)]
 pub struct ResearchParticipant {
     role: ParticipantRole,
-    person: ResearchPerson,
-}
-
-#[derive(Serialize)]
-pub struct ResearchPerson {
-    id: PersonId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    surname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    forenames: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date_of_birth: Option<Option<NaiveDate>>,
-    withheld: Vec<&'static str>,
+    person: serde_json::Value,
 }
 
 impl ResearchParticipant {
     pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
-        let mut withheld = Vec::new();
-        let identity = identity_shown(role, &p, r, &mut withheld);
-        let show = |ok: bool| ok.then_some(());
-        Self {
-            role,
-            person: ResearchPerson {
-                id: p.id,
-                surname: show(identity).map(|_| p.surname),
-                forenames: show(identity).map(|_| p.forenames),
-                date_of_birth: show(identity).map(|_| p.date_of_birth),
-                withheld,
-            },
-        }
+        Self { role, person: person_view(role, p, Some(RESEARCH_FIELDS), r) }
     }
 }
 
 impl PersonInput {
-    /// The sensitivity tags this new record would write, with the field that carries each.
+    /// The sensitivity tags this new record would write in `role`, with the field that carries
+    /// each (`disclosure::DECLARED`).
     pub fn tags_written(&self, role: ParticipantRole) -> Vec<(Tag, &'static str)> {
-        let mut out = Vec::new();
-        if role == ParticipantRole::Child {
-            out.push((Tag::Children, "surname"));
-        }
-        if contact_is_protected(role) {
-            if self.address.is_some() || self.postcode.is_some() || self.address_kind.is_some() {
-                out.push((Tag::VictimAddress, "address"));
-            }
-            if self.safe_contact_details.is_some() || self.safe_to_contact.is_some() {
-                out.push((Tag::VictimSafeContact, "safe_contact_details"));
-            }
-        }
-        if self.health_notes.is_some() {
-            out.push((Tag::Health, "health_notes"));
-        }
-        if self.criminal_history.is_some() {
-            out.push((Tag::PerpetratorCriminal, "criminal_history"));
-        }
-        out
+        let body = serde_json::to_value(self).unwrap_or_default();
+        disclosure::tags_written(Subject::Person(role), &body)
     }
 }
 
