@@ -22,6 +22,11 @@ impl FieldProblem {
     pub fn new(field: impl Into<String>, code: impl Into<String>) -> Self {
         Self { field: field.into(), code: code.into(), allowed: Vec::new() }
     }
+
+    /// A value outside a vocabulary: `not_an_allowed_value`, with the values the field takes.
+    pub fn not_allowed(field: impl Into<String>, allowed: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self { allowed: allowed.into_iter().map(Into::into).collect(), ..Self::new(field, "not_an_allowed_value") }
+    }
 }
 
 /// Why a caller is refused (403). The caller is authenticated and the object, if any, is visible.

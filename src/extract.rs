@@ -143,11 +143,11 @@ fn problem_from_serde(path: &str, message: &str) -> FieldProblem {
     }
     if message.starts_with("unknown variant") {
         // serde says: unknown variant `x`, expected one of `a`, `b`, `c`
-        let allowed = message
+        let allowed: Vec<String> = message
             .split_once("expected")
             .map(|(_, list)| list.split('`').skip(1).step_by(2).map(str::to_owned).collect())
             .unwrap_or_default();
-        return FieldProblem { allowed, ..FieldProblem::new(display_path(parent), "not_an_allowed_value") };
+        return FieldProblem::not_allowed(display_path(parent), allowed);
     }
     // A list where an object belongs reaches serde as "invalid length": the shape is wrong.
     let code = if message.starts_with("invalid type") || message.starts_with("invalid length") {

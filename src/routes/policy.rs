@@ -40,6 +40,9 @@ pub async fn get_field_policy(db: Db, _user: AuthUser) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().insert_header(etag(version)).json(PolicyResponse { version, rows }))
 }
 
+/// The roles the policy names (agency reps and IDVAs are subject to their organisation's type).
+const POLICY_ROLES: [Role; 2] = [Role::Coordinator, Role::Chair];
+
 /// PUT /api/v1/field-policy: replaces the whole policy.
 pub async fn put_field_policy(
     db: Db,
@@ -55,16 +58,16 @@ pub async fn put_field_policy(
     let mut problems = Vec::new();
     let mut rows: Vec<PolicyRow> = Vec::new();
     for (i, r) in input.rows.into_iter().enumerate() {
-        let valid_subject = match r.subject_kind.as_str() {
-            "agency_type" => AgencyType::from_code(&r.subject).is_some(),
-            "role" => matches!(Role::from_code(&r.subject), Some(Role::Coordinator | Role::Chair)),
+        let subjects: Vec<&str> = match r.subject_kind.as_str() {
+            "agency_type" => AgencyType::ALL.iter().map(|t| t.as_str()).collect(),
+            "role" => POLICY_ROLES.iter().map(|r| r.as_str()).collect(),
             _ => {
-                problems.push(FieldProblem::new(format!("rows[{i}].subject_kind"), "not_an_allowed_value"));
+                problems.push(FieldProblem::not_allowed(format!("rows[{i}].subject_kind"), ["agency_type", "role"]));
                 continue;
             }
         };
-        if !valid_subject {
-            problems.push(FieldProblem::new(format!("rows[{i}].subject"), "unknown_subject"));
+        if !subjects.contains(&r.subject.as_str()) {
+            problems.push(FieldProblem::not_allowed(format!("rows[{i}].subject"), subjects));
             continue;
         }
         if rows.iter().any(|o| o.subject_kind == r.subject_kind && o.subject == r.subject && o.tag == r.tag) {

@@ -787,3 +787,35 @@ async fn a_change_whose_audit_event_cannot_be_written_leaves_neither_row_nor_eve
         .await;
     assert_eq!(again.status, 201, "the same request succeeds once events can be written");
 }
+
+/// The field policy names its subjects from two vocabularies: an unknown one is a 422 that lists
+/// the values the field takes, for the subject kind given, and nothing is replaced.
+#[actix_web::test]
+async fn a_policy_subject_outside_its_vocabulary_is_refused_with_the_allowed_values() {
+    let w = world().await;
+    let before = w.app.get("/api/v1/field-policy", &w.admin.access).await;
+    let put = |rows: Value| {
+        TestRequest::put()
+            .uri("/api/v1/field-policy")
+            .insert_header(("authorization", format!("Bearer {}", w.admin.access)))
+            .insert_header(("if-match", before.header("etag").unwrap()))
+            .set_json(json!({ "rows": rows }))
+    };
+    let res = w
+        .app
+        .call(put(json!([
+            { "subject_kind": "role", "subject": "agency_rep", "tag": "health", "access": "read" },
+            { "subject_kind": "agency_type", "subject": "coordinator", "tag": "health", "access": "read" }
+        ])))
+        .await;
+    assert_eq!(res.status, 422);
+    let errors = res.json()["errors"].clone();
+    assert_eq!(errors[0]["field"], "rows[0].subject");
+    assert_eq!(errors[0]["code"], "not_an_allowed_value");
+    assert_eq!(errors[0]["allowed"], json!(["coordinator", "chair"]));
+    assert_eq!(errors[1]["field"], "rows[1].subject");
+    let agency_types = errors[1]["allowed"].as_array().unwrap();
+    assert!(agency_types.contains(&json!("police")) && !agency_types.contains(&json!("coordinator")));
+    let after = w.app.get("/api/v1/field-policy", &w.admin.access).await;
+    assert_eq!(after.json(), before.json(), "nothing replaced");
+}
