@@ -26,6 +26,10 @@ pub struct AuthUser {
     pub policy: Arc<[PolicyGrant]>,
 }
 
+/// A caller who is not panel staff named an organisation other than its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotYourAgency;
+
 /// Who a row of the field policy is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicySubject {
@@ -81,6 +85,18 @@ impl AuthUser {
             }
         }
         FieldAccess { levels, agency: self.agency_id }
+    }
+
+    /// The organisation the caller acts for when it names `named` (or none): panel staff may act
+    /// for any organisation, others only for their own. `Err` when a non-staff caller names
+    /// another organisation; `Ok(None)` when it names none and belongs to none.
+    pub fn acting_for(&self, named: Option<AgencyId>, is_staff: bool) -> Result<Option<AgencyId>, NotYourAgency> {
+        match (named, is_staff) {
+            (Some(a), true) => Ok(Some(a)),
+            (Some(a), false) if Some(a) == self.agency_id => Ok(Some(a)),
+            (Some(_), false) => Err(NotYourAgency),
+            (None, _) => Ok(self.agency_id),
+        }
     }
 
     /// The panels on which the caller holds any of `roles`.

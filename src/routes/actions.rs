@@ -161,15 +161,10 @@ pub async fn create_action(
             });
         }
         let mut problems = Vec::new();
-        let owner = match (req.owner_agency_id.map(AgencyId), access.is_staff) {
-            (Some(a), true) => Some(a),
-            (Some(a), false) if Some(a) == user.agency_id => Some(a),
-            (Some(_), false) => {
-                problems.push(FieldProblem::new("owner_agency_id", "must_be_your_agency"));
-                None
-            }
-            (None, _) => user.agency_id,
-        };
+        let owner = user.acting_for(req.owner_agency_id.map(AgencyId), access.is_staff).unwrap_or_else(|_| {
+            problems.push(FieldProblem::new("owner_agency_id", "must_be_your_agency"));
+            None
+        });
         match owner {
             Some(a) => check_owner(conn, access.panel_id, a, req.owner_user_id.map(UserId), &mut problems)?,
             None if problems.is_empty() => problems.push(FieldProblem::new("owner_agency_id", "required")),

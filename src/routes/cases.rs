@@ -696,15 +696,10 @@ pub async fn create_case(
 
         // The referring agency: an agency rep refers for its own organisation; staff may log
         // a referral on behalf of any member organisation.
-        let referring_agency = match (referral.referring_agency_id, is_staff) {
-            (Some(a), true) => Some(a),
-            (Some(a), false) if Some(a) == user.agency_id => Some(a),
-            (Some(_), false) => {
-                problems.push(FieldProblem::new("referring_agency_id", "must_be_your_agency"));
-                None
-            }
-            (None, _) => user.agency_id,
-        };
+        let referring_agency = user.acting_for(referral.referring_agency_id, is_staff).unwrap_or_else(|_| {
+            problems.push(FieldProblem::new("referring_agency_id", "must_be_your_agency"));
+            None
+        });
         match referring_agency {
             Some(a) => {
                 let members = panel::members(conn, panel.id)?;
