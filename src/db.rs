@@ -207,7 +207,9 @@ pub enum Db {
 pub struct Held {
     conn: Option<Pooled>,
     stage: Stage,
-    _permit: OwnedSemaphorePermit,
+    /// Given up with the connection (`release`), not when the request is dropped, which may be
+    /// after its answer is written.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Whether a step on the held connection leaves the request's transaction open or ends it.
@@ -258,7 +260,7 @@ impl Db {
         .await;
         let (conn, out) =
             joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))??;
-        let held = Held { conn: Some(conn), stage: Stage::Open, _permit: permit };
+        let held = Held { conn: Some(conn), stage: Stage::Open, permit: Some(permit) };
         Ok((Db::Held(Arc::new(Mutex::new(held))), out))
     }
 
@@ -376,7 +378,9 @@ impl Db {
     /// Gives the held connection back to the pool (evicted if it failed or is mid-transaction).
     pub fn release(&self) {
         if let Db::Held(held) = self {
-            held.lock().unwrap_or_else(|e| e.into_inner()).conn = None;
+            let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+            h.conn = None;
+            h.permit = None;
         }
     }
 }
