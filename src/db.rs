@@ -1,10 +1,11 @@
 //! The one door to the database: the connection pool, the embedded migrations, and the request's
 //! database handle `Db`.
 //!
-//! A signed-in request holds one pooled connection from the gate's session check to its answer
-//! (`Db::open`); every database step of the request runs on it, in one transaction the first step
-//! begins, and the gate commits it when the answer is a success and rolls it back otherwise
-//! (`Db::finish`). Work runs on actix's blocking pool with the request's span. Public routes
+//! A signed-in request runs its session check on a pooled connection it gives back at once
+//! (`Db::open`); its first database step then takes the connection the request holds to its
+//! answer: every step runs on it, in one transaction the first step begins, committed by the last
+//! (`Db::last_step`, which `audit::audited` uses) or, if left open, by the gate when the answer is a
+//! success, and rolled back otherwise (`Db::finish`). Work runs on actix's blocking pool with the request's span. Public routes
 //! (sign-in, health) take a connection from the pool for each step instead: they hash passwords
 //! between steps, and must not hold a connection while they do.
 //!
@@ -203,12 +204,12 @@ pub enum Db {
     Pool(PgPool),
 }
 
-/// The connection a request holds, with the permit it was checked out under.
+/// The connection a request's transaction runs on, taken at its first step and held, with the
+/// permit it was checked out under, until the gate gives both back (`release`).
 pub struct Held {
+    pool: PgPool,
     conn: Option<Pooled>,
     stage: Stage,
-    /// Given up with the connection (`release`), not when the request is dropped, which may be
-    /// after its answer is written.
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -224,7 +225,7 @@ enum Then {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    /// Checked out; the request's transaction begins with its first step.
+    /// Not begun: the request's transaction takes its connection and begins with its first step.
     Open,
     InTransaction,
     /// Committed or rolled back: later steps (a refusal's audit event) run on their own.
@@ -232,35 +233,40 @@ enum Stage {
 }
 
 impl Db {
-    /// Checks out the request's connection and runs `first` on it outside the request's
-    /// transaction (the session check: its rate-limit token is spent even if the request fails).
-    /// A connection that fails there had died while idle (the server restarted, or ended it): it
-    /// is evicted and `first` tried on another, at most once per connection the pool holds, so
-    /// idle connections that died cost no request.
+    /// Runs `first` (the session check) on a connection of its own, outside the request's
+    /// transaction (its rate-limit token is spent even if the request then fails), and returns
+    /// the request's handle; its transaction takes a connection at its first step. A connection
+    /// that fails in `first` had died while idle (the server restarted, or ended it): it is
+    /// evicted and `first` tried on another, at most once per connection the pool holds, so idle
+    /// connections that died cost no request.
+    ///
+    /// The session check's connection is given back at once rather than held for the handler:
+    /// between the two the request is on the async workers (extractors, the handler's own code),
+    /// and a connection held idle there made 50 clients racing on 4 connections wait past the
+    /// checkout timeout (SECURITY.md F8).
     pub async fn open<T, F>(pool: &PgPool, first: F) -> Result<(Db, T), ApiError>
     where
         F: Fn(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let permit = pool.permit().await?;
-        let pool = pool.clone();
+        let checkout = pool.clone();
         let span = tracing::Span::current();
         let joined = web::block(move || {
             let _entered = span.enter();
+            let _permit = permit;
             let mut tries = 0;
             loop {
-                let mut conn = pool.get()?;
+                let mut conn = checkout.get()?;
                 match work_on(&mut conn, &first) {
-                    Err(ApiError::Unavailable) if tries < pool.pool.max_size() => tries += 1,
-                    Err(e) => return Err(e),
-                    Ok(out) => return Ok((conn, out)),
+                    Err(ApiError::Unavailable) if tries < checkout.pool.max_size() => tries += 1,
+                    out => return out,
                 }
             }
         })
         .await;
-        let (conn, out) =
-            joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))??;
-        let held = Held { conn: Some(conn), stage: Stage::Open, permit: Some(permit) };
+        let out = joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))??;
+        let held = Held { pool: pool.clone(), conn: None, stage: Stage::Open, permit: None };
         Ok((Db::Held(Arc::new(Mutex::new(held))), out))
     }
 
@@ -326,11 +332,10 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let (mut conn, begin, end) = {
+        let (conn, pool, begin, end) = {
             let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
-            let conn = h.conn.take().ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("the request's connection is in use or given back"))
-            })?;
+            let conn = h.conn.take();
+            let pool = h.pool.clone();
             let (begin, in_transaction) = match h.stage {
                 Stage::Open => (true, true),
                 Stage::InTransaction => (false, true),
@@ -348,11 +353,23 @@ impl Db {
                     None
                 }
             };
-            (conn, begin, end)
+            (conn, pool, begin, end)
+        };
+        // The first step takes the request's connection (waiting for a permit as a future).
+        let permit = match conn {
+            Some(_) => None,
+            None => Some(pool.permit().await?),
         };
         let span = tracing::Span::current();
         let joined = web::block(move || {
             let _entered = span.enter();
+            let mut conn = match conn {
+                Some(conn) => conn,
+                None => match pool.get() {
+                    Ok(conn) => conn,
+                    Err(e) => return (None, Err(e)),
+                },
+            };
             let out = work_on(&mut conn, |pg| {
                 if begin {
                     AnsiTransactionManager::begin_transaction(pg)?;
@@ -366,12 +383,18 @@ impl Db {
                 }
                 out
             });
-            (conn, out)
+            (Some(conn), out)
         })
         .await;
         let (conn, out) =
             joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?;
-        held.lock().unwrap_or_else(|e| e.into_inner()).conn = Some(conn);
+        let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+        if conn.is_some() {
+            h.conn = conn;
+            if permit.is_some() {
+                h.permit = permit;
+            }
+        }
         out
     }
 
