@@ -317,7 +317,8 @@ impl Db {
             Db::Held(held) => {
                 {
                     let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
-                    if h.stage != Stage::InTransaction {
+                    // Nothing to end unless a step began the transaction on a connection it took.
+                    if h.stage != Stage::InTransaction || h.conn.is_none() {
                         h.stage = Stage::Finished; // later steps (a refusal's event) run on their own
                         return Ok(());
                     }
@@ -389,7 +390,12 @@ impl Db {
         let (conn, out) =
             joined.map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking database task failed: {e}")))?;
         let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
-        if conn.is_some() {
+        if end.is_some() {
+            // The transaction is over: the connection and its permit go back now, not when the
+            // answer has been rendered and the gate is done with the request.
+            h.permit = None;
+            drop(conn);
+        } else if conn.is_some() {
             h.conn = conn;
             if permit.is_some() {
                 h.permit = permit;
