@@ -239,8 +239,8 @@ struct ProblemBody<'a> {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The problem `type` slug of an error response, kept in the response's extensions so the audit
-/// guard can tell one refusal from another without reading the body.
+/// The problem `type` slug of an error response, kept in the response's extensions so the backstop
+/// audit event (`audit::refusal`) can tell one refusal from another without reading the body.
 #[derive(Debug, Clone, Copy)]
 pub struct ProblemType(pub &'static str);
 

@@ -20,7 +20,8 @@ pub enum Grant {
     AnyUser,
     /// A user holding at least one of these roles (on any panel; object rules narrow it further).
     Roles(&'static [Role]),
-    /// As `Roles`, for routes that touch case data: every request is audited (`audit::guard`).
+    /// As `Roles`, for routes that touch case data: every request leaves exactly one audit event
+    /// (the handler's, through `audit::audited`, or the gate's backstop, `audit::refusal`).
     CaseData(&'static [Role]),
 }
 
@@ -34,7 +35,7 @@ impl Grant {
 }
 
 pub struct AppState {
-    /// The route table, read by the gate and the audit guard for each request's grant.
+    /// The route table, read by the gate for each request's grant.
     pub routes: &'static [RouteSpec],
     pub pool: PgPool,
     pub keys: Keyring,

@@ -132,11 +132,6 @@ impl FieldAccess {
         matches!(self.levels.get(&tag), Some(FieldAccessLevel::Write))
     }
 
-    /// `own`: the caller's organisation's records only (research notes).
-    pub fn own_only(&self, tag: Tag) -> bool {
-        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Own))
-    }
-
     /// Read, or the caller's organisation supplied the value (SECURITY.md §2.4, provenance).
     pub fn can_read_supplied_by(&self, tag: Tag, supplier: Option<AgencyId>) -> bool {
         self.can_read(tag) || (supplier.is_some() && supplier == self.agency)

@@ -126,14 +126,9 @@ impl CaseAccess {
     }
 }
 
-/// A visible case at whatever sight the caller has: only for routes that render the research
-/// list themselves. Locks nothing.
-pub fn case_sight(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    look_up(conn, user, id, false)
-}
-
-/// The one lookup behind every `CaseAccess`: the case's panel and the caller's sight, in one
-/// statement, with a row lock when `lock`.
+/// The one lookup behind every `CaseAccess` (with `case::read`, which reads the case whole with
+/// the same predicates): the case's panel and the caller's sight, in one statement, with a row
+/// lock when `lock`.
 fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> Result<CaseAccess, ApiError> {
     let query = cases::table
         .filter(cases::id.eq(id))
@@ -147,7 +142,7 @@ fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> 
 /// research list (it can see the case, so the refusal reveals nothing). Locks nothing; use
 /// `case_access_for_update` before changing the case.
 pub fn case_access(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
-    case_sight(conn, user, id)?.require_full()
+    look_up(conn, user, id, false)?.require_full()
 }
 
 /// As `case_access`, holding a row lock on the case until the transaction ends, so a status

@@ -32,11 +32,9 @@ pub struct PanelPath {
 /// Whether the caller may see the panel's figures, and whether they come suppressed: exact for
 /// the panel's coordinators and chairs, suppressed for its managers.
 fn figures_access(user: &AuthUser, panel: PanelId) -> Result<bool, ApiError> {
-    let here = user.roles_on(panel);
-    let staff = here.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair));
-    if staff {
+    if user.is_staff_on(panel) {
         Ok(false)
-    } else if here.contains(&Role::Manager) {
+    } else if user.roles_on(panel).contains(&Role::Manager) {
         Ok(true)
     } else {
         Err(ApiError::Forbidden(Forbidden::NotPanelMember))

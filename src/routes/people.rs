@@ -88,8 +88,12 @@ impl PersonInput {
         let forenames = forenames?.unwrap_or_default();
         // The person may be linked in another role later: the supplier of every value that a
         // role tags is recorded, whatever the role here.
-        let carried: Vec<Tag> =
-            ParticipantRole::ALL.iter().flat_map(|r| self.tags_written(*r)).map(|(tag, _)| tag).collect();
+        let body = self.as_body();
+        let carried: Vec<Tag> = ParticipantRole::ALL
+            .iter()
+            .flat_map(|r| disclosure::tags_written(Subject::Person(*r), &body))
+            .map(|(tag, _)| tag)
+            .collect();
         let provenance = Provenance::of_new(supplier, &carried);
         Some(NewPerson {
             normalized_name: person_key(&forenames, &surname),
@@ -222,8 +226,12 @@ impl PersonInput {
     /// The sensitivity tags this new record would write in `role`, with the field that carries
     /// each (`disclosure::DECLARED`).
     pub fn tags_written(&self, role: ParticipantRole) -> Vec<(Tag, &'static str)> {
-        let body = serde_json::to_value(self).unwrap_or_default();
-        disclosure::tags_written(Subject::Person(role), &body)
+        disclosure::tags_written(Subject::Person(role), &self.as_body())
+    }
+
+    /// The record as a request body object, which the disclosure declaration reads by field.
+    fn as_body(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
