@@ -77,14 +77,17 @@ pub struct PgPool {
     /// on a blocking thread. Without it a burst of requests took a blocking thread each (up to
     /// hundreds, each with its stack and allocator arena) only to queue for four connections.
     permits: Arc<tokio::sync::Semaphore>,
-    checkout_timeout: Duration,
+    /// How long a request may queue for a permit while the pool is busy: as long as a statement
+    /// may run. Longer than the checkout timeout, which detects a database that is gone (an
+    /// outage still answers 503 within it: its checkouts fail at once, so permits turn over).
+    queue_timeout: Duration,
 }
 
 impl PgPool {
     /// A permit to check out a connection, waited for as a future; `Unavailable` after the
-    /// checkout timeout.
+    /// queue timeout.
     async fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        match tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned()).await {
+        match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::Unavailable),
         }
@@ -152,7 +155,7 @@ pub fn pool_of(config: &Config, size: u32) -> PgPool {
         pool,
         unreachable_until: Arc::default(),
         permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
-        checkout_timeout: config.db_checkout_timeout,
+        queue_timeout: config.db_statement_timeout.max(config.db_checkout_timeout),
     }
 }
 
