@@ -75,7 +75,7 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
                     ),
             )
         }
-        _ => Box::new(diesel::dsl::sql::<Bool>("false")),
+        _ => Box::new(super::fragment::<Bool>("false")),
     };
     Box::new(cases::panel_id.eq_any(staff).or(by_membership))
 }

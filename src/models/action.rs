@@ -65,7 +65,7 @@ pub struct ActionChanges {
 
 /// Today's date in England and Wales, which is what "due" means to the people using this.
 pub fn london_today(conn: &mut PgConnection) -> QueryResult<NaiveDate> {
-    diesel::select(diesel::dsl::sql::<Date>("(now() AT TIME ZONE 'Europe/London')::date")).get_result(conn)
+    diesel::select(super::fragment::<Date>("(now() AT TIME ZONE 'Europe/London')::date")).get_result(conn)
 }
 
 pub fn insert(conn: &mut PgConnection, new: &NewAction) -> QueryResult<ActionRow> {

@@ -2,6 +2,8 @@
 //! `QueryResult` (or `ApiError` where a known constraint maps to a client error); handlers call
 //! them inside `db::run`, never build SQL themselves.
 
+use diesel::QueryResult;
+
 pub mod access;
 pub mod action;
 pub mod agency;
@@ -28,3 +30,35 @@ macro_rules! after_cursor {
     }};
 }
 pub(crate) use after_cursor;
+
+/// SQL written in the code (never built from input) as an expression diesel may prepare.
+/// `dsl::sql` marks the whole query unsafe to cache, so PostgreSQL parses and plans it again on
+/// every run; a query holding a `Fragment` is prepared once per connection and keyed by its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<ST>(&'static str, std::marker::PhantomData<ST>);
+
+pub const fn fragment<ST>(sql: &'static str) -> Fragment<ST> {
+    Fragment(sql, std::marker::PhantomData)
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> diesel::Expression for Fragment<ST> {
+    type SqlType = ST;
+}
+
+impl<ST> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Fragment<ST> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
+impl<ST> diesel::query_builder::QueryId for Fragment<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST, QS> diesel::AppearsOnTable<QS> for Fragment<ST> where Self: diesel::Expression {}
+impl<ST, QS> diesel::SelectableExpression<QS> for Fragment<ST> where Self: diesel::Expression {}
+impl<ST, GB> diesel::expression::ValidGrouping<GB> for Fragment<ST> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
