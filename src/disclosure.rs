@@ -119,6 +119,11 @@ pub fn whole_record_tag(subject: Subject) -> Option<Tag> {
     covering(subject).find(|d| d.whole_record_but.is_some()).map(|d| d.tag)
 }
 
+/// The tag a single field of `subject` carries, if it is tagged.
+pub fn tag_of(subject: Subject, field: &str) -> Option<Tag> {
+    covering(subject).find(|d| d.fields.contains(&field)).map(|d| d.tag)
+}
+
 /// The tags a request body for `subject` would write, each with the first field that carries it
 /// (for the field policy's 403): a tag is written when the body holds any of its fields with a
 /// value. `body` is the record's JSON object as the client sent it.

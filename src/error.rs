@@ -42,6 +42,8 @@ pub enum Forbidden {
     ConfidentialityNotAcknowledged,
     /// Only the owner agency (or panel staff) may change an action or post on it.
     NotActionOwner,
+    /// Only panel staff or the referring organisation may edit a case.
+    NotCaseEditor,
     /// Reading this needs a valid stated purpose (SECURITY.md AU-3).
     PurposeRequired,
     /// The caller's organisation is not listed to attend the meeting.
@@ -152,6 +154,11 @@ impl ApiError {
                 "not-action-owner",
                 "Not permitted",
                 "Only the owner agency, or the panel's coordinators and chairs, may do this.",
+            ),
+            Self::Forbidden(Forbidden::NotCaseEditor) => (
+                "not-case-editor",
+                "Not permitted",
+                "Only the panel's coordinators and chairs, or the organisation that referred the case, may edit it.",
             ),
             Self::Forbidden(Forbidden::PurposeRequired) => (
                 "purpose-required",

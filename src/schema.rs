@@ -136,6 +136,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_field_changes (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        field -> Text,
+        tag -> Nullable<Text>,
+        old_value -> Jsonb,
+        new_value -> Jsonb,
+        old_supplied_by -> Nullable<Uuid>,
+        new_supplied_by -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        changed_by -> Uuid,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     case_imports (id) {
         id -> Uuid,
         panel_id -> Uuid,
@@ -499,6 +515,8 @@ diesel::joinable!(attendance -> agencies (agency_id));
 diesel::joinable!(attendance -> meetings (meeting_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(audit_seals -> audit_events (event_id));
+diesel::joinable!(case_field_changes -> cases (case_id));
+diesel::joinable!(case_field_changes -> users (changed_by));
 diesel::joinable!(case_imports -> panels (panel_id));
 diesel::joinable!(case_imports -> users (imported_by));
 diesel::joinable!(case_participants -> cases (case_id));
@@ -546,6 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_pending,
     audit_seals,
+    case_field_changes,
     case_imports,
     case_participants,
     case_reference_counters,

@@ -93,7 +93,11 @@ route_table! {
         GET cases::list_cases => CASE_WORK,
         POST cases::create_case => CASE_WORK,
     },
-    "/api/v1/cases/{case_id}" => { GET cases::get_case => CASE_WORK },
+    "/api/v1/cases/{case_id}" => {
+        GET cases::get_case => CASE_WORK,
+        PATCH cases::update_case => CASE_WORK,
+    },
+    "/api/v1/cases/{case_id}/history" => { GET cases::get_case_history => CASE_WORK },
     "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure" => { POST cases::close_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/reopen" => { POST cases::reopen_case => PANEL_STAFF },

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 
+use crate::disclosure;
 use crate::domain::{
     AgencyId, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId,
     PanelId, PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
@@ -14,7 +15,9 @@ use crate::models::after_cursor;
 use crate::models::assessment::AssessmentRow;
 use crate::models::person::PersonRow;
 use crate::pagination::PageRequest;
-use crate::schema::{case_participants, case_reference_counters, case_status_history, cases, locations};
+use crate::schema::{
+    case_field_changes, case_participants, case_reference_counters, case_status_history, cases, locations,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = cases)]
@@ -238,6 +241,181 @@ pub fn record_history(
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// What an edit sets on a case (`edit`); `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = cases)]
+pub struct CaseChanges {
+    pub summary: Option<Option<String>>,
+    pub professional_judgement: Option<bool>,
+    pub professional_judgement_reason: Option<Option<String>>,
+    pub potential_escalation: Option<bool>,
+    pub escalation_incident_count: Option<Option<i32>>,
+    pub children_in_household: Option<Option<i32>>,
+    pub safety_plan: Option<Option<String>>,
+    pub safety_plan_supplied_by: Option<Option<AgencyId>>,
+    pub ward_code: Option<Option<String>>,
+    pub area_text: Option<Option<String>>,
+    pub vulnerabilities: Option<Vec<Vulnerability>>,
+    pub vulnerability_other_text: Option<Option<String>>,
+    pub issue_categories: Option<Vec<IssueCategory>>,
+    pub issue_other_text: Option<Option<String>>,
+    pub consent_status: Option<ConsentStatus>,
+    pub victim_aware: Option<Option<bool>>,
+    pub non_consent_reason: Option<Option<String>>,
+    pub lawful_basis: Option<LawfulBasis>,
+    pub special_category_condition: Option<SpecialCategoryCondition>,
+}
+
+/// The values of a case an edit can change, by the names `case_field_changes` keeps, each with
+/// the organisation that supplied it when it is tagged (provenance).
+fn editable_values(row: &CaseRow) -> Vec<(&'static str, serde_json::Value, Option<AgencyId>)> {
+    use serde_json::json;
+    vec![
+        ("summary", json!(row.summary), None),
+        ("criteria.professional_judgement", json!(row.professional_judgement), None),
+        ("criteria.professional_judgement_reason", json!(row.professional_judgement_reason), None),
+        ("criteria.potential_escalation", json!(row.potential_escalation), None),
+        ("criteria.escalation_incident_count", json!(row.escalation_incident_count), None),
+        ("children_in_household", json!(row.children_in_household), None),
+        ("safety_plan", json!(row.safety_plan), row.safety_plan_supplied_by),
+        ("ward_code", json!(row.ward_code), None),
+        ("area_text", json!(row.area_text), None),
+        ("vulnerabilities", json!(row.vulnerabilities), None),
+        ("vulnerability_other_text", json!(row.vulnerability_other_text), None),
+        ("issue_categories", json!(row.issue_categories), None),
+        ("issue_other_text", json!(row.issue_other_text), None),
+        ("consent.status", json!(row.consent_status), None),
+        ("consent.victim_aware", json!(row.victim_aware), None),
+        ("consent.non_consent_reason", json!(row.non_consent_reason), None),
+        ("lawful_basis", json!(row.lawful_basis), None),
+        ("special_category_condition", json!(row.special_category_condition), None),
+    ]
+}
+
+impl CaseChanges {
+    /// `row` as it would stand with these changes, to check before anything is written.
+    pub fn applied_to(&self, row: &CaseRow) -> CaseRow {
+        fn set<T: Clone>(target: &mut T, change: &Option<T>) {
+            if let Some(v) = change {
+                *target = v.clone();
+            }
+        }
+        let mut r = row.clone();
+        set(&mut r.summary, &self.summary);
+        set(&mut r.professional_judgement, &self.professional_judgement);
+        set(&mut r.professional_judgement_reason, &self.professional_judgement_reason);
+        set(&mut r.potential_escalation, &self.potential_escalation);
+        set(&mut r.escalation_incident_count, &self.escalation_incident_count);
+        set(&mut r.children_in_household, &self.children_in_household);
+        set(&mut r.safety_plan, &self.safety_plan);
+        set(&mut r.safety_plan_supplied_by, &self.safety_plan_supplied_by);
+        set(&mut r.ward_code, &self.ward_code);
+        set(&mut r.area_text, &self.area_text);
+        set(&mut r.vulnerabilities, &self.vulnerabilities);
+        set(&mut r.vulnerability_other_text, &self.vulnerability_other_text);
+        set(&mut r.issue_categories, &self.issue_categories);
+        set(&mut r.issue_other_text, &self.issue_other_text);
+        set(&mut r.consent_status, &self.consent_status);
+        set(&mut r.victim_aware, &self.victim_aware);
+        set(&mut r.non_consent_reason, &self.non_consent_reason);
+        set(&mut r.lawful_basis, &self.lawful_basis);
+        set(&mut r.special_category_condition, &self.special_category_condition);
+        r
+    }
+}
+
+/// One value an edit changes, with the organisations that supplied the old and the new value.
+#[derive(Debug)]
+pub struct ValueChange {
+    pub field: &'static str,
+    old: serde_json::Value,
+    old_supplied_by: Option<AgencyId>,
+    new: serde_json::Value,
+    new_supplied_by: Option<AgencyId>,
+}
+
+/// The values that differ between `before` and `after`.
+pub fn changed_values(before: &CaseRow, after: &CaseRow) -> Vec<ValueChange> {
+    editable_values(before)
+        .into_iter()
+        .zip(editable_values(after))
+        .filter(|((_, old, _), (_, new, _))| old != new)
+        .map(|((field, old, old_supplied_by), (_, new, new_supplied_by))| ValueChange {
+            field,
+            old,
+            old_supplied_by,
+            new,
+            new_supplied_by,
+        })
+        .collect()
+}
+
+/// Applies `changes` to the case and keeps every earlier value (`changed`, from
+/// `changed_values`): one `case_field_changes` row per value, with its tag (from the disclosure
+/// declaration). Returns the row as it now stands.
+pub fn edit(
+    conn: &mut PgConnection,
+    current: &CaseRow,
+    changes: &CaseChanges,
+    changed: &[ValueChange],
+    reason: Option<&str>,
+    by: UserId,
+) -> QueryResult<CaseRow> {
+    let row = diesel::update(cases::table.find(current.id))
+        .set((changes, cases::version.eq(cases::version + 1), cases::updated_at.eq(Utc::now())))
+        .returning(CaseRow::as_returning())
+        .get_result(conn)?;
+    let kept: Vec<_> = changed
+        .iter()
+        .map(|c| {
+            (
+                case_field_changes::case_id.eq(current.id),
+                case_field_changes::field.eq(c.field),
+                case_field_changes::tag.eq(disclosure::tag_of(disclosure::Subject::Case, c.field).map(|t| t.as_str())),
+                case_field_changes::old_value.eq(&c.old),
+                case_field_changes::new_value.eq(&c.new),
+                case_field_changes::old_supplied_by.eq(c.old_supplied_by),
+                case_field_changes::new_supplied_by.eq(c.new_supplied_by),
+                case_field_changes::reason.eq(reason),
+                case_field_changes::changed_by.eq(by),
+            )
+        })
+        .collect();
+    diesel::insert_into(case_field_changes::table).values(kept).execute(conn)?;
+    Ok(row)
+}
+
+/// One kept change of a case's value.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = case_field_changes)]
+pub struct FieldChangeRow {
+    pub field: String,
+    pub tag: Option<String>,
+    pub old_value: serde_json::Value,
+    pub new_value: serde_json::Value,
+    pub old_supplied_by: Option<AgencyId>,
+    pub new_supplied_by: Option<AgencyId>,
+    pub reason: Option<String>,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A case's kept changes and its status history, oldest first (the caller has checked that it
+/// may see the case).
+pub fn changes(conn: &mut PgConnection, case: CaseId) -> QueryResult<(Vec<FieldChangeRow>, Vec<HistoryRow>)> {
+    let fields = case_field_changes::table
+        .filter(case_field_changes::case_id.eq(case))
+        .order((case_field_changes::changed_at, case_field_changes::id))
+        .select(FieldChangeRow::as_select())
+        .load(conn)?;
+    let statuses = case_status_history::table
+        .filter(case_status_history::case_id.eq(case))
+        .order((case_status_history::changed_at, case_status_history::id))
+        .select(HistoryRow::as_select())
+        .load(conn)?;
+    Ok((fields, statuses))
 }
 
 /// The most recent earlier referral on the panel sharing a victim and a perpetrator with this

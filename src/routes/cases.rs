@@ -12,10 +12,10 @@ use crate::disclosure::{self, Redactor, Subject};
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
     LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
-    Tag, UserId, Vulnerability, optional_text, required_text,
+    Tag, UserId, Vulnerability, double_option, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
-use crate::extract::{AccessPurpose, IdempotencyKey, Json, Query};
+use crate::extract::{AccessPurpose, IdempotencyKey, IfMatch, Json, Query};
 use crate::idempotency;
 use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
@@ -1084,4 +1084,274 @@ pub async fn reopen_case(
     .await?;
     tracing::info!(case.id = %out.id, "case reopened");
     Ok(ok_versioned(out.version, &out))
+}
+
+/// A review of the referral criteria: `null` withdraws a criterion, an object sets it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaReview {
+    #[serde(default, deserialize_with = "double_option")]
+    professional_judgement: Option<Option<ProfessionalJudgementInput>>,
+    #[serde(default, deserialize_with = "double_option")]
+    potential_escalation: Option<Option<EscalationInput>>,
+}
+
+/// A case edit: absent fields stay as they are, `null` clears a field that may be empty.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCaseRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    summary: Option<Option<String>>,
+    criteria: Option<CriteriaReview>,
+    #[serde(default, deserialize_with = "double_option")]
+    children_in_household: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    safety_plan: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    ward_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    area_text: Option<Option<String>>,
+    vulnerabilities: Option<Vec<Vulnerability>>,
+    #[serde(default, deserialize_with = "double_option")]
+    vulnerability_other_text: Option<Option<String>>,
+    issue_categories: Option<Vec<IssueCategory>>,
+    #[serde(default, deserialize_with = "double_option")]
+    issue_other_text: Option<Option<String>>,
+    consent: Option<ConsentInput>,
+    lawful_basis: Option<LawfulBasis>,
+    special_category_condition: Option<SpecialCategoryCondition>,
+    /// Why: kept with every value changed; required when consent or the lawful basis changes.
+    reason: Option<String>,
+}
+
+impl UpdateCaseRequest {
+    /// The changes as checked field by field (rules that need the case come after), the reason,
+    /// and whether the edit writes the safety plan (a tagged field).
+    fn parse(self, supplier: Option<AgencyId>) -> Result<(case::CaseChanges, Option<String>, bool), ApiError> {
+        let mut p = Problems::default();
+        let mut text = |field: &str, v: Option<Option<String>>, max: usize| {
+            v.map(|v| p.check(optional_text(field, v.as_deref(), max)).flatten())
+        };
+        let summary = text("summary", self.summary, 10_000);
+        let safety_plan = text("safety_plan", self.safety_plan, 10_000);
+        let ward_code = text("ward_code", self.ward_code, 50);
+        let area_text = text("area_text", self.area_text, 200);
+        let vulnerability_other_text = text("vulnerability_other_text", self.vulnerability_other_text, 500);
+        let issue_other_text = text("issue_other_text", self.issue_other_text, 500);
+        let reason = text("reason", Some(self.reason), 2000).flatten();
+        let mut changes = case::CaseChanges {
+            summary,
+            ward_code,
+            area_text,
+            vulnerability_other_text,
+            issue_other_text,
+            safety_plan_supplied_by: safety_plan.as_ref().map(|plan| plan.as_ref().and(supplier)),
+            safety_plan,
+            lawful_basis: self.lawful_basis,
+            special_category_condition: self.special_category_condition,
+            ..Default::default()
+        };
+        if let Some(criteria) = self.criteria {
+            if let Some(pj) = criteria.professional_judgement {
+                let reason = pj.map(|pj| {
+                    p.check(required_text("criteria.professional_judgement.reason", &pj.reason, 2000))
+                        .unwrap_or_default()
+                });
+                changes.professional_judgement = Some(reason.is_some());
+                changes.professional_judgement_reason = Some(reason);
+            }
+            if let Some(escalation) = criteria.potential_escalation {
+                let count = escalation.map(|e| e.incident_count);
+                if count.is_some_and(|n| !(0..=1000).contains(&n)) {
+                    p.push("criteria.potential_escalation.incident_count", "out_of_range");
+                }
+                changes.potential_escalation = Some(count.is_some());
+                changes.escalation_incident_count = Some(count);
+            }
+        }
+        if let Some(n) = self.children_in_household {
+            if n.is_some_and(|n| !(0..=50).contains(&n)) {
+                p.push("children_in_household", "out_of_range");
+            }
+            changes.children_in_household = Some(n);
+        }
+        for (field, len) in [
+            ("vulnerabilities", self.vulnerabilities.as_ref().map(Vec::len)),
+            ("issue_categories", self.issue_categories.as_ref().map(Vec::len)),
+        ] {
+            if len.is_some_and(|n| n > MAX_CODES) {
+                p.push(field, "too_many_items");
+            }
+        }
+        changes.vulnerabilities = self.vulnerabilities.as_deref().map(dedup);
+        changes.issue_categories = self.issue_categories.as_deref().map(dedup);
+        if let Some(c) = self.consent {
+            let why = p.check(optional_text("consent.non_consent_reason", c.non_consent_reason.as_deref(), 2000));
+            changes.consent_status = Some(c.status);
+            changes.victim_aware = Some(c.victim_aware);
+            changes.non_consent_reason = Some(why.flatten());
+        }
+        let writes_safety_plan = changes.safety_plan.is_some();
+        p.finish(|| Some((changes, reason, writes_safety_plan)))
+    }
+}
+
+/// The rules a case must still meet after an edit (as at referral), on the edited row.
+fn check_edited(row: &CaseRow, kind: PanelKind) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    if row.consent_status != ConsentStatus::Given && row.non_consent_reason.is_none() {
+        problems.push(FieldProblem::new("consent.non_consent_reason", "required_without_consent"));
+    }
+    if kind != PanelKind::Jag && !row.issue_categories.is_empty() {
+        problems.push(FieldProblem::new("issue_categories", "only_for_jag"));
+    }
+    if row.vulnerabilities.contains(&Vulnerability::Other) && row.vulnerability_other_text.is_none() {
+        problems.push(FieldProblem::new("vulnerability_other_text", "required_for_other"));
+    }
+    if row.issue_categories.contains(&IssueCategory::Other) && row.issue_other_text.is_none() {
+        problems.push(FieldProblem::new("issue_other_text", "required_for_other"));
+    }
+    problems
+}
+
+/// Fields whose change must say why (DOMAIN.md §5: a change of consent or lawful basis is
+/// recorded with who, when and why).
+const CHANGES_NEEDING_A_REASON: &[&str] = &[
+    "consent.status",
+    "consent.victim_aware",
+    "consent.non_consent_reason",
+    "lawful_basis",
+    "special_category_condition",
+];
+
+/// PATCH /api/v1/cases/{case_id}
+pub async fn update_case(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<CasePath>,
+    if_match: IfMatch,
+    body: Json<UpdateCaseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (changes, reason, writes_safety_plan) = body.into_inner().parse(user.agency_id)?;
+    let id = CaseId(path.case_id);
+    let out = audit::audited(&db, audit, move |conn| {
+        let access = access::case_access_for_update(conn, &user, id)?.require_full()?;
+        let current = case::get(conn, id)?;
+        if !access.is_staff && user.agency_id != Some(current.referring_agency_id) {
+            return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
+        }
+        if current.version != if_match.version()? {
+            return Err(ApiError::Stale(Some(current.version)));
+        }
+        if writes_safety_plan && !user.field_access(access.panel_id).can_write(Tag::SafetyPlan) {
+            let problem = FieldProblem::new("safety_plan", format!("not_writable:{}", Tag::SafetyPlan.as_str()));
+            return Err(ApiError::FieldsNotWritable(vec![problem]));
+        }
+        if matches!(
+            current.status,
+            CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
+        ) {
+            return Err(ApiError::conflict("status", format!("not_editable_when_{}", current.status.as_str())));
+        }
+        let after = changes.applied_to(&current);
+        let changed = case::changed_values(&current, &after);
+        let mut problems = check_edited(&after, panel::get(conn, current.panel_id)?.kind);
+        if reason.is_none() && changed.iter().any(|c| CHANGES_NEEDING_A_REASON.contains(&c.field)) {
+            problems.push(FieldProblem::new("reason", "required_when_consent_or_lawful_basis_changes"));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Unprocessable(problems));
+        }
+        if !changed.is_empty() {
+            case::edit(conn, &current, &changes, &changed, reason.as_deref(), user.user_id)?;
+        }
+        let (view, disclosed) = written_view(conn, &user, id, ViewFor::Writer)?;
+        let written = writes_safety_plan.then_some(Tag::SafetyPlan);
+        let event = Event::ok(AuditAction::Alter, "case", vec![id.0])
+            .on_panel(view.panel_id)
+            .disclosing(written.into_iter().chain(disclosed));
+        Ok((view, event))
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "case edited");
+    Ok(ok_versioned(out.version, &out))
+}
+
+/// One entry of a case's history: a change of status or of a value. A value the reader may not
+/// read is not shown, only that it changed (`withheld`).
+#[derive(Serialize)]
+pub struct CaseHistoryEntry {
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<serde_json::Value>,
+    reason: Option<String>,
+    changed_by: UserId,
+    changed_at: chrono::DateTime<Utc>,
+    withheld: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct CaseHistory {
+    case_id: CaseId,
+    items: Vec<CaseHistoryEntry>,
+}
+
+/// GET /api/v1/cases/{case_id}/history
+pub async fn get_case_history(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<CasePath>,
+    purpose: AccessPurpose,
+) -> Result<HttpResponse, ApiError> {
+    let id = CaseId(path.case_id);
+    let out = audit::audited(&db, audit, move |conn| {
+        let access = access::case_access(conn, &user, id)?.require_full()?;
+        let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
+        let mut r = Redactor::new(user.field_access(access.panel_id), purpose.is_some());
+        let (fields, statuses) = case::changes(conn, id)?;
+        let mut items: Vec<CaseHistoryEntry> = statuses
+            .into_iter()
+            .map(|h| CaseHistoryEntry {
+                kind: "status",
+                field: None,
+                from: h.from_status.map(|s| serde_json::json!(s)),
+                to: Some(serde_json::json!(h.to_status)),
+                reason: h.reason,
+                changed_by: h.changed_by,
+                changed_at: h.changed_at,
+                withheld: Vec::new(),
+            })
+            .collect();
+        for change in fields {
+            let mut withheld = Vec::new();
+            // Both values must be readable: each was supplied by its own organisation.
+            let shown = [change.old_supplied_by, change.new_supplied_by]
+                .into_iter()
+                .all(|supplier| disclosure::shown(Subject::Case, &change.field, supplier, &mut r, &mut withheld));
+            items.push(CaseHistoryEntry {
+                kind: "value",
+                from: shown.then_some(change.old_value),
+                to: shown.then_some(change.new_value),
+                field: Some(change.field),
+                reason: change.reason,
+                changed_by: change.changed_by,
+                changed_at: change.changed_at,
+                withheld,
+            });
+        }
+        items.sort_by_key(|i| i.changed_at);
+        let event = Event::ok(AuditAction::Consult, "case", vec![id.0])
+            .on_panel(access.panel_id)
+            .disclosing(r.disclosed())
+            .for_purpose(purpose.map(|p| p.audited));
+        Ok((CaseHistory { case_id: id, items }, event))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
 }

@@ -3,6 +3,7 @@
 
 mod agencies;
 mod auth;
+mod case_edits;
 mod cases;
 mod contract;
 mod dates;

@@ -1,0 +1,243 @@
+//! A case lives after referral (issue 13): edits with `If-Match`, every earlier value kept in the
+//! case's history with who, when and why, and the history redacted by the same policy as the case.
+
+use actix_web::test::TestRequest;
+use serde_json::{Value, json};
+
+use crate::cases::{PURPOSE, World, world};
+use crate::helpers::{Res, Session};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn text(res: &Res) -> String {
+    String::from_utf8_lossy(&res.body).into_owned()
+}
+
+async fn edit(w: &World, who: &Session, case: &str, version: Option<i64>, body: Value) -> Res {
+    let etag = version.map(|v| format!("\"{v}\""));
+    w.app.patch(&format!("/api/v1/cases/{case}"), &who.access, etag.as_deref(), body).await
+}
+
+async fn history(w: &World, who: &Session, case: &str, purpose: bool) -> Res {
+    let mut req = TestRequest::get()
+        .uri(&format!("/api/v1/cases/{case}/history"))
+        .insert_header(("authorization", format!("Bearer {}", who.access)));
+    if purpose {
+        req = req.insert_header(PURPOSE);
+    }
+    w.app.call(req).await
+}
+
+/// The (action, tags disclosed) of every audit event naming the case.
+fn audit_of(w: &World, case: &str) -> Vec<(String, Vec<String>)> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct E {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        action: String,
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+        tags_disclosed: Vec<String>,
+    }
+    let case: uuid::Uuid = case.parse().unwrap();
+    diesel::sql_query("SELECT action, tags_disclosed FROM audit_events WHERE $1 = ANY (object_ids) ORDER BY id")
+        .bind::<diesel::sql_types::Uuid, _>(case)
+        .load::<E>(&mut w.app.db.conn())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.tags_disclosed))
+        .collect()
+}
+
+fn value_changes(history: &Value, field: &str) -> Vec<Value> {
+    history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "value" && i["field"] == field)
+        .cloned()
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_coordinator_corrects_a_case_and_its_history_keeps_the_earlier_values() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let v = case["version"].as_i64().unwrap();
+
+    let missing = edit(&w, &w.coordinator, &c, None, json!({ "summary": "Typo fixed" })).await;
+    assert_eq!(missing.status, 428, "{}", text(&missing));
+    let stale = edit(&w, &w.coordinator, &c, Some(v + 5), json!({ "summary": "Typo fixed" })).await;
+    assert_eq!(stale.status, 412);
+
+    let body = json!({ "summary": "Typo fixed", "children_in_household": 3, "ward_code": "E05000001",
+                       "criteria": { "potential_escalation": { "incident_count": 4 } }, "reason": "Corrected after the call" });
+    let res = edit(&w, &w.coordinator, &c, Some(v), body).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let edited = res.json();
+    assert_eq!(edited["version"], v + 1);
+    assert_eq!(res.header("etag").unwrap(), format!("\"{}\"", v + 1));
+    assert_eq!(edited["summary"], "Typo fixed");
+    assert_eq!(edited["children_in_household"], 3);
+    assert_eq!(edited["criteria"]["potential_escalation"], true);
+    assert_eq!(edited["criteria"]["escalation_incident_count"], 4);
+
+    // Nothing else changed, and the stale edit above left nothing behind.
+    let h = history(&w, &w.coordinator, &c, false).await;
+    assert_eq!(h.status, 200, "{}", text(&h));
+    let h = h.json();
+    let children = value_changes(&h, "children_in_household");
+    assert_eq!(children.len(), 1, "{h}");
+    assert_eq!((children[0]["from"].clone(), children[0]["to"].clone()), (json!(2), json!(3)));
+    assert_eq!(children[0]["reason"], "Corrected after the call");
+    assert_eq!(children[0]["changed_by"], w.coordinator.user_id.to_string());
+    assert_eq!(value_changes(&h, "summary")[0]["from"], Value::Null);
+    assert_eq!(value_changes(&h, "criteria.escalation_incident_count")[0]["to"], 4);
+    let fields: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "value")
+        .map(|i| i["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields.len(), 5, "{fields:?}");
+    assert_eq!(h["items"][0]["kind"], "status");
+
+    // An edit that changes nothing keeps the version and adds no history.
+    let same = edit(&w, &w.coordinator, &c, Some(v + 1), json!({ "summary": "Typo fixed" })).await;
+    assert_eq!(same.status, 200);
+    assert_eq!(same.json()["version"], v + 1);
+    let again = history(&w, &w.coordinator, &c, false).await.json();
+    assert_eq!(again["items"].as_array().unwrap().len(), h["items"].as_array().unwrap().len());
+
+    // Clearing a field is a change too; an unknown field is refused and changes nothing.
+    let cleared = edit(&w, &w.coordinator, &c, Some(v + 1), json!({ "summary": null })).await;
+    assert_eq!(cleared.json()["summary"], Value::Null);
+    let unknown = edit(&w, &w.coordinator, &c, Some(v + 2), json!({ "status": "closed" })).await;
+    assert_eq!(unknown.status, 400, "{}", text(&unknown));
+}
+
+#[actix_web::test]
+async fn a_change_of_consent_says_why_and_keeps_the_rules_of_a_referral() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let v = case["version"].as_i64().unwrap();
+
+    let no_reason = edit(
+        &w,
+        &w.coordinator,
+        &c,
+        Some(v),
+        json!({ "consent": { "status": "refused",
+        "non_consent_reason": "Victim withdrew consent at the IDVA visit" } }),
+    )
+    .await;
+    assert_eq!(no_reason.status, 422, "{}", text(&no_reason));
+    assert_eq!(
+        no_reason.field_errors(),
+        vec![("reason".into(), "required_when_consent_or_lawful_basis_changes".into())]
+    );
+    let no_why = edit(
+        &w,
+        &w.coordinator,
+        &c,
+        Some(v),
+        json!({ "consent": { "status": "refused" }, "reason": "Told by the IDVA" }),
+    )
+    .await;
+    assert_eq!(no_why.status, 422);
+    assert_eq!(no_why.field_errors(), vec![("consent.non_consent_reason".into(), "required_without_consent".into())]);
+    let other = edit(&w, &w.coordinator, &c, Some(v), json!({ "vulnerabilities": ["other"] })).await;
+    assert_eq!(other.field_errors(), vec![("vulnerability_other_text".into(), "required_for_other".into())]);
+    // The refusals changed nothing.
+    let now = w.app.get(&format!("/api/v1/cases/{c}"), &w.coordinator.access).await.json();
+    assert_eq!((now["version"].as_i64(), now["consent"]["status"].as_str()), (Some(v), Some("given")));
+
+    let ok = edit(
+        &w,
+        &w.coordinator,
+        &c,
+        Some(v),
+        json!({ "consent": { "status": "refused", "victim_aware": true,
+        "non_consent_reason": "Victim withdrew consent at the IDVA visit" }, "reason": "Told by the IDVA on 3 March" }),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", text(&ok));
+    assert_eq!(ok.json()["consent"]["status"], "refused");
+    let h = history(&w, &w.coordinator, &c, false).await.json();
+    let status = value_changes(&h, "consent.status");
+    assert_eq!((status[0]["from"].clone(), status[0]["to"].clone()), (json!("given"), json!("refused")));
+    assert_eq!(status[0]["reason"], "Told by the IDVA on 3 March");
+    assert!(value_changes(&h, "consent.victim_aware").is_empty(), "unchanged values are not history: {h}");
+}
+
+#[actix_web::test]
+async fn editing_is_for_staff_and_the_referrer_and_not_once_the_case_has_ended() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let v = case["version"].as_i64().unwrap();
+    w.link_police(&c).await;
+
+    let police = edit(&w, &w.police, &c, Some(v), json!({ "summary": "Police view" })).await;
+    assert_eq!(police.status, 403, "{}", text(&police));
+    assert_eq!(police.problem_type(), "/problems/not-case-editor");
+    let by_referrer = edit(&w, &w.idva, &c, Some(v), json!({ "summary": "From the IDVA" })).await;
+    assert_eq!(by_referrer.status, 200, "{}", text(&by_referrer));
+    // Someone who cannot see the case gets the 404 of a case that does not exist.
+    let housing = edit(&w, &w.housing, &c, Some(v + 1), json!({ "summary": "x" })).await;
+    assert_eq!(housing.status, 404);
+
+    assert_eq!(w.move_to(&c, "withdrawn", Some("Victim moved away")).await.status, 200);
+    let version = w.app.get(&format!("/api/v1/cases/{c}"), &w.coordinator.access).await.json()["version"].as_i64();
+    let ended = edit(&w, &w.coordinator, &c, version, json!({ "summary": "Late note" })).await;
+    assert_eq!(ended.status, 409, "{}", text(&ended));
+    assert_eq!(ended.field_errors(), vec![("status".into(), "not_editable_when_withdrawn".into())]);
+}
+
+#[actix_web::test]
+async fn the_safety_plan_follows_the_field_policy_on_write_and_in_the_history() {
+    let w = world().await;
+    // The police may read only the safety-plan values they supplied themselves.
+    w.set_policy("agency_type", "police", "safety_plan", "own").await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let v = case["version"].as_i64().unwrap();
+    w.link_police(&c).await;
+
+    let by_coordinator =
+        edit(&w, &w.coordinator, &c, Some(v), json!({ "safety_plan": "CANARY-plan-by-coordinator" })).await;
+    assert_eq!(by_coordinator.status, 403, "{}", text(&by_coordinator));
+    assert_eq!(by_coordinator.problem_type(), "/problems/field-not-writable");
+    let first = edit(&w, &w.idva, &c, Some(v), json!({ "safety_plan": "CANARY-plan-1" })).await;
+    assert_eq!(first.status, 200, "{}", text(&first));
+    assert_eq!(first.json()["safety_plan"], "CANARY-plan-1", "the writer gets its own value back");
+    let second = edit(&w, &w.idva, &c, Some(v + 1), json!({ "safety_plan": "CANARY-plan-2" })).await;
+    assert_eq!(second.status, 200);
+
+    // Panel staff with a purpose read both values; without one they see only that it changed.
+    let staff = history(&w, &w.coordinator, &c, true).await.json();
+    let plans = value_changes(&staff, "safety_plan");
+    assert_eq!(plans.len(), 2);
+    assert_eq!((plans[1]["from"].clone(), plans[1]["to"].clone()), (json!("CANARY-plan-1"), json!("CANARY-plan-2")));
+    let no_purpose = history(&w, &w.coordinator, &c, false).await;
+    assert!(!text(&no_purpose).contains("CANARY"), "{}", text(&no_purpose));
+    let plans = value_changes(&no_purpose.json(), "safety_plan");
+    assert_eq!(plans.len(), 2);
+    assert_eq!(plans[0]["withheld"], json!(["safety_plan"]));
+    assert!(plans[0].get("from").is_none() && plans[0].get("to").is_none());
+
+    // The police, even with a purpose, read none of the IDVA's values.
+    let police = history(&w, &w.police, &c, true).await;
+    assert_eq!(police.status, 200, "{}", text(&police));
+    assert!(!text(&police).contains("CANARY"), "{}", text(&police));
+    assert_eq!(value_changes(&police.json(), "safety_plan").len(), 2);
+
+    // Every edit and every history read left its event with the tags it disclosed.
+    let events = audit_of(&w, &c);
+    assert!(events.iter().any(|(action, tags)| action == "alter" && tags.contains(&"safety_plan".to_owned())));
+    assert!(events.iter().any(|(action, tags)| action == "consult" && tags.contains(&"safety_plan".to_owned())));
+}
