@@ -136,6 +136,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_exclusions (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        user_id -> Uuid,
+        reason -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        lifted_by -> Nullable<Uuid>,
+        lifted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     case_field_changes (id) {
         id -> Uuid,
         case_id -> Uuid,
@@ -515,6 +528,7 @@ diesel::joinable!(attendance -> agencies (agency_id));
 diesel::joinable!(attendance -> meetings (meeting_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(audit_seals -> audit_events (event_id));
+diesel::joinable!(case_exclusions -> cases (case_id));
 diesel::joinable!(case_field_changes -> cases (case_id));
 diesel::joinable!(case_field_changes -> users (changed_by));
 diesel::joinable!(case_imports -> panels (panel_id));
@@ -564,6 +578,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_pending,
     audit_seals,
+    case_exclusions,
     case_field_changes,
     case_imports,
     case_participants,

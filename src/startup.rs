@@ -17,8 +17,8 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, alerts, assessments, audit, auth, cases, health, imports, meetings, metrics, panels, people,
-    policy, users,
+    actions, agencies, alerts, assessments, audit, auth, cases, exclusions, health, imports, meetings, metrics, panels,
+    people, policy, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -98,6 +98,11 @@ route_table! {
         PATCH cases::update_case => CASE_WORK,
     },
     "/api/v1/cases/{case_id}/history" => { GET cases::get_case_history => CASE_WORK },
+    "/api/v1/cases/{case_id}/exclusions" => {
+        GET exclusions::list_exclusions => PANEL_STAFF,
+        POST exclusions::create_exclusion => PANEL_STAFF,
+    },
+    "/api/v1/cases/{case_id}/exclusions/{exclusion_id}" => { DELETE exclusions::lift_exclusion => PANEL_STAFF },
     "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure" => { POST cases::close_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/reopen" => { POST cases::reopen_case => PANEL_STAFF },

@@ -5,7 +5,8 @@
 //! panel on which they hold the role when their organisation is an active member of that panel
 //! with a signed information sharing agreement **and** it referred the case, or is listed to
 //! attend (present or sending information) a meeting where the case is on the agenda, or owns an
-//! action on it. System admins, managers and auditors hold no case role and see no case content.
+//! action on it. A user excluded from a case does not see it at all. System admins, managers and
+//! auditors hold no case role and see no case content.
 
 use diesel::dsl::exists;
 use diesel::pg::Pg;
@@ -14,7 +15,7 @@ use diesel::sql_types::Bool;
 
 use crate::domain::{AttendanceType, AuthUser, CaseId, PanelId, Role};
 use crate::error::ApiError;
-use crate::schema::{actions, agenda_items, attendance, case_participants, cases, panel_members};
+use crate::schema::{actions, agenda_items, attendance, case_exclusions, case_participants, cases, panel_members};
 
 type CasePredicate = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
 
@@ -77,7 +78,14 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
         }
         _ => Box::new(super::fragment::<Bool>("false")),
     };
-    Box::new(cases::panel_id.eq_any(staff).or(by_membership))
+    // A user excluded from a case does not see it, whatever else would let them (SECURITY.md 2.3).
+    let not_excluded = diesel::dsl::not(exists(
+        case_exclusions::table
+            .filter(case_exclusions::case_id.eq(cases::id))
+            .filter(case_exclusions::user_id.eq(user.user_id))
+            .filter(case_exclusions::lifted_at.is_null()),
+    ));
+    Box::new(cases::panel_id.eq_any(staff).or(by_membership).and(not_excluded))
 }
 
 /// How much of a visible case the caller may see (SECURITY.md 2.3). Sight that comes only from a

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod exclusions;
 pub mod health;
 pub mod imports;
 pub mod meetings;

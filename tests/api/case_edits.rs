@@ -241,3 +241,101 @@ async fn the_safety_plan_follows_the_field_policy_on_write_and_in_the_history() 
     assert!(events.iter().any(|(action, tags)| action == "alter" && tags.contains(&"safety_plan".to_owned())));
     assert!(events.iter().any(|(action, tags)| action == "consult" && tags.contains(&"safety_plan".to_owned())));
 }
+
+#[actix_web::test]
+async fn an_excluded_user_finds_the_case_nowhere_until_the_exclusion_is_lifted() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let action = w.link_police(&c).await;
+    let a = id(&action);
+    // A colleague in the same force, and a second coordinator, keep their sight.
+    let colleague = w
+        .app
+        .user(
+            &w.admin,
+            "police2@test.example",
+            Some(w.police_agency),
+            json!([{ "role": "agency_rep", "panel_id": w.marac }]),
+        )
+        .await;
+    let chair = w
+        .app
+        .user(&w.admin, "chair@test.example", Some(w.police_agency), json!([{ "role": "chair", "panel_id": w.marac }]))
+        .await;
+
+    let by_police = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/exclusions"),
+            Some(&w.police.access),
+            json!({ "user_id": colleague.user_id, "reason": "x" }),
+        )
+        .await;
+    assert_eq!(by_police.status, 403, "only panel staff exclude");
+    let own = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/exclusions"),
+            Some(&w.coordinator.access),
+            json!({ "user_id": w.coordinator.user_id, "reason": "Knows the victim" }),
+        )
+        .await;
+    assert_eq!(own.field_errors(), vec![("user_id".into(), "cannot_exclude_yourself".into())]);
+    let res = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/exclusions"),
+            Some(&w.coordinator.access),
+            json!({ "user_id": w.police.user_id, "reason": "Officer is the victim's neighbour" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", text(&res));
+    let exclusion = id(&res.json());
+    let twice = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/exclusions"),
+            Some(&w.coordinator.access),
+            json!({ "user_id": w.police.user_id, "reason": "Again" }),
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+
+    // For the excluded officer the case answers exactly as a case that does not exist.
+    let missing = uuid::Uuid::new_v4();
+    for (path, absent) in [
+        (format!("/api/v1/cases/{c}"), format!("/api/v1/cases/{missing}")),
+        (format!("/api/v1/cases/{c}/history"), format!("/api/v1/cases/{missing}/history")),
+        (format!("/api/v1/cases/{c}/risk-assessments"), format!("/api/v1/cases/{missing}/risk-assessments")),
+        (format!("/api/v1/actions/{a}"), format!("/api/v1/actions/{missing}")),
+    ] {
+        let seen = w.app.get(&path, &w.police.access).await;
+        let none = w.app.get(&absent, &w.police.access).await;
+        assert_eq!(seen.status, 404, "{path}: {}", text(&seen));
+        assert_eq!(seen.body_without_request_id(), none.body_without_request_id(), "{path}");
+    }
+    let listed = w.app.get(&format!("/api/v1/cases?panel_id={}", w.marac), &w.police.access).await.json();
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+    let actions = w.app.get("/api/v1/actions", &w.police.access).await;
+    assert!(!text(&actions).contains(&a), "{}", text(&actions));
+    for other in [&colleague, &chair, &w.coordinator] {
+        assert_eq!(w.app.get(&format!("/api/v1/cases/{c}"), &other.access).await.status, 200);
+    }
+
+    // Lifting gives sight back; the record of the exclusion stays.
+    let lift = w
+        .app
+        .call(
+            TestRequest::delete()
+                .uri(&format!("/api/v1/cases/{c}/exclusions/{exclusion}"))
+                .insert_header(("authorization", format!("Bearer {}", chair.access))),
+        )
+        .await;
+    assert_eq!(lift.status, 200, "{}", text(&lift));
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{c}"), &w.police.access).await.status, 200);
+    let listed = w.app.get(&format!("/api/v1/cases/{c}/exclusions"), &w.coordinator.access).await.json();
+    assert_eq!(listed["items"][0]["lifted_by"], chair.user_id.to_string());
+    let events = audit_of(&w, &c);
+    assert_eq!(events.iter().filter(|(action, _)| action == "alter").count(), 2, "{events:?}");
+}
