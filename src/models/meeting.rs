@@ -98,6 +98,22 @@ pub fn set_status(conn: &mut PgConnection, id: MeetingId, status: MeetingStatus)
         .get_result(conn)
 }
 
+/// Records every agenda item without an outcome as heard (when the meeting is held); a new
+/// agenda version when any was.
+pub fn mark_listed_items_heard(conn: &mut PgConnection, id: MeetingId) -> QueryResult<usize> {
+    let n = diesel::update(
+        agenda_items::table.filter(agenda_items::meeting_id.eq(id)).filter(agenda_items::outcome.is_null()),
+    )
+    .set(agenda_items::outcome.eq(Some(AgendaOutcome::Heard)))
+    .execute(conn)?;
+    if n > 0 {
+        diesel::update(meetings::table.find(id))
+            .set(meetings::agenda_version.eq(meetings::agenda_version + 1))
+            .execute(conn)?;
+    }
+    Ok(n)
+}
+
 // ------------------------------------------------------------------ agenda
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -319,15 +335,25 @@ pub fn acknowledge(
     agency: AgencyId,
     user: UserId,
 ) -> QueryResult<Option<AttendanceRow>> {
-    let listed: Option<AttendanceType> = attendance::table
+    // The user's own row first, then the organisation's unnamed one, then any other of its rows.
+    let listed: Option<(uuid::Uuid, Option<UserId>, AttendanceType)> = attendance::table
         .filter(attendance::meeting_id.eq(meeting))
         .filter(attendance::agency_id.eq(agency))
-        .filter(attendance::user_id.eq(user).or(attendance::user_id.is_null()))
-        .order(attendance::user_id.desc().nulls_last())
-        .select(attendance::attendance_type)
+        .order((attendance::user_id.eq(user).desc(), attendance::user_id.is_null().desc(), attendance::id))
+        .select((attendance::id, attendance::user_id, attendance::attendance_type))
         .first(conn)
         .optional()?;
-    let Some(kind) = listed else { return Ok(None) };
+    let Some((row, named, kind)) = listed else { return Ok(None) };
+    if named.is_none() || named == Some(user) {
+        // The organisation's listing becomes this user's: the organisation is listed once, by
+        // whoever attends for it, not once unnamed and again by name.
+        return diesel::update(attendance::table.find(row))
+            .set((attendance::user_id.eq(Some(user)), attendance::confidentiality_acknowledged_at.eq(Utc::now())))
+            .returning(AttendanceRow::as_returning())
+            .get_result(conn)
+            .map(Some);
+    }
+    // A second person attending for the organisation.
     diesel::insert_into(attendance::table)
         .values((
             attendance::meeting_id.eq(meeting),
@@ -337,9 +363,6 @@ pub fn acknowledge(
             attendance::confidentiality_acknowledged_at.eq(Utc::now()),
             attendance::recorded_by.eq(user),
         ))
-        .on_conflict((attendance::meeting_id, attendance::agency_id, attendance::user_id))
-        .do_update()
-        .set(attendance::confidentiality_acknowledged_at.eq(Utc::now()))
         .returning(AttendanceRow::as_returning())
         .get_result(conn)
         .map(Some)

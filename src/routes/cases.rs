@@ -1018,16 +1018,17 @@ pub async fn close_case(
         if closed_on < current.referral_date {
             problems.push(FieldProblem::new("closed_on", "before_referral_date"));
         }
+        // DOMAIN.md §6.2, for every kind of panel: remaining actions are completed, cancelled or
+        // handed on first.
+        if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
+            problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
+        }
         let window_end = (panel.kind == PanelKind::Marac)
             .then(|| current.referral_date + chrono::Duration::days(i64::from(panel.settings.repeat_window_days)));
         match panel.kind {
             PanelKind::Cmarac => {
                 if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
                     problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
-                }
-                // DOMAIN.md §6.2: remaining actions are completed, cancelled or handed on first.
-                if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
-                    problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
                 }
             }
             PanelKind::Marac => {

@@ -317,6 +317,13 @@ pub async fn transition_meeting(
                 requested: to.as_str(),
             });
         }
+        if to == MeetingStatus::Held {
+            if access.meeting.meeting_date > crate::models::action::london_today(conn)? {
+                return Err(ApiError::unprocessable("meeting_date", "in_future"));
+            }
+            // Items still listed when the meeting is held were heard unless marked otherwise.
+            meeting::mark_listed_items_heard(conn, id)?;
+        }
         let row = meeting::set_status(conn, id, to)?;
         let event = meeting_event(AuditAction::Alter, &row);
         Ok((row, event))

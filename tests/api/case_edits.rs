@@ -339,3 +339,45 @@ async fn an_excluded_user_finds_the_case_nowhere_until_the_exclusion_is_lifted()
     let events = audit_of(&w, &c);
     assert_eq!(events.iter().filter(|(action, _)| action == "alter").count(), 2, "{events:?}");
 }
+
+#[actix_web::test]
+async fn what_a_coordinator_stumbled_on_is_mended() {
+    let w = world().await;
+    // A meeting dated in the future cannot be marked held.
+    let later = w.meeting(w.marac, &crate::cases::days_ago(-7), json!({})).await;
+    let l = id(&later);
+    for to in ["agenda_published", "in_progress"] {
+        assert_eq!(w.meeting_to(&l, to).await.status, 200);
+    }
+    let early = w.meeting_to(&l, "held").await;
+    assert_eq!(early.status, 422, "{}", text(&early));
+    assert_eq!(early.field_errors(), vec![("meeting_date".into(), "in_future".into())]);
+
+    // Acknowledging confidentiality names the organisation's attendee; it is not listed twice.
+    let today = w.meeting(w.marac, &crate::cases::days_ago(0), json!({})).await;
+    let m = id(&today);
+    w.attend(&m, w.police_agency, "present").await;
+    w.acknowledge(&m, &w.police).await;
+    w.acknowledge(&m, &w.police).await;
+    let attendance = w.app.get(&format!("/api/v1/meetings/{m}/attendance"), &w.coordinator.access).await.json();
+    let rows = attendance["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{attendance}");
+    assert_eq!(rows[0]["user_id"], w.police.user_id.to_string());
+    assert!(rows[0]["confidentiality_acknowledged_at"].is_string());
+
+    // A MARAC case does not close while an action on it is open.
+    let case = w.accepted_marac_case(0, json!([])).await;
+    let c = id(&case);
+    assert_eq!(w.move_to(&c, "open", None).await.status, 200);
+    w.link_police(&c).await;
+    let close = w
+        .app
+        .post(
+            &format!("/api/v1/cases/{c}/closure"),
+            Some(&w.coordinator.access),
+            json!({ "categories": ["deceased"], "reason": "Victim deceased." }),
+        )
+        .await;
+    assert_eq!(close.status, 422, "{}", text(&close));
+    assert_eq!(close.field_errors(), vec![("actions".into(), "outstanding_actions_remain".into())]);
+}
