@@ -99,7 +99,8 @@ SELECT pg_temp.clone_rows('risk_assessments',
     'created_at', 'k.referral_date::timestamptz'));
 
 SELECT pg_temp.clone_rows('actions', 'FROM clone k JOIN actions t ON t.case_id = k.template_id', jsonb_build_object(
-    'id', $$md5(t.id::text || ':' || k.g)::uuid$$, 'case_id', 'k.id', 'panel_id', 'k.panel_id', 'due_date', 'k.referral_date + 28',
+    'id', $$md5(t.id::text || ':' || k.g)::uuid$$, 'case_id', 'k.id', 'panel_id', 'k.panel_id',
+    'case_reference', $$'BENCH-' || k.g$$, 'due_date', 'k.referral_date + 28',
     'created_at', 'k.referral_date::timestamptz', 'updated_at', 'k.referral_date::timestamptz'));
 
 -- Meeting j of a panel is held 14 × j days ago (j = 0 … 260: ten years).

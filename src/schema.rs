@@ -29,6 +29,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         panel_id -> Uuid,
+        case_reference -> Text,
     }
 }
 

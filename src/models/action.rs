@@ -15,6 +15,7 @@ use crate::schema::{action_updates, actions};
 pub struct ActionRow {
     pub id: ActionId,
     pub case_id: CaseId,
+    pub case_reference: String,
     pub meeting_id: Option<MeetingId>,
     pub description: String,
     pub owner_agency_id: AgencyId,
@@ -40,6 +41,7 @@ impl ActionRow {
 #[diesel(table_name = actions)]
 pub struct NewAction {
     pub case_id: CaseId,
+    pub case_reference: String,
     /// The case's panel (metrics count a panel's actions by it).
     pub panel_id: PanelId,
     pub meeting_id: Option<MeetingId>,

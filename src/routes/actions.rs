@@ -34,6 +34,8 @@ fn update_event(action: AuditAction, u: &crate::models::action::UpdateRow) -> Ev
 pub struct ActionResponse {
     id: ActionId,
     case_id: CaseId,
+    /// The case's reference, as people know it.
+    case_reference: String,
     meeting_id: Option<MeetingId>,
     description: String,
     owner_agency_id: AgencyId,
@@ -55,6 +57,7 @@ impl ActionResponse {
             overdue: a.overdue(today),
             id: a.id,
             case_id: a.case_id,
+            case_reference: a.case_reference,
             meeting_id: a.meeting_id,
             description: a.description,
             owner_agency_id: a.owner_agency_id,
@@ -193,6 +196,7 @@ pub async fn create_action(
             conn,
             &NewAction {
                 case_id,
+                case_reference: current.reference.clone(),
                 panel_id: access.panel_id,
                 meeting_id: req.meeting_id.map(MeetingId),
                 description,

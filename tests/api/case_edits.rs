@@ -317,8 +317,11 @@ async fn an_excluded_user_finds_the_case_nowhere_until_the_exclusion_is_lifted()
     }
     let listed = w.app.get(&format!("/api/v1/cases?panel_id={}", w.marac), &w.police.access).await.json();
     assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
-    let actions = w.app.get("/api/v1/actions", &w.police.access).await;
-    assert!(!text(&actions).contains(&a), "{}", text(&actions));
+    let actions = w.app.get(&format!("/api/v1/agencies/{}/actions", w.police_agency), &w.police.access).await;
+    assert_eq!(actions.status, 200);
+    assert!(actions.json()["items"].as_array().unwrap().is_empty(), "{}", text(&actions));
+    let colleagues = w.app.get(&format!("/api/v1/agencies/{}/actions", w.police_agency), &colleague.access).await;
+    assert!(text(&colleagues).contains(&a), "{}", text(&colleagues));
     for other in [&colleague, &chair, &w.coordinator] {
         assert_eq!(w.app.get(&format!("/api/v1/cases/{c}"), &other.access).await.status, 200);
     }
@@ -369,7 +372,11 @@ async fn what_a_coordinator_stumbled_on_is_mended() {
     let case = w.accepted_marac_case(0, json!([])).await;
     let c = id(&case);
     assert_eq!(w.move_to(&c, "open", None).await.status, 200);
-    w.link_police(&c).await;
+    let action = w.link_police(&c).await;
+    // Actions name their case by its reference, in lists too.
+    assert_eq!(action["case_reference"], case["reference"]);
+    let mine = w.app.get(&format!("/api/v1/agencies/{}/actions", w.police_agency), &w.police.access).await.json();
+    assert_eq!(mine["items"][0]["case_reference"], case["reference"], "{mine}");
     let close = w
         .app
         .post(
