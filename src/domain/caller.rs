@@ -128,8 +128,10 @@ impl FieldAccess {
         matches!(self.levels.get(&tag), Some(FieldAccessLevel::Read | FieldAccessLevel::Write))
     }
 
+    /// `write`, or `own`: the caller's organisation writes values it then supplies (and reads
+    /// back by provenance), without reading other organisations'.
     pub fn can_write(&self, tag: Tag) -> bool {
-        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Write))
+        matches!(self.levels.get(&tag), Some(FieldAccessLevel::Write | FieldAccessLevel::Own))
     }
 
     /// Read, or the caller's organisation supplied the value (SECURITY.md §2.4, provenance).

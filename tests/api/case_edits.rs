@@ -388,3 +388,29 @@ async fn what_a_coordinator_stumbled_on_is_mended() {
     assert_eq!(close.status, 422, "{}", text(&close));
     assert_eq!(close.field_errors(), vec![("actions".into(), "outstanding_actions_remain".into())]);
 }
+
+#[actix_web::test]
+async fn the_police_and_the_coordinator_record_dash_answers_and_only_the_supplier_reads_them_back() {
+    let w = world().await;
+    let referral = |who: &str| {
+        crate::cases::marac_referral(
+            w.marac,
+            &crate::cases::days_ago(1),
+            json!([{ "role": "victim", "person": crate::cases::person(&format!("Dash{who}")) }]),
+            json!({ "entry_assessment": crate::cases::dash(15) }),
+        )
+    };
+    let by_police = w.refer(&w.police, referral("Police")).await;
+    assert!(by_police["assessments"][0]["answers"].is_object(), "the police read back what they supplied");
+    let mut for_police = referral("Coordinator");
+    for_police["referring_agency_id"] = json!(w.police_agency);
+    let by_coordinator = w.refer(&w.coordinator, for_police).await;
+    assert_eq!(by_coordinator["assessments"][0]["score"], 15);
+
+    // The IDVA's answers stay withheld from the police.
+    let idva_case = w.marac_case(15).await;
+    let c = id(&idva_case);
+    w.link_police(&c).await;
+    let police = w.get_with_purpose(&format!("/api/v1/cases/{c}"), &w.police).await.json();
+    assert_eq!(police["assessments"][0]["withheld"], json!(["risk.dash_answers"]));
+}
