@@ -92,6 +92,7 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
             &of_role(ParticipantRole::Perpetrator),
             a.referral_date,
             i64::from(panel.settings.repeat_window_days),
+            None,
         )?
     } else {
         None

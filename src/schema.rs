@@ -183,6 +183,11 @@ diesel::table! {
         case_id -> Uuid,
         person_id -> Uuid,
         role -> Text,
+        added_by -> Nullable<Uuid>,
+        added_at -> Timestamptz,
+        ended_by -> Nullable<Uuid>,
+        ended_at -> Nullable<Timestamptz>,
+        ended_reason -> Nullable<Text>,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, exclusions, health, imports, meetings, metrics, panels,
-    people, policy, users,
+    participants, people, policy, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -98,6 +98,8 @@ route_table! {
         PATCH cases::update_case => CASE_WORK,
     },
     "/api/v1/cases/{case_id}/history" => { GET cases::get_case_history => CASE_WORK },
+    "/api/v1/cases/{case_id}/participants" => { POST participants::add_participant => CASE_WORK },
+    "/api/v1/cases/{case_id}/participants/{person_id}/end" => { POST participants::end_participant => CASE_WORK },
     "/api/v1/cases/{case_id}/exclusions" => {
         GET exclusions::list_exclusions => PANEL_STAFF,
         POST exclusions::create_exclusion => PANEL_STAFF,

@@ -266,6 +266,9 @@ pub struct CaseChanges {
     pub non_consent_reason: Option<Option<String>>,
     pub lawful_basis: Option<LawfulBasis>,
     pub special_category_condition: Option<SpecialCategoryCondition>,
+    /// Derived, never sent by a client: a participant added later can make the case a repeat.
+    pub is_repeat: Option<bool>,
+    pub repeat_of_case_id: Option<Option<CaseId>>,
 }
 
 /// The values of a case an edit can change, by the names `case_field_changes` keeps, each with
@@ -291,6 +294,8 @@ fn editable_values(row: &CaseRow) -> Vec<(&'static str, serde_json::Value, Optio
         ("consent.non_consent_reason", json!(row.non_consent_reason), None),
         ("lawful_basis", json!(row.lawful_basis), None),
         ("special_category_condition", json!(row.special_category_condition), None),
+        ("criteria.repeat", json!(row.is_repeat), None),
+        ("repeat_of_case_id", json!(row.repeat_of_case_id), None),
     ]
 }
 
@@ -322,6 +327,8 @@ impl CaseChanges {
         set(&mut r.non_consent_reason, &self.non_consent_reason);
         set(&mut r.lawful_basis, &self.lawful_basis);
         set(&mut r.special_category_condition, &self.special_category_condition);
+        set(&mut r.is_repeat, &self.is_repeat);
+        set(&mut r.repeat_of_case_id, &self.repeat_of_case_id);
         r
     }
 }
@@ -427,6 +434,7 @@ pub fn find_repeat_of(
     perpetrators: &[PersonId],
     referral_date: NaiveDate,
     window_days: i64,
+    this_case: Option<CaseId>,
 ) -> QueryResult<Option<CaseId>> {
     if victims.is_empty() || perpetrators.is_empty() {
         return Ok(None);
@@ -435,6 +443,7 @@ pub fn find_repeat_of(
         diesel::alias!(case_participants as victim_links, case_participants as perpetrator_links);
     cases::table
         .filter(cases::panel_id.eq(panel))
+        .filter(cases::id.ne_all(this_case.into_iter().collect::<Vec<_>>()))
         .filter(cases::status.ne_all(vec![CaseStatus::Rejected, CaseStatus::Withdrawn]))
         .filter(cases::referral_date.le(referral_date))
         .filter(cases::referral_date.ge(referral_date - chrono::Duration::days(window_days)))
@@ -469,12 +478,17 @@ pub struct CaseContents {
 pub struct Participant {
     pub role: ParticipantRole,
     pub person: PersonRow,
+    pub added_at: DateTime<Utc>,
+    /// Set when the person left the case (they stay on its record).
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_reason: Option<String>,
 }
 
 /// `CaseContents` as one JSON value, beside the case row in `read`'s one statement. Orders as
 /// the separate reads did: people by role then surname, assessments and history oldest first.
 const CONTENTS_SQL: &str = "json_build_object(
-    'participants', (SELECT coalesce(json_agg(json_build_object('role', cp.role, 'person', p) ORDER BY cp.role, p.surname), '[]')
+    'participants', (SELECT coalesce(json_agg(json_build_object('role', cp.role, 'person', p, 'added_at', cp.added_at,
+                           'ended_at', cp.ended_at, 'ended_reason', cp.ended_reason) ORDER BY cp.role, p.surname), '[]')
                        FROM case_participants cp JOIN people p ON p.id = cp.person_id WHERE cp.case_id = cases.id),
     'assessments', (SELECT coalesce(json_agg(a ORDER BY a.created_at, a.id), '[]') FROM risk_assessments a WHERE a.case_id = cases.id),
     'history', (SELECT coalesce(json_agg(h ORDER BY h.changed_at, h.id), '[]') FROM case_status_history h WHERE h.case_id = cases.id),
@@ -670,4 +684,74 @@ mod tests {
             assert!(query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap(), "{:?}", user.roles);
         }
     }
+}
+
+// ---------------------------------------------------------------- participants
+
+/// Adds `person` to the case in `role`; false when they already are (ended or not).
+pub fn add_participant(
+    conn: &mut PgConnection,
+    case: CaseId,
+    person: PersonId,
+    role: ParticipantRole,
+    by: UserId,
+) -> QueryResult<bool> {
+    diesel::insert_into(case_participants::table)
+        .values((
+            case_participants::case_id.eq(case),
+            case_participants::person_id.eq(person),
+            case_participants::role.eq(role),
+            case_participants::added_by.eq(by),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The case's current (not ended) participants in `role`.
+pub fn current_participants(
+    conn: &mut PgConnection,
+    case: CaseId,
+    role: ParticipantRole,
+) -> QueryResult<Vec<PersonId>> {
+    case_participants::table
+        .filter(case_participants::case_id.eq(case))
+        .filter(case_participants::role.eq(role))
+        .filter(case_participants::ended_at.is_null())
+        .select(case_participants::person_id)
+        .load(conn)
+}
+
+/// Whether the participant exists and when it ended (`None`: no such participant).
+pub fn participant_ended(
+    conn: &mut PgConnection,
+    case: CaseId,
+    person: PersonId,
+    role: ParticipantRole,
+) -> QueryResult<Option<Option<DateTime<Utc>>>> {
+    case_participants::table
+        .find((case, person, role))
+        .select(case_participants::ended_at)
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Ends a participant: they stay on the case's record, with who ended them, when and why.
+pub fn end_participant(
+    conn: &mut PgConnection,
+    case: CaseId,
+    person: PersonId,
+    role: ParticipantRole,
+    reason: &str,
+    by: UserId,
+) -> QueryResult<()> {
+    diesel::update(case_participants::table.find((case, person, role)))
+        .set((
+            case_participants::ended_at.eq(Utc::now()),
+            case_participants::ended_by.eq(by),
+            case_participants::ended_reason.eq(reason),
+        ))
+        .execute(conn)
+        .map(drop)
 }

@@ -259,7 +259,7 @@ impl CreateCaseRequest {
 }
 
 /// Which participant roles each kind of panel uses (DOMAIN.md §7.3).
-fn role_allowed(kind: PanelKind, role: ParticipantRole) -> bool {
+pub(crate) fn role_allowed(kind: PanelKind, role: ParticipantRole) -> bool {
     use ParticipantRole::*;
     match kind {
         PanelKind::Marac => matches!(role, Victim | Perpetrator | Child | OtherAdultAtRisk | FamilyMember),
@@ -393,7 +393,7 @@ pub struct HistoryEntry {
 
 #[derive(Serialize)]
 pub struct CaseResponse {
-    id: CaseId,
+    pub(crate) id: CaseId,
     panel_id: PanelId,
     reference: String,
     status: CaseStatus,
@@ -429,7 +429,7 @@ pub struct CaseResponse {
     safety_plan: Option<Option<String>>,
     /// Case-level sensitivity tags left out of this answer.
     withheld: Vec<&'static str>,
-    version: i32,
+    pub(crate) version: i32,
     created_at: chrono::DateTime<Utc>,
     updated_at: chrono::DateTime<Utc>,
 }
@@ -594,7 +594,7 @@ fn research_view(row: &CaseRow, contents: CaseContents, user: &AuthUser) -> Case
 /// Whom a full case view answers: a reader (with or without a valid purpose), or the caller who
 /// has just written the case, who gets its own organisation's values back without a purpose.
 #[derive(Clone, Copy)]
-enum ViewFor {
+pub(crate) enum ViewFor {
     Reader { purpose_stated: bool },
     Writer,
 }
@@ -608,8 +608,7 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
         ViewFor::Writer => Redactor::for_own_write(fields),
     };
     let CaseContents { participants, assessments: assessment_rows, history, location } = contents;
-    let participants =
-        participants.into_iter().map(|p| ParticipantResponse::render(p.role, p.person, &mut r)).collect();
+    let participants = participants.into_iter().map(|p| ParticipantResponse::render(p, &mut r)).collect();
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
     let safety_plan =
@@ -620,7 +619,7 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
 }
 
 /// The case as it stands after the caller's write, in full, read back in one statement.
-fn written_view(
+pub(crate) fn written_view(
     conn: &mut diesel::PgConnection,
     user: &AuthUser,
     id: CaseId,
@@ -641,7 +640,7 @@ fn altered(conn: &mut diesel::PgConnection, id: CaseId, user: &AuthUser) -> Resu
 
 #[derive(Deserialize)]
 pub struct CasePath {
-    case_id: Uuid,
+    pub(crate) case_id: Uuid,
 }
 
 /// The route idempotency keys of referrals are scoped to.

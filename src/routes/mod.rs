@@ -14,6 +14,7 @@ pub mod imports;
 pub mod meetings;
 pub mod metrics;
 pub mod panels;
+pub mod participants;
 pub mod people;
 pub mod policy;
 pub mod users;

@@ -1,7 +1,7 @@
 //! People as they appear on cases, and the duplicate check offered before recording someone.
 
 use actix_web::HttpResponse;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Audit, Event};
@@ -200,11 +200,21 @@ fn person_view(role: ParticipantRole, p: PersonRow, fields: Option<&[&str]>, r: 
 pub struct ParticipantResponse {
     role: ParticipantRole,
     person: serde_json::Value,
+    added_at: DateTime<Utc>,
+    /// When and why the person left the case; they stay on its record.
+    ended_at: Option<DateTime<Utc>>,
+    ended_reason: Option<String>,
 }
 
 impl ParticipantResponse {
-    pub fn render(role: ParticipantRole, p: PersonRow, r: &mut Redactor) -> Self {
-        Self { role, person: person_view(role, p, None, r) }
+    pub fn render(p: crate::models::case::Participant, r: &mut Redactor) -> Self {
+        Self {
+            role: p.role,
+            person: person_view(p.role, p.person, None, r),
+            added_at: p.added_at,
+            ended_at: p.ended_at,
+            ended_reason: p.ended_reason,
+        }
     }
 }
 

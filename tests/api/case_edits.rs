@@ -414,3 +414,94 @@ async fn the_police_and_the_coordinator_record_dash_answers_and_only_the_supplie
     let police = w.get_with_purpose(&format!("/api/v1/cases/{c}"), &w.police).await.json();
     assert_eq!(police["assessments"][0]["withheld"], json!(["risk.dash_answers"]));
 }
+
+async fn add_participant(w: &World, who: &Session, case: &str, body: Value) -> Res {
+    w.app.post(&format!("/api/v1/cases/{case}/participants"), Some(&who.access), body).await
+}
+
+async fn end_participant(w: &World, case: &str, person: &str, body: Value) -> Res {
+    w.app.post(&format!("/api/v1/cases/{case}/participants/{person}/end"), Some(&w.coordinator.access), body).await
+}
+
+fn participant<'a>(case: &'a Value, role: &str) -> &'a Value {
+    case["participants"].as_array().unwrap().iter().find(|p| p["role"] == role).unwrap()
+}
+
+#[actix_web::test]
+async fn a_newborn_is_added_to_a_case_and_someone_who_leaves_is_ended_never_deleted() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    w.link_police(&c).await;
+
+    let baby = json!({ "role": "child", "person": { "surname": "Victim", "forenames": "Baby", "date_of_birth": crate::cases::days_ago(10) } });
+    let by_police = add_participant(&w, &w.police, &c, baby.clone()).await;
+    assert_eq!(by_police.status, 403, "{}", text(&by_police));
+    // A child's record is tagged as a whole: the default policy lets coordinators read it only.
+    let refused = add_participant(&w, &w.coordinator, &c, baby.clone()).await;
+    assert_eq!(refused.status, 403, "{}", text(&refused));
+    assert_eq!(refused.field_errors()[0], ("person.surname".into(), "not_writable:children".into()));
+    w.set_policy("role", "coordinator", "children", "write").await;
+    let res = add_participant(&w, &w.coordinator, &c, baby).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let added = res.json();
+    assert_eq!(added["participants"].as_array().unwrap().len(), 3);
+    let child = participant(&added, "child");
+    assert_eq!(child["person"]["forenames"], "Baby");
+    assert!(child["ended_at"].is_null());
+    let child_id = child["person"]["id"].as_str().unwrap().to_owned();
+    let again = add_participant(&w, &w.coordinator, &c, json!({ "role": "child", "person_id": child_id })).await;
+    assert_eq!(again.status, 409);
+    let hidden =
+        add_participant(&w, &w.coordinator, &c, json!({ "role": "child", "person_id": uuid::Uuid::new_v4() })).await;
+    assert_eq!(hidden.field_errors(), vec![("person_id".into(), "unknown_person".into())]);
+
+    let perpetrator = participant(&case, "perpetrator")["person"]["id"].as_str().unwrap().to_owned();
+    let ended = end_participant(
+        &w,
+        &c,
+        &perpetrator,
+        json!({ "role": "perpetrator", "reason": "Moved out; injunction in place" }),
+    )
+    .await;
+    assert_eq!(ended.status, 200, "{}", text(&ended));
+    let left = participant(&ended.json(), "perpetrator").clone();
+    assert_eq!(left["ended_reason"], "Moved out; injunction in place");
+    assert!(left["ended_at"].is_string());
+    assert_eq!(left["person"]["must_not_receive"], true, "an ended perpetrator still never receives anything");
+    let twice = end_participant(&w, &c, &perpetrator, json!({ "role": "perpetrator", "reason": "Again" })).await;
+    assert_eq!(twice.status, 409);
+    assert_eq!(twice.field_errors(), vec![("role".into(), "already_ended".into())]);
+    let unknown = end_participant(&w, &c, &perpetrator, json!({ "role": "child", "reason": "Not on the case" })).await;
+    assert_eq!(unknown.status, 404);
+    let now = w.app.get(&format!("/api/v1/cases/{c}"), &w.coordinator.access).await.json();
+    assert_eq!(now["participants"].as_array().unwrap().len(), 3, "ended, not deleted");
+}
+
+#[actix_web::test]
+async fn adding_the_perpetrator_of_an_earlier_case_makes_a_referral_a_repeat() {
+    let w = world().await;
+    let first = w.marac_case(14).await;
+    let victim = participant(&first, "victim")["person"]["id"].as_str().unwrap().to_owned();
+    let perpetrator = participant(&first, "perpetrator")["person"]["id"].as_str().unwrap().to_owned();
+    let second = w
+        .refer(
+            &w.idva,
+            crate::cases::marac_referral(
+                w.marac,
+                &crate::cases::days_ago(1),
+                json!([{ "role": "victim", "person_id": victim }]),
+                json!({ "criteria": { "professional_judgement": { "reason": "Practitioner concern" } } }),
+            ),
+        )
+        .await;
+    assert_eq!(second["criteria"]["repeat"], false);
+    let c = id(&second);
+    let res = add_participant(&w, &w.idva, &c, json!({ "role": "perpetrator", "person_id": perpetrator })).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let now = res.json();
+    assert_eq!(now["criteria"]["repeat"], true);
+    assert_eq!(now["repeat_of_case_id"], first["id"]);
+    let h = history(&w, &w.coordinator, &c, false).await.json();
+    assert_eq!(value_changes(&h, "criteria.repeat")[0]["to"], true, "{h}");
+}
