@@ -5,10 +5,10 @@ use diesel::prelude::*;
 
 use crate::disclosure::{self, Subject};
 use crate::domain::{
-    AddressKind, AgencyId, AuthUser, CaseId, Gender, ParticipantRole, PersonId, Tag, TriState, UserId,
+    AddressKind, AgencyId, AuthUser, CaseId, Gender, PanelId, ParticipantRole, PersonId, Tag, TriState, UserId,
 };
 use crate::models::access;
-use crate::schema::{case_participants, people};
+use crate::schema::{case_participants, cases, people};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = people)]
@@ -173,4 +173,52 @@ pub fn participants_of(
         .order((case_participants::case_id, case_participants::role, people::surname))
         .select((case_participants::case_id, case_participants::role, PersonRow::as_select()))
         .load(conn)
+}
+
+/// One place the caller sees a person: a case it can see, the person's role there, and whether
+/// the caller sees that case in full (otherwise the research list).
+#[derive(Debug)]
+pub struct Sighting {
+    pub case_id: CaseId,
+    pub panel_id: PanelId,
+    pub reference: String,
+    pub role: ParticipantRole,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub full: bool,
+}
+
+/// The person and where the caller sees them; `NotFound` when on no case it can see (alike
+/// for a person who does not exist).
+pub fn seen(conn: &mut PgConnection, user: &AuthUser, id: PersonId) -> QueryResult<(PersonRow, Vec<Sighting>)> {
+    let seen_cases: Vec<(CaseId, PanelId, String, bool)> = cases::table
+        .filter(cases::id.eq_any(
+            case_participants::table.filter(case_participants::person_id.eq(id)).select(case_participants::case_id),
+        ))
+        .filter(access::case_visible(user))
+        .order((cases::referral_date, cases::id))
+        .select((cases::id, cases::panel_id, cases::reference, access::case_fully_visible(user)))
+        .load(conn)?;
+    let roles: Vec<(CaseId, ParticipantRole, Option<DateTime<Utc>>)> = case_participants::table
+        .filter(case_participants::person_id.eq(id))
+        .order(case_participants::role)
+        .select((case_participants::case_id, case_participants::role, case_participants::ended_at))
+        .load(conn)?;
+    let sightings: Vec<Sighting> = seen_cases
+        .into_iter()
+        .flat_map(|(case_id, panel_id, reference, full)| {
+            roles.iter().filter(move |(c, ..)| *c == case_id).map(move |(_, role, ended_at)| Sighting {
+                case_id,
+                panel_id,
+                reference: reference.clone(),
+                role: *role,
+                ended_at: *ended_at,
+                full,
+            })
+        })
+        .collect();
+    if sightings.is_empty() {
+        return Err(diesel::result::Error::NotFound);
+    }
+    let person = people::table.find(id).select(PersonRow::as_select()).first(conn)?;
+    Ok((person, sightings))
 }

@@ -1,6 +1,6 @@
 //! People as they appear on cases, and the duplicate check offered before recording someone.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -9,8 +9,8 @@ use crate::db::Db;
 use crate::disclosure::Redactor;
 use crate::disclosure::{self, Subject};
 use crate::domain::{
-    AddressKind, AgencyId, AuditAction, AuthUser, Gender, IsoDate, ParticipantRole, PersonId, Problems, ShortText, Tag,
-    TriState, UserId, normalize_org_name, optional_text, required_text,
+    AddressKind, AgencyId, AuditAction, AuthUser, CaseId, Gender, IsoDate, ParticipantRole, PersonId, Problems,
+    ShortText, Tag, TriState, UserId, normalize_org_name, optional_text, required_text,
 };
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -291,4 +291,90 @@ pub async fn match_people(
         .map(|r| PersonMatch { id: r.id, surname: r.surname, forenames: r.forenames, date_of_birth: r.date_of_birth })
         .collect();
     Ok(HttpResponse::Ok().json(MatchResponse { items }))
+}
+
+/// Where a person is seen, in the person view.
+#[derive(Serialize)]
+pub struct PersonCase {
+    case_id: CaseId,
+    reference: String,
+    role: ParticipantRole,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize)]
+pub struct PersonResponse {
+    person: serde_json::Value,
+    cases: Vec<PersonCase>,
+    version: i32,
+}
+
+/// GET /api/v1/people/{person_id}: a person on a case the caller can see (404 otherwise, alike
+/// for one that does not exist), through the field policy of every case and role the caller sees
+/// them in: a value withheld in any of them is withheld. Only the research list's fields when the
+/// caller sees none of those cases in full. The tags that need a stated purpose are read on the
+/// case, where the purpose is checked against it.
+pub async fn get_person(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<PersonPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PersonId(path.person_id);
+    let out = audit::audited(&db, audit, move |conn| {
+        let (row, sightings) = person::seen(conn, &user, id)?;
+        let full = sightings.iter().any(|s| s.full);
+        let shown: Vec<&person::Sighting> = sightings.iter().filter(|s| s.full == full).collect();
+        let version = row.version;
+        let provenance = row.provenance.clone();
+        let mut view = match serde_json::to_value(PersonFields::from(row)) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => unreachable!("a struct serializes as an object"),
+        };
+        if !full {
+            view.retain(|k, _| RESEARCH_FIELDS.contains(&k.as_str()));
+        }
+        let mut withheld: Vec<&'static str> = Vec::new();
+        let mut disclosed: Option<Vec<Tag>> = None;
+        for s in &shown {
+            let mut r = Redactor::new(user.field_access(s.panel_id), false);
+            for tag in disclosure::redact(Subject::Person(s.role), &mut view, |tag| provenance.supplier_of(tag), &mut r)
+            {
+                if !withheld.contains(&tag) {
+                    withheld.push(tag);
+                }
+            }
+            // A tag is disclosed only if every sighting let it through.
+            let here = r.disclosed();
+            disclosed = Some(match disclosed {
+                None => here,
+                Some(before) => before.into_iter().filter(|t| here.contains(t)).collect(),
+            });
+        }
+        let disclosed: Vec<Tag> =
+            disclosed.unwrap_or_default().into_iter().filter(|t| !withheld.contains(&t.as_str())).collect();
+        view.insert("withheld".to_owned(), serde_json::json!(withheld));
+        let cases = shown
+            .iter()
+            .map(|s| PersonCase {
+                case_id: s.case_id,
+                reference: s.reference.clone(),
+                role: s.role,
+                ended_at: s.ended_at,
+            })
+            .collect();
+        let panel = shown.first().map(|s| s.panel_id);
+        let mut event = Event::ok(AuditAction::Consult, "person", vec![id.0]).disclosing(disclosed);
+        if let Some(panel) = panel {
+            event = event.on_panel(panel);
+        }
+        Ok((PersonResponse { person: serde_json::Value::Object(view), cases, version }, event))
+    })
+    .await?;
+    Ok(crate::routes::ok_versioned(out.version, &out))
+}
+
+#[derive(Deserialize)]
+pub struct PersonPath {
+    person_id: uuid::Uuid,
 }

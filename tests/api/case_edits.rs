@@ -505,3 +505,33 @@ async fn adding_the_perpetrator_of_an_earlier_case_makes_a_referral_a_repeat() {
     let h = history(&w, &w.coordinator, &c, false).await.json();
     assert_eq!(value_changes(&h, "criteria.repeat")[0]["to"], true, "{h}");
 }
+
+#[actix_web::test]
+async fn a_person_is_read_through_the_policy_of_every_case_the_reader_sees_them_on() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let victim = participant(&case, "victim")["person"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/people/{victim}");
+
+    let coordinator = w.app.get(&path, &w.coordinator.access).await;
+    assert_eq!(coordinator.status, 200, "{}", text(&coordinator));
+    let body = coordinator.json();
+    assert_eq!(body["person"]["surname"], "Victim");
+    assert_eq!(body["cases"][0]["case_id"], c.as_str());
+    assert_eq!(body["cases"][0]["role"], "victim");
+    assert_eq!(body["cases"][0]["reference"], case["reference"]);
+    // The refuge address and the safe contact need a purpose, stated on the case.
+    assert!(!text(&coordinator).contains("CANARY"), "{}", text(&coordinator));
+    assert!(body["person"]["withheld"].as_array().unwrap().contains(&json!("victim.address")));
+
+    // The police see nobody on a case they cannot see; with sight, not the safe contact.
+    let missing = w.app.get(&format!("/api/v1/people/{}", uuid::Uuid::new_v4()), &w.police.access).await;
+    let hidden = w.app.get(&path, &w.police.access).await;
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.body_without_request_id(), missing.body_without_request_id());
+    w.link_police(&c).await;
+    let police = w.app.get(&path, &w.police.access).await;
+    assert_eq!(police.status, 200, "{}", text(&police));
+    assert!(police.json()["person"].get("safe_contact_details").is_none());
+}
