@@ -433,6 +433,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    person_field_changes (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        field -> Text,
+        old_value -> Jsonb,
+        new_value -> Jsonb,
+        old_supplied_by -> Nullable<Uuid>,
+        new_supplied_by -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        changed_by -> Uuid,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rate_buckets (user_id, class) {
         user_id -> Uuid,
         class -> Text,
@@ -559,6 +574,8 @@ diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
 diesel::joinable!(people -> users (created_by));
+diesel::joinable!(person_field_changes -> people (person_id));
+diesel::joinable!(person_field_changes -> users (changed_by));
 diesel::joinable!(rate_buckets -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(research_notes -> agencies (agency_id));
@@ -603,6 +620,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     panel_settings_versions,
     panels,
     people,
+    person_field_changes,
     rate_buckets,
     refresh_tokens,
     research_notes,

@@ -113,7 +113,11 @@ route_table! {
         POST assessments::create_risk_assessment => CASE_WORK,
     },
     "/api/v1/people/matches" => { POST people::match_people => CASE_WORK },
-    "/api/v1/people/{person_id}" => { GET people::get_person => CASE_WORK },
+    "/api/v1/people/{person_id}" => {
+        GET people::get_person => CASE_WORK,
+        PATCH people::update_person => CASE_WORK,
+    },
+    "/api/v1/people/{person_id}/history" => { GET people::get_person_history => CASE_WORK },
     "/api/v1/panels/{panel_id}/metrics" => {
         GET metrics::panel_metrics => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
     },

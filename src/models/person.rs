@@ -8,7 +8,7 @@ use crate::domain::{
     AddressKind, AgencyId, AuthUser, CaseId, Gender, PanelId, ParticipantRole, PersonId, Tag, TriState, UserId,
 };
 use crate::models::access;
-use crate::schema::{case_participants, cases, people};
+use crate::schema::{case_participants, cases, people, person_field_changes};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = people)]
@@ -181,6 +181,7 @@ pub fn participants_of(
 pub struct Sighting {
     pub case_id: CaseId,
     pub panel_id: PanelId,
+    pub referring_agency_id: AgencyId,
     pub reference: String,
     pub role: ParticipantRole,
     pub ended_at: Option<DateTime<Utc>>,
@@ -190,13 +191,19 @@ pub struct Sighting {
 /// The person and where the caller sees them; `NotFound` when on no case it can see (alike
 /// for a person who does not exist).
 pub fn seen(conn: &mut PgConnection, user: &AuthUser, id: PersonId) -> QueryResult<(PersonRow, Vec<Sighting>)> {
-    let seen_cases: Vec<(CaseId, PanelId, String, bool)> = cases::table
+    let seen_cases: Vec<(CaseId, PanelId, AgencyId, String, bool)> = cases::table
         .filter(cases::id.eq_any(
             case_participants::table.filter(case_participants::person_id.eq(id)).select(case_participants::case_id),
         ))
         .filter(access::case_visible(user))
         .order((cases::referral_date, cases::id))
-        .select((cases::id, cases::panel_id, cases::reference, access::case_fully_visible(user)))
+        .select((
+            cases::id,
+            cases::panel_id,
+            cases::referring_agency_id,
+            cases::reference,
+            access::case_fully_visible(user),
+        ))
         .load(conn)?;
     let roles: Vec<(CaseId, ParticipantRole, Option<DateTime<Utc>>)> = case_participants::table
         .filter(case_participants::person_id.eq(id))
@@ -205,10 +212,11 @@ pub fn seen(conn: &mut PgConnection, user: &AuthUser, id: PersonId) -> QueryResu
         .load(conn)?;
     let sightings: Vec<Sighting> = seen_cases
         .into_iter()
-        .flat_map(|(case_id, panel_id, reference, full)| {
+        .flat_map(|(case_id, panel_id, referring_agency_id, reference, full)| {
             roles.iter().filter(move |(c, ..)| *c == case_id).map(move |(_, role, ended_at)| Sighting {
                 case_id,
                 panel_id,
+                referring_agency_id,
                 reference: reference.clone(),
                 role: *role,
                 ended_at: *ended_at,
@@ -221,4 +229,197 @@ pub fn seen(conn: &mut PgConnection, user: &AuthUser, id: PersonId) -> QueryResu
     }
     let person = people::table.find(id).select(PersonRow::as_select()).first(conn)?;
     Ok((person, sightings))
+}
+
+// ---------------------------------------------------------------- edits
+
+/// What an edit sets on a person; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = people)]
+pub struct PersonChanges {
+    pub surname: Option<String>,
+    pub forenames: Option<String>,
+    pub normalized_name: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub date_of_birth: Option<Option<NaiveDate>>,
+    pub gender: Option<Gender>,
+    pub ethnicity: Option<Option<String>>,
+    pub bame: Option<TriState>,
+    pub disability: Option<TriState>,
+    pub lgbt: Option<TriState>,
+    pub address_kind: Option<Option<AddressKind>>,
+    pub address: Option<Option<String>>,
+    pub postcode: Option<Option<String>>,
+    pub safe_to_contact: Option<Option<bool>>,
+    pub safe_contact_details: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+    pub health_notes: Option<Option<String>>,
+    pub criminal_history: Option<Option<String>>,
+    pub school: Option<Option<String>>,
+    pub identity_supplied_by: Option<Option<AgencyId>>,
+    pub address_supplied_by: Option<Option<AgencyId>>,
+    pub safe_contact_supplied_by: Option<Option<AgencyId>>,
+    pub health_supplied_by: Option<Option<AgencyId>>,
+    pub criminal_supplied_by: Option<Option<AgencyId>>,
+}
+
+impl PersonChanges {
+    /// `row` as it would stand with these changes.
+    pub fn applied_to(&self, row: &PersonRow) -> PersonRow {
+        fn set<T: Clone>(target: &mut T, change: &Option<T>) {
+            if let Some(v) = change {
+                *target = v.clone();
+            }
+        }
+        let mut r = row.clone();
+        set(&mut r.surname, &self.surname);
+        set(&mut r.forenames, &self.forenames);
+        set(&mut r.aliases, &self.aliases);
+        set(&mut r.date_of_birth, &self.date_of_birth);
+        set(&mut r.gender, &self.gender);
+        set(&mut r.ethnicity, &self.ethnicity);
+        set(&mut r.bame, &self.bame);
+        set(&mut r.disability, &self.disability);
+        set(&mut r.lgbt, &self.lgbt);
+        set(&mut r.address_kind, &self.address_kind);
+        set(&mut r.address, &self.address);
+        set(&mut r.postcode, &self.postcode);
+        set(&mut r.safe_to_contact, &self.safe_to_contact);
+        set(&mut r.safe_contact_details, &self.safe_contact_details);
+        set(&mut r.notes, &self.notes);
+        set(&mut r.health_notes, &self.health_notes);
+        set(&mut r.criminal_history, &self.criminal_history);
+        set(&mut r.school, &self.school);
+        set(&mut r.provenance.identity_supplied_by, &self.identity_supplied_by);
+        set(&mut r.provenance.address_supplied_by, &self.address_supplied_by);
+        set(&mut r.provenance.safe_contact_supplied_by, &self.safe_contact_supplied_by);
+        set(&mut r.provenance.health_supplied_by, &self.health_supplied_by);
+        set(&mut r.provenance.criminal_supplied_by, &self.criminal_supplied_by);
+        r
+    }
+
+    /// Records `supplier` as the supplier of every group of values `tags` names.
+    pub fn supplied_by(&mut self, supplier: Option<AgencyId>, tags: &[Tag]) {
+        for tag in tags {
+            match tag {
+                Tag::Children => self.identity_supplied_by = Some(supplier),
+                Tag::VictimAddress => self.address_supplied_by = Some(supplier),
+                Tag::VictimSafeContact => self.safe_contact_supplied_by = Some(supplier),
+                Tag::Health => self.health_supplied_by = Some(supplier),
+                Tag::PerpetratorCriminal => self.criminal_supplied_by = Some(supplier),
+                Tag::SafetyPlan | Tag::DashAnswers | Tag::ResearchNotes => {}
+            }
+        }
+    }
+}
+
+/// The organisation that supplied `field`'s value: the supplier of the tag the field carries in
+/// any role (names are tagged on a child's record, addresses on a victim's).
+pub fn supplier_of_field(row: &PersonRow, field: &str) -> Option<AgencyId> {
+    ParticipantRole::ALL
+        .iter()
+        .find_map(|role| disclosure::tag_of(Subject::Person(*role), field))
+        .and_then(|tag| row.provenance.supplier_of(tag))
+}
+
+/// One value an edit changes.
+#[derive(Debug)]
+pub struct ValueChange {
+    pub field: &'static str,
+    old: serde_json::Value,
+    new: serde_json::Value,
+}
+
+fn editable_values(r: &PersonRow) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("surname", json!(r.surname)),
+        ("forenames", json!(r.forenames)),
+        ("aliases", json!(r.aliases)),
+        ("date_of_birth", json!(r.date_of_birth)),
+        ("gender", json!(r.gender)),
+        ("ethnicity", json!(r.ethnicity)),
+        ("bame", json!(r.bame)),
+        ("disability", json!(r.disability)),
+        ("lgbt", json!(r.lgbt)),
+        ("address_kind", json!(r.address_kind)),
+        ("address", json!(r.address)),
+        ("postcode", json!(r.postcode)),
+        ("safe_to_contact", json!(r.safe_to_contact)),
+        ("safe_contact_details", json!(r.safe_contact_details)),
+        ("notes", json!(r.notes)),
+        ("health_notes", json!(r.health_notes)),
+        ("criminal_history", json!(r.criminal_history)),
+        ("school", json!(r.school)),
+    ]
+}
+
+/// The values that differ between `before` and `after`.
+pub fn changed_values(before: &PersonRow, after: &PersonRow) -> Vec<ValueChange> {
+    editable_values(before)
+        .into_iter()
+        .zip(editable_values(after))
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|((field, old), (_, new))| ValueChange { field, old, new })
+        .collect()
+}
+
+/// Applies `changes` and keeps every earlier value, with the suppliers of both.
+pub fn edit(
+    conn: &mut PgConnection,
+    current: &PersonRow,
+    changes: &PersonChanges,
+    changed: &[ValueChange],
+    reason: Option<&str>,
+    by: UserId,
+) -> QueryResult<PersonRow> {
+    let row = diesel::update(people::table.find(current.id))
+        .set((changes, people::version.eq(people::version + 1), people::updated_at.eq(Utc::now())))
+        .returning(PersonRow::as_returning())
+        .get_result(conn)?;
+    let kept: Vec<_> = changed
+        .iter()
+        .map(|c| {
+            (
+                person_field_changes::person_id.eq(current.id),
+                person_field_changes::field.eq(c.field),
+                person_field_changes::old_value.eq(&c.old),
+                person_field_changes::new_value.eq(&c.new),
+                person_field_changes::old_supplied_by.eq(supplier_of_field(current, c.field)),
+                person_field_changes::new_supplied_by.eq(supplier_of_field(&row, c.field)),
+                person_field_changes::reason.eq(reason),
+                person_field_changes::changed_by.eq(by),
+            )
+        })
+        .collect();
+    diesel::insert_into(person_field_changes::table).values(kept).execute(conn)?;
+    Ok(row)
+}
+
+/// The person, locked for an edit (the caller has checked that it may see them).
+pub fn get_for_update(conn: &mut PgConnection, id: PersonId) -> QueryResult<PersonRow> {
+    people::table.find(id).select(PersonRow::as_select()).for_update().first(conn)
+}
+
+/// One kept change of a person's value.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = person_field_changes)]
+pub struct PersonChangeRow {
+    pub field: String,
+    pub old_value: serde_json::Value,
+    pub new_value: serde_json::Value,
+    pub old_supplied_by: Option<AgencyId>,
+    pub new_supplied_by: Option<AgencyId>,
+    pub reason: Option<String>,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A person's kept changes, oldest first.
+pub fn changes(conn: &mut PgConnection, id: PersonId) -> QueryResult<Vec<PersonChangeRow>> {
+    person_field_changes::table
+        .filter(person_field_changes::person_id.eq(id))
+        .order((person_field_changes::changed_at, person_field_changes::id))
+        .select(PersonChangeRow::as_select())
+        .load(conn)
 }

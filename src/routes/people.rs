@@ -10,10 +10,10 @@ use crate::disclosure::Redactor;
 use crate::disclosure::{self, Subject};
 use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, CaseId, Gender, IsoDate, ParticipantRole, PersonId, Problems,
-    ShortText, Tag, TriState, UserId, normalize_org_name, optional_text, required_text,
+    ShortText, Tag, TriState, UserId, double_option, normalize_org_name, optional_text, required_text,
 };
-use crate::error::ApiError;
-use crate::extract::Json;
+use crate::error::{ApiError, FieldProblem, Forbidden};
+use crate::extract::{IfMatch, Json};
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 
 #[derive(Deserialize, Serialize)]
@@ -377,4 +377,268 @@ pub async fn get_person(
 #[derive(Deserialize)]
 pub struct PersonPath {
     person_id: uuid::Uuid,
+}
+
+/// A person edit: absent fields stay as they are, `null` clears a field that may be empty.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePersonRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    surname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forenames: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aliases: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    date_of_birth: Option<Option<IsoDate>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<Gender>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    ethnicity: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bame: Option<TriState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disability: Option<TriState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lgbt: Option<TriState>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    address_kind: Option<Option<AddressKind>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    postcode: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    safe_to_contact: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    safe_contact_details: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    health_notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    criminal_history: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    school: Option<Option<String>>,
+    /// Why; kept with every value changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl UpdatePersonRequest {
+    /// The fields the body sends, as the disclosure declaration reads them: a field sent, even
+    /// as `null`, writes its tag (clearing a refuge address is writing it).
+    fn fields_sent(&self) -> serde_json::Value {
+        let mut body = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = body.as_object_mut() {
+            for v in map.values_mut() {
+                if v.is_null() {
+                    *v = serde_json::Value::Bool(true);
+                }
+            }
+        }
+        body
+    }
+
+    fn parse(self) -> Result<(person::PersonChanges, Option<String>), ApiError> {
+        let mut p = Problems::default();
+        let mut text = |field: &str, v: Option<Option<String>>, max: usize| {
+            v.map(|v| p.check(optional_text(field, v.as_deref(), max)).flatten())
+        };
+        let changes = person::PersonChanges {
+            ethnicity: text("ethnicity", self.ethnicity, 200),
+            address: text("address", self.address, 500),
+            postcode: text("postcode", self.postcode, 10),
+            safe_contact_details: text("safe_contact_details", self.safe_contact_details, 2000),
+            notes: text("notes", self.notes, 10_000),
+            health_notes: text("health_notes", self.health_notes, 10_000),
+            criminal_history: text("criminal_history", self.criminal_history, 10_000),
+            school: text("school", self.school, 200),
+            surname: self.surname.map(|s| p.check(required_text("surname", &s, 200)).unwrap_or_default()),
+            forenames: self
+                .forenames
+                .map(|f| p.check(optional_text("forenames", Some(&f), 200)).flatten().unwrap_or_default()),
+            aliases: self.aliases.map(|aliases| {
+                if aliases.len() > 20 {
+                    p.push("aliases", "too_many_items");
+                }
+                aliases
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| {
+                        p.check(ShortText::parse(format!("aliases[{i}]"), a)).map(ShortText::into_inner)
+                    })
+                    .collect()
+            }),
+            date_of_birth: self.date_of_birth.map(|d| d.map(IsoDate::get)),
+            gender: self.gender,
+            bame: self.bame,
+            disability: self.disability,
+            lgbt: self.lgbt,
+            address_kind: self.address_kind,
+            safe_to_contact: self.safe_to_contact,
+            ..Default::default()
+        };
+        let today = Utc::now().date_naive();
+        if let Some(Some(dob)) = changes.date_of_birth {
+            if dob > today {
+                p.push("date_of_birth", "in_future");
+            } else if dob < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+                p.push("date_of_birth", "too_early");
+            }
+        }
+        let reason = self.reason.and_then(|r| p.check(required_text("reason", &r, 2000)));
+        p.finish(|| Some((changes, reason)))
+    }
+}
+
+/// PATCH /api/v1/people/{person_id}: panel staff of a case the person is on, or the organisation
+/// that referred it, seeing it in full, with `If-Match`. Tagged values follow the field policy on
+/// write in every role the person holds on those cases; the writer becomes their supplier. Every
+/// earlier value is kept (GET .../history).
+pub async fn update_person(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<PersonPath>,
+    if_match: IfMatch,
+    body: Json<UpdatePersonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let sent = req.fields_sent();
+    let (mut changes, reason) = req.parse()?;
+    let id = PersonId(path.person_id);
+    let out = audit::audited(&db, audit, move |conn| {
+        let (_, sightings) = person::seen(conn, &user, id)?;
+        let editable: Vec<&person::Sighting> = sightings
+            .iter()
+            .filter(|s| s.full && (user.is_staff_on(s.panel_id) || user.agency_id == Some(s.referring_agency_id)))
+            .collect();
+        if editable.is_empty() {
+            return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
+        }
+        let current = person::get_for_update(conn, id)?;
+        if current.version != if_match.version()? {
+            return Err(ApiError::Stale(Some(current.version)));
+        }
+        // The tags written, in every role the person holds on a case the caller sees.
+        let mut written: Vec<Tag> = Vec::new();
+        let mut unwritable: Vec<FieldProblem> = Vec::new();
+        for s in &sightings {
+            let fields = user.field_access(s.panel_id);
+            for (tag, field) in disclosure::tags_written(Subject::Person(s.role), &sent) {
+                if !written.contains(&tag) {
+                    written.push(tag);
+                }
+                if !fields.can_write(tag) && unwritable.iter().all(|p| p.field != field) {
+                    unwritable.push(FieldProblem::new(field, format!("not_writable:{}", tag.as_str())));
+                }
+            }
+        }
+        if !unwritable.is_empty() {
+            return Err(ApiError::FieldsNotWritable(unwritable));
+        }
+        let all_roles: Vec<Tag> = ParticipantRole::ALL
+            .iter()
+            .flat_map(|r| disclosure::tags_written(Subject::Person(*r), &sent))
+            .map(|(t, _)| t)
+            .collect();
+        changes.supplied_by(user.agency_id, &all_roles);
+        let after = changes.applied_to(&current);
+        if changes.surname.is_some() || changes.forenames.is_some() {
+            changes.normalized_name = Some(person_key(&after.forenames, &after.surname));
+        }
+        let changed = person::changed_values(&current, &after);
+        let row = if changed.is_empty() {
+            current
+        } else {
+            person::edit(conn, &current, &changes, &changed, reason.as_deref(), user.user_id)?
+        };
+        let version = row.version;
+        let role = editable[0].role;
+        let mut r = Redactor::for_own_write(user.field_access(editable[0].panel_id));
+        let view = person_view(role, row, None, &mut r);
+        let event = Event::ok(AuditAction::Alter, "person", vec![id.0])
+            .on_panel(editable[0].panel_id)
+            .disclosing(written.into_iter().chain(r.disclosed()));
+        Ok((PersonEdited { person: view, version }, event))
+    })
+    .await?;
+    Ok(crate::routes::ok_versioned(out.version, &out))
+}
+
+#[derive(Serialize)]
+pub struct PersonEdited {
+    person: serde_json::Value,
+    version: i32,
+}
+
+/// One kept change of a person's value; `from` and `to` are left out when withheld.
+#[derive(Serialize)]
+pub struct PersonChange {
+    field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<serde_json::Value>,
+    reason: Option<String>,
+    changed_by: UserId,
+    changed_at: DateTime<Utc>,
+    withheld: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct PersonHistory {
+    person_id: PersonId,
+    items: Vec<PersonChange>,
+}
+
+/// GET /api/v1/people/{person_id}/history: every kept change, a value shown only when every role
+/// the caller sees the person in lets it read that value from both suppliers (no purpose: the
+/// tags that need one stay withheld here, as in the person view).
+pub async fn get_person_history(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<PersonPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PersonId(path.person_id);
+    let out = audit::audited(&db, audit, move |conn| {
+        let (_, sightings) = person::seen(conn, &user, id)?;
+        let full: Vec<&person::Sighting> = sightings.iter().filter(|s| s.full).collect();
+        if full.is_empty() {
+            return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
+        }
+        let mut redactors: Vec<(ParticipantRole, Redactor)> =
+            full.iter().map(|s| (s.role, Redactor::new(user.field_access(s.panel_id), false))).collect();
+        let items = person::changes(conn, id)?
+            .into_iter()
+            .map(|c| {
+                let mut withheld = Vec::new();
+                let mut shown = true;
+                for (role, r) in redactors.iter_mut() {
+                    for supplier in [c.old_supplied_by, c.new_supplied_by] {
+                        shown &= disclosure::shown(Subject::Person(*role), &c.field, supplier, r, &mut withheld);
+                    }
+                }
+                PersonChange {
+                    from: shown.then_some(c.old_value),
+                    to: shown.then_some(c.new_value),
+                    field: c.field,
+                    reason: c.reason,
+                    changed_by: c.changed_by,
+                    changed_at: c.changed_at,
+                    withheld,
+                }
+            })
+            .collect();
+        let mut disclosed: Vec<Tag> = Vec::new();
+        for (_, r) in &redactors {
+            disclosed.extend(r.disclosed());
+        }
+        let event =
+            Event::ok(AuditAction::Consult, "person", vec![id.0]).on_panel(full[0].panel_id).disclosing(disclosed);
+        Ok((PersonHistory { person_id: id, items }, event))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
 }

@@ -535,3 +535,60 @@ async fn a_person_is_read_through_the_policy_of_every_case_the_reader_sees_them_
     assert_eq!(police.status, 200, "{}", text(&police));
     assert!(police.json()["person"].get("safe_contact_details").is_none());
 }
+
+#[actix_web::test]
+async fn a_person_is_corrected_and_moves_to_a_refuge_and_the_earlier_values_are_kept() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    w.link_police(&c).await;
+    let victim = participant(&case, "victim")["person"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/people/{victim}");
+    let v = w.app.get(&path, &w.coordinator.access).await.json()["version"].as_i64().unwrap();
+
+    assert_eq!(w.app.patch(&path, &w.coordinator.access, None, json!({ "surname": "Victor" })).await.status, 428);
+    let police = w.app.patch(&path, &w.police.access, Some(&format!("\"{v}\"")), json!({ "surname": "Victor" })).await;
+    assert_eq!(police.status, 403, "{}", text(&police));
+    let typo = w
+        .app
+        .patch(
+            &path,
+            &w.coordinator.access,
+            Some(&format!("\"{v}\"")),
+            json!({ "surname": "Victor", "reason": "Spelling as on the passport" }),
+        )
+        .await;
+    assert_eq!(typo.status, 200, "{}", text(&typo));
+    assert_eq!(typo.json()["person"]["surname"], "Victor");
+    assert_eq!(typo.json()["version"], v + 1);
+    let stale = w.app.patch(&path, &w.coordinator.access, Some(&format!("\"{v}\"")), json!({ "surname": "Vic" })).await;
+    assert_eq!(stale.status, 412);
+
+    // The IDVA records the refuge move; it writes the victim's address under the policy.
+    let moved = w
+        .app
+        .patch(
+            &path,
+            &w.idva.access,
+            Some(&format!("\"{}\"", v + 1)),
+            json!({ "address": "CANARY-new-refuge", "postcode": "ZZ1 1ZZ" }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", text(&moved));
+    assert_eq!(moved.json()["person"]["address"], "CANARY-new-refuge", "the writer gets its own value back");
+
+    let h = w.app.get(&format!("{path}/history"), &w.coordinator.access).await;
+    assert_eq!(h.status, 200, "{}", text(&h));
+    let h = h.json();
+    let items = h["items"].as_array().unwrap();
+    let surname = items.iter().find(|i| i["field"] == "surname").unwrap();
+    assert_eq!((surname["from"].clone(), surname["to"].clone()), (json!("Victim"), json!("Victor")));
+    assert_eq!(surname["reason"], "Spelling as on the passport");
+    // Addresses need a purpose, stated on the case: here the reader sees only that they changed.
+    let address = items.iter().find(|i| i["field"] == "address").unwrap();
+    assert!(address.get("from").is_none() && address.get("to").is_none(), "{address}");
+    assert_eq!(address["withheld"], json!(["victim.address"]));
+    assert!(!h.to_string().contains("CANARY"));
+    let police_history = w.app.get(&format!("{path}/history"), &w.police.access).await;
+    assert!(!text(&police_history).contains("CANARY"), "{}", text(&police_history));
+}
