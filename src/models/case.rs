@@ -651,41 +651,6 @@ pub fn current_year() -> i32 {
     Utc::now().date_naive().year()
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use diesel::query_builder::QueryFragment;
-
-    use super::*;
-    use crate::domain::{AgencyId, PanelId, Role, RoleGrant, SessionId};
-
-    fn caller(role: Role, agency: Option<AgencyId>) -> AuthUser {
-        AuthUser {
-            user_id: UserId(uuid::Uuid::new_v4()),
-            session_id: SessionId(uuid::Uuid::new_v4()),
-            agency_id: agency,
-            roles: vec![
-                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
-                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
-            ],
-            policy: Arc::from(Vec::new()),
-        }
-    }
-
-    /// `dsl::sql` or an `IN (…)` list would make diesel send the case read unprepared, and
-    /// PostgreSQL would parse and plan it on every request (measured: a third of the read's
-    /// throughput, docs/PERFORMANCE.md).
-    #[test]
-    fn the_case_read_can_be_prepared_for_staff_and_partners() {
-        let agency = Some(AgencyId(uuid::Uuid::new_v4()));
-        for user in [caller(Role::Coordinator, None), caller(Role::AgencyRep, agency), caller(Role::Idva, agency)] {
-            let query = read_query(&user, CaseId(uuid::Uuid::new_v4()));
-            assert!(query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap(), "{:?}", user.roles);
-        }
-    }
-}
-
 // ---------------------------------------------------------------- participants
 
 /// Adds `person` to the case in `role`; false when they already are (ended or not).
@@ -754,4 +719,39 @@ pub fn end_participant(
         ))
         .execute(conn)
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use diesel::query_builder::QueryFragment;
+
+    use super::*;
+    use crate::domain::{AgencyId, PanelId, Role, RoleGrant, SessionId};
+
+    fn caller(role: Role, agency: Option<AgencyId>) -> AuthUser {
+        AuthUser {
+            user_id: UserId(uuid::Uuid::new_v4()),
+            session_id: SessionId(uuid::Uuid::new_v4()),
+            agency_id: agency,
+            roles: vec![
+                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
+                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
+            ],
+            policy: Arc::from(Vec::new()),
+        }
+    }
+
+    /// `dsl::sql` or an `IN (…)` list would make diesel send the case read unprepared, and
+    /// PostgreSQL would parse and plan it on every request (measured: a third of the read's
+    /// throughput, docs/PERFORMANCE.md).
+    #[test]
+    fn the_case_read_can_be_prepared_for_staff_and_partners() {
+        let agency = Some(AgencyId(uuid::Uuid::new_v4()));
+        for user in [caller(Role::Coordinator, None), caller(Role::AgencyRep, agency), caller(Role::Idva, agency)] {
+            let query = read_query(&user, CaseId(uuid::Uuid::new_v4()));
+            assert!(query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap(), "{:?}", user.roles);
+        }
+    }
 }

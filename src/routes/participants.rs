@@ -80,7 +80,7 @@ pub async fn add_participant(
             None
         }
     };
-    let reason = reason.map(|r| p.check(required_text("reason", &r, 2000))).flatten();
+    let reason = reason.and_then(|r| p.check(required_text("reason", &r, 2000)));
     p.finish(|| Some(()))?;
     let id = CaseId(path.case_id);
     let out = audit::audited(&db, audit, move |conn| {
