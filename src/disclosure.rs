@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::{AgencyId, FieldAccess, ParticipantRole, RiskTool, Tag};
+use crate::error::{ApiError, FieldProblem};
 
 /// Whose values a declaration covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,20 @@ pub fn tags_written(subject: Subject, body: &Value) -> Vec<(Tag, &'static str)> 
     let carries =
         |field: &str| body.get(field).is_some_and(|v| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty));
     covering(subject).filter_map(|d| d.fields.iter().copied().find(|f| carries(f)).map(|f| (d.tag, f))).collect()
+}
+
+/// 403 `field-not-writable` naming each field whose tag `fields` may not write; `written` pairs
+/// each tag a request writes with the field (path) that carries it.
+pub fn require_writable<F: Into<String>>(
+    fields: &FieldAccess,
+    written: impl IntoIterator<Item = (Tag, F)>,
+) -> Result<(), ApiError> {
+    let refused: Vec<FieldProblem> = written
+        .into_iter()
+        .filter(|(tag, _)| !fields.can_write(*tag))
+        .map(|(tag, field)| FieldProblem::new(field, format!("not_writable:{}", tag.as_str())))
+        .collect();
+    if refused.is_empty() { Ok(()) } else { Err(ApiError::FieldsNotWritable(refused)) }
 }
 
 /// Applies the field policy to `record`, the rendered JSON object of `subject`: the fields of

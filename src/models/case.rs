@@ -11,9 +11,9 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::models::access::{CaseAccess, case_fully_visible, case_visible};
-use crate::models::after_cursor;
 use crate::models::assessment::AssessmentRow;
 use crate::models::person::PersonRow;
+use crate::models::{EditableValues, ValueChange, after_cursor};
 use crate::pagination::PageRequest;
 use crate::schema::{
     case_field_changes, case_participants, case_reference_counters, case_status_history, cases, locations,
@@ -273,7 +273,7 @@ pub struct CaseChanges {
 
 /// The values of a case an edit can change, by the names `case_field_changes` keeps, each with
 /// the organisation that supplied it when it is tagged (provenance).
-fn editable_values(row: &CaseRow) -> Vec<(&'static str, serde_json::Value, Option<AgencyId>)> {
+fn editable_values(row: &CaseRow) -> EditableValues {
     use serde_json::json;
     vec![
         ("summary", json!(row.summary), None),
@@ -333,30 +333,9 @@ impl CaseChanges {
     }
 }
 
-/// One value an edit changes, with the organisations that supplied the old and the new value.
-#[derive(Debug)]
-pub struct ValueChange {
-    pub field: &'static str,
-    old: serde_json::Value,
-    old_supplied_by: Option<AgencyId>,
-    new: serde_json::Value,
-    new_supplied_by: Option<AgencyId>,
-}
-
 /// The values that differ between `before` and `after`.
 pub fn changed_values(before: &CaseRow, after: &CaseRow) -> Vec<ValueChange> {
-    editable_values(before)
-        .into_iter()
-        .zip(editable_values(after))
-        .filter(|((_, old, _), (_, new, _))| old != new)
-        .map(|((field, old, old_supplied_by), (_, new, new_supplied_by))| ValueChange {
-            field,
-            old,
-            old_supplied_by,
-            new,
-            new_supplied_by,
-        })
-        .collect()
+    super::changed_values(editable_values(before), editable_values(after))
 }
 
 /// Applies `changes` to the case and keeps every earlier value (`changed`, from

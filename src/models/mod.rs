@@ -32,6 +32,35 @@ macro_rules! after_cursor {
 }
 pub(crate) use after_cursor;
 
+/// One value an edit changes, with the organisations that supplied the old and the new value.
+#[derive(Debug)]
+pub struct ValueChange {
+    pub field: &'static str,
+    pub old: serde_json::Value,
+    pub old_supplied_by: Option<crate::domain::AgencyId>,
+    pub new: serde_json::Value,
+    pub new_supplied_by: Option<crate::domain::AgencyId>,
+}
+
+/// A record's editable values by field name, each with its supplier (`None` for core values).
+pub type EditableValues = Vec<(&'static str, serde_json::Value, Option<crate::domain::AgencyId>)>;
+
+/// The values that differ between two readings of the same record's editable values.
+pub fn changed_values(before: EditableValues, after: EditableValues) -> Vec<ValueChange> {
+    before
+        .into_iter()
+        .zip(after)
+        .filter(|((_, old, _), (_, new, _))| old != new)
+        .map(|((field, old, old_supplied_by), (_, new, new_supplied_by))| ValueChange {
+            field,
+            old,
+            old_supplied_by,
+            new,
+            new_supplied_by,
+        })
+        .collect()
+}
+
 /// SQL written in the code (never built from input) as an expression diesel may prepare.
 /// `dsl::sql` marks the whole query unsafe to cache, so PostgreSQL parses and plans it again on
 /// every run; a query holding a `Fragment` is prepared once per connection and keyed by its text.

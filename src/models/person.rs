@@ -7,7 +7,7 @@ use crate::disclosure::{self, Subject};
 use crate::domain::{
     AddressKind, AgencyId, AuthUser, CaseId, Gender, PanelId, ParticipantRole, PersonId, Tag, TriState, UserId,
 };
-use crate::models::access;
+use crate::models::{EditableValues, ValueChange, access};
 use crate::schema::{case_participants, cases, people, person_field_changes};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
@@ -315,24 +315,16 @@ impl PersonChanges {
 
 /// The organisation that supplied `field`'s value: the supplier of the tag the field carries in
 /// any role (names are tagged on a child's record, addresses on a victim's).
-pub fn supplier_of_field(row: &PersonRow, field: &str) -> Option<AgencyId> {
+fn supplier_of_field(row: &PersonRow, field: &str) -> Option<AgencyId> {
     ParticipantRole::ALL
         .iter()
         .find_map(|role| disclosure::tag_of(Subject::Person(*role), field))
         .and_then(|tag| row.provenance.supplier_of(tag))
 }
 
-/// One value an edit changes.
-#[derive(Debug)]
-pub struct ValueChange {
-    pub field: &'static str,
-    old: serde_json::Value,
-    new: serde_json::Value,
-}
-
-fn editable_values(r: &PersonRow) -> Vec<(&'static str, serde_json::Value)> {
+fn editable_values(r: &PersonRow) -> EditableValues {
     use serde_json::json;
-    vec![
+    let values = vec![
         ("surname", json!(r.surname)),
         ("forenames", json!(r.forenames)),
         ("aliases", json!(r.aliases)),
@@ -351,17 +343,13 @@ fn editable_values(r: &PersonRow) -> Vec<(&'static str, serde_json::Value)> {
         ("health_notes", json!(r.health_notes)),
         ("criminal_history", json!(r.criminal_history)),
         ("school", json!(r.school)),
-    ]
+    ];
+    values.into_iter().map(|(field, value)| (field, value, supplier_of_field(r, field))).collect()
 }
 
 /// The values that differ between `before` and `after`.
 pub fn changed_values(before: &PersonRow, after: &PersonRow) -> Vec<ValueChange> {
-    editable_values(before)
-        .into_iter()
-        .zip(editable_values(after))
-        .filter(|((_, old), (_, new))| old != new)
-        .map(|((field, old), (_, new))| ValueChange { field, old, new })
-        .collect()
+    super::changed_values(editable_values(before), editable_values(after))
 }
 
 /// Applies `changes` and keeps every earlier value, with the suppliers of both.
@@ -385,8 +373,8 @@ pub fn edit(
                 person_field_changes::field.eq(c.field),
                 person_field_changes::old_value.eq(&c.old),
                 person_field_changes::new_value.eq(&c.new),
-                person_field_changes::old_supplied_by.eq(supplier_of_field(current, c.field)),
-                person_field_changes::new_supplied_by.eq(supplier_of_field(&row, c.field)),
+                person_field_changes::old_supplied_by.eq(c.old_supplied_by),
+                person_field_changes::new_supplied_by.eq(c.new_supplied_by),
                 person_field_changes::reason.eq(reason),
                 person_field_changes::changed_by.eq(by),
             )

@@ -354,15 +354,7 @@ pub async fn create_risk_assessment(
             });
         }
         let panel = panel::get(conn, access.panel_id)?;
-        let unwritable: Vec<FieldProblem> = input
-            .tags_written()
-            .into_iter()
-            .filter(|(tag, _)| !fields.can_write(*tag))
-            .map(|(tag, field)| FieldProblem::new(field, format!("not_writable:{}", tag.as_str())))
-            .collect();
-        if !unwritable.is_empty() {
-            return Err(ApiError::FieldsNotWritable(unwritable));
-        }
+        disclosure::require_writable(&fields, input.tags_written())?;
         let scored = score_assessment(&input, &panel, AssessmentStage::Review).map_err(ApiError::Unprocessable)?;
         if let Some(d) = input.assessed_on
             && d.get() < current.referral_date

@@ -681,15 +681,7 @@ pub async fn create_case(
         let panel = panel::get(conn, referral.panel_id)?;
         // The field policy decides which tagged fields the caller may supply (403 otherwise).
         let fields = user.field_access(panel.id);
-        let unwritable: Vec<FieldProblem> = referral
-            .tags_written
-            .iter()
-            .filter(|(tag, _)| !fields.can_write(*tag))
-            .map(|(tag, field)| FieldProblem::new(field.clone(), format!("not_writable:{}", tag.as_str())))
-            .collect();
-        if !unwritable.is_empty() {
-            return Err(ApiError::FieldsNotWritable(unwritable));
-        }
+        disclosure::require_writable(&fields, referral.tags_written.iter().map(|(tag, field)| (*tag, field.clone())))?;
         let today = Utc::now().date_naive();
         let mut problems = check_referral_rules(&referral, panel.kind, today);
 
@@ -1214,6 +1206,21 @@ fn check_edited(row: &CaseRow, kind: PanelKind) -> Vec<FieldProblem> {
     problems
 }
 
+/// Who may change a running case: panel staff, or the organisation that referred it; a case
+/// that has ended (closed, rejected, withdrawn, transferred out) is changed only by reopening it.
+pub(crate) fn require_editor(access: &CaseAccess, user: &AuthUser, case: &CaseRow) -> Result<(), ApiError> {
+    if !access.is_staff && user.agency_id != Some(case.referring_agency_id) {
+        return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
+    }
+    if matches!(
+        case.status,
+        CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
+    ) {
+        return Err(ApiError::conflict("status", format!("not_editable_when_{}", case.status.as_str())));
+    }
+    Ok(())
+}
+
 /// Fields whose change must say why (DOMAIN.md §5: a change of consent or lawful basis is
 /// recorded with who, when and why).
 const CHANGES_NEEDING_A_REASON: &[&str] = &[
@@ -1238,22 +1245,12 @@ pub async fn update_case(
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?.require_full()?;
         let current = case::get(conn, id)?;
-        if !access.is_staff && user.agency_id != Some(current.referring_agency_id) {
-            return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
-        }
+        require_editor(&access, &user, &current)?;
         if current.version != if_match.version()? {
             return Err(ApiError::Stale(Some(current.version)));
         }
-        if writes_safety_plan && !user.field_access(access.panel_id).can_write(Tag::SafetyPlan) {
-            let problem = FieldProblem::new("safety_plan", format!("not_writable:{}", Tag::SafetyPlan.as_str()));
-            return Err(ApiError::FieldsNotWritable(vec![problem]));
-        }
-        if matches!(
-            current.status,
-            CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
-        ) {
-            return Err(ApiError::conflict("status", format!("not_editable_when_{}", current.status.as_str())));
-        }
+        let written = writes_safety_plan.then_some((Tag::SafetyPlan, "safety_plan"));
+        disclosure::require_writable(&user.field_access(access.panel_id), written)?;
         let after = changes.applied_to(&current);
         let changed = case::changed_values(&current, &after);
         let mut problems = check_edited(&after, panel::get(conn, current.panel_id)?.kind);
@@ -1267,10 +1264,9 @@ pub async fn update_case(
             case::edit(conn, &current, &changes, &changed, reason.as_deref(), user.user_id)?;
         }
         let (view, disclosed) = written_view(conn, &user, id, ViewFor::Writer)?;
-        let written = writes_safety_plan.then_some(Tag::SafetyPlan);
         let event = Event::ok(AuditAction::Alter, "case", vec![id.0])
             .on_panel(view.panel_id)
-            .disclosing(written.into_iter().chain(disclosed));
+            .disclosing(written.map(|(tag, _)| tag).into_iter().chain(disclosed));
         Ok((view, event))
     })
     .await?;

@@ -8,16 +8,17 @@ use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
+use crate::disclosure;
 use crate::domain::{
-    AuditAction, AuthUser, CaseId, CaseStatus, PanelKind, ParticipantRole, PersonId, Problems, Tag, required_text,
+    AuditAction, AuthUser, CaseId, PanelKind, ParticipantRole, PersonId, Problems, Tag, required_text,
 };
-use crate::error::{ApiError, FieldProblem, Forbidden};
+use crate::error::ApiError;
 use crate::extract::Json;
-use crate::models::access::{self, CaseAccess};
-use crate::models::case::{self, CaseChanges, CaseRow};
+use crate::models::access;
+use crate::models::case::{self, CaseChanges};
 use crate::models::panel;
 use crate::models::person;
-use crate::routes::cases::{CasePath, ViewFor, role_allowed, written_view};
+use crate::routes::cases::{CasePath, ViewFor, require_editor, role_allowed, written_view};
 use crate::routes::people::PersonInput;
 
 #[derive(Deserialize)]
@@ -41,20 +42,6 @@ pub struct ParticipantPath {
 pub struct EndParticipantRequest {
     role: ParticipantRole,
     reason: String,
-}
-
-/// Panel staff, or the organisation that referred the case, on a case still running.
-fn may_change(access: &CaseAccess, user: &AuthUser, case: &CaseRow) -> Result<(), ApiError> {
-    if !access.is_staff && user.agency_id != Some(case.referring_agency_id) {
-        return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
-    }
-    if matches!(
-        case.status,
-        CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
-    ) {
-        return Err(ApiError::conflict("status", format!("not_editable_when_{}", case.status.as_str())));
-    }
-    Ok(())
 }
 
 /// POST /api/v1/cases/{case_id}/participants
@@ -86,16 +73,11 @@ pub async fn add_participant(
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?;
         let current = case::get(conn, id)?;
-        may_change(&access, &user, &current)?;
-        let fields = user.field_access(access.panel_id);
-        let unwritable: Vec<FieldProblem> = tags_written
-            .iter()
-            .filter(|(tag, _)| !fields.can_write(*tag))
-            .map(|(tag, field)| FieldProblem::new(field.clone(), format!("not_writable:{}", tag.as_str())))
-            .collect();
-        if !unwritable.is_empty() {
-            return Err(ApiError::FieldsNotWritable(unwritable));
-        }
+        require_editor(&access, &user, &current)?;
+        disclosure::require_writable(
+            &user.field_access(access.panel_id),
+            tags_written.iter().map(|(tag, field)| (*tag, field.clone())),
+        )?;
         let panel = panel::get(conn, access.panel_id)?;
         if !role_allowed(panel.kind, role) {
             return Err(ApiError::unprocessable("role", "not_used_by_this_panel"));
@@ -168,7 +150,7 @@ pub async fn end_participant(
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access_for_update(conn, &user, id)?;
         let current = case::get(conn, id)?;
-        may_change(&access, &user, &current)?;
+        require_editor(&access, &user, &current)?;
         match case::participant_ended(conn, id, person, role)? {
             None => return Err(ApiError::NotFound),
             Some(Some(_)) => return Err(ApiError::conflict("role", "already_ended")),

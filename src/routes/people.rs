@@ -12,7 +12,7 @@ use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, CaseId, Gender, IsoDate, ParticipantRole, PersonId, Problems,
     ShortText, Tag, TriState, UserId, double_option, normalize_org_name, optional_text, required_text,
 };
-use crate::error::{ApiError, FieldProblem, Forbidden};
+use crate::error::{ApiError, Forbidden};
 use crate::extract::{IfMatch, Json};
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 
@@ -522,20 +522,14 @@ pub async fn update_person(
         }
         // The tags written, in every role the person holds on a case the caller sees.
         let mut written: Vec<Tag> = Vec::new();
-        let mut unwritable: Vec<FieldProblem> = Vec::new();
         for s in &sightings {
-            let fields = user.field_access(s.panel_id);
-            for (tag, field) in disclosure::tags_written(Subject::Person(s.role), &sent) {
+            let tags = disclosure::tags_written(Subject::Person(s.role), &sent);
+            disclosure::require_writable(&user.field_access(s.panel_id), tags.iter().copied())?;
+            for (tag, _) in tags {
                 if !written.contains(&tag) {
                     written.push(tag);
                 }
-                if !fields.can_write(tag) && unwritable.iter().all(|p| p.field != field) {
-                    unwritable.push(FieldProblem::new(field, format!("not_writable:{}", tag.as_str())));
-                }
             }
-        }
-        if !unwritable.is_empty() {
-            return Err(ApiError::FieldsNotWritable(unwritable));
         }
         let all_roles: Vec<Tag> = ParticipantRole::ALL
             .iter()
