@@ -88,6 +88,9 @@ route_table! {
         GET panels::get_panel => DIRECTORY,
         PATCH panels::update_panel => ADMIN,
     },
+    "/api/v1/panels/{panel_id}/users" => {
+        GET panels::list_panel_users => Grant::Roles(&[Role::Coordinator, Role::Chair])
+    },
     "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
     "/api/v1/cases" => {
         GET cases::list_cases => CASE_WORK,

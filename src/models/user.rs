@@ -193,3 +193,23 @@ fn check_references(conn: &mut PgConnection, agency: Option<AgencyId>, roles: &[
     }
     if problems.is_empty() { Ok(()) } else { Err(ApiError::Unprocessable(problems)) }
 }
+
+/// The active users who hold a role on `panel` (any organisation's staff, reps, IDVAs), with
+/// their roles there, by name: whom panel staff pick an action owner or a chair from.
+pub fn on_panel(conn: &mut PgConnection, panel: PanelId) -> QueryResult<Vec<(UserRow, Vec<Role>)>> {
+    let rows: Vec<(UserRow, Role)> = users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::panel_id.eq(panel))
+        .filter(users::active.eq(true))
+        .order((users::display_name, users::id, user_roles::role))
+        .select((UserRow::as_select(), user_roles::role))
+        .load(conn)?;
+    let mut out: Vec<(UserRow, Vec<Role>)> = Vec::new();
+    for (user, role) in rows {
+        match out.last_mut() {
+            Some((last, roles)) if last.id == user.id => roles.push(role),
+            _ => out.push((user, vec![role])),
+        }
+    }
+    Ok(out)
+}

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::domain::{
-    AgencyId, AuthUser, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, ShortText,
-    default_true, double_option,
+    AgencyId, AuthUser, IsoDate, MeetingCadence, PanelId, PanelKind, Problems, RepeatWindowAnchor, Role, ShortText,
+    UserId, default_true, double_option,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, Forbidden};
 use crate::extract::{IfMatch, Json, Query};
 use crate::models::panel::{self, Member, PanelFields, PanelRow, PanelSettings};
 use crate::pagination::{Cursor, Page, PageRequest};
@@ -341,4 +341,40 @@ pub async fn update_panel(
         .await?;
     tracing::info!(panel.id = %row.id, "panel updated");
     Ok(ok_versioned(row.version, &PanelResponse::render(row, members)))
+}
+
+#[derive(Serialize)]
+pub struct PanelUser {
+    id: UserId,
+    display_name: String,
+    email: String,
+    agency_id: Option<AgencyId>,
+    roles: Vec<Role>,
+}
+
+#[derive(Serialize)]
+pub struct PanelUsers {
+    items: Vec<PanelUser>,
+}
+
+/// GET /api/v1/panels/{panel_id}/users: the panel's coordinators and chairs see who works on the
+/// panel (the active users holding a role on it, with those roles), to pick an action owner or
+/// a chair. Others: 403.
+pub async fn list_panel_users(db: Db, user: AuthUser, path: web::Path<PanelPath>) -> Result<HttpResponse, ApiError> {
+    let id = PanelId(path.panel_id);
+    if !user.is_staff_on(id) {
+        return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
+    }
+    let rows = db.run(move |conn| Ok(crate::models::user::on_panel(conn, id)?)).await?;
+    let items = rows
+        .into_iter()
+        .map(|(u, roles)| PanelUser {
+            id: u.id,
+            display_name: u.display_name,
+            email: u.email,
+            agency_id: u.agency_id,
+            roles,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PanelUsers { items }))
 }

@@ -592,3 +592,20 @@ async fn a_person_is_corrected_and_moves_to_a_refuge_and_the_earlier_values_are_
     let police_history = w.app.get(&format!("{path}/history"), &w.police.access).await;
     assert!(!text(&police_history).contains("CANARY"), "{}", text(&police_history));
 }
+
+#[actix_web::test]
+async fn coordinators_see_who_works_on_their_panel_to_pick_an_action_owner() {
+    let w = world().await;
+    let path = format!("/api/v1/panels/{}/users", w.marac);
+    let res = w.app.get(&path, &w.coordinator.access).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let items = res.json()["items"].as_array().unwrap().clone();
+    let ids: Vec<&str> = items.iter().map(|u| u["id"].as_str().unwrap()).collect();
+    for who in [&w.coordinator, &w.police, &w.idva] {
+        assert!(ids.contains(&who.user_id.to_string().as_str()), "{items:?}");
+    }
+    assert!(!ids.contains(&w.housing.user_id.to_string().as_str()), "housing holds no role on the MARAC");
+    let police = items.iter().find(|u| u["id"] == w.police.user_id.to_string()).unwrap();
+    assert_eq!((police["agency_id"].clone(), police["roles"].clone()), (json!(w.police_agency), json!(["agency_rep"])));
+    assert_eq!(w.app.get(&path, &w.police.access).await.status, 403);
+}
