@@ -125,10 +125,44 @@ pub fn visible_among(conn: &mut PgConnection, user: &AuthUser, ids: &[PersonId])
         .load(conn)
 }
 
-/// Visible people whose normalised name matches and whose date of birth is the same or unknown
-/// on either side: the likely duplicates to offer before recording someone again.
-/// Only people whose names and date of birth the caller could read on a case it can see are
-/// candidates (a child only where the field policy lets the caller read `children`).
+diesel::define_sql_function! {
+    /// pg_trgm: how well the first text matches some part of the second (0 to 1).
+    fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text) -> diesel::sql_types::Float4;
+}
+
+/// How alike two names must be to be offered as the same person: one letter off in a surname
+/// still matches, another surname does not.
+const NAME_SIMILARITY: f32 = 0.6;
+
+/// Dates of birth a record keyed in by hand may hold for `dob`: itself, day and month swapped,
+/// and any two neighbouring digits of DDMMYYYY swapped (a transposition typo).
+pub fn transposed_dates(dob: NaiveDate) -> Vec<NaiveDate> {
+    let digits: Vec<char> = dob.format("%d%m%Y").to_string().chars().collect();
+    let mut out = vec![dob];
+    let mut candidates: Vec<String> = (0..digits.len() - 1)
+        .map(|i| {
+            let mut d = digits.clone();
+            d.swap(i, i + 1);
+            d.into_iter().collect()
+        })
+        .collect();
+    candidates.push(dob.format("%m%d%Y").to_string());
+    for c in candidates {
+        if let Ok(date) = NaiveDate::parse_from_str(&c, "%d%m%Y")
+            && !out.contains(&date)
+        {
+            out.push(date);
+        }
+    }
+    out
+}
+
+/// Visible people whose name is like `normalized_name` (pg_trgm word similarity, so a surname
+/// alone or a name one letter off matches) and whose date of birth is the same, a transposition
+/// of it, or unknown on either side: the likely duplicates to offer before recording someone
+/// again, most alike first. Only people whose names and date of birth the caller could read on a
+/// case it can see are candidates (a child only where the field policy lets the caller read
+/// `children`).
 pub fn likely_matches(
     conn: &mut PgConnection,
     user: &AuthUser,
@@ -143,15 +177,16 @@ pub fn likely_matches(
             children_panels.push(panel);
         }
     }
+    let likeness = word_similarity(normalized_name.to_owned(), people::normalized_name);
     let mut query = people::table
-        .filter(people::normalized_name.eq(normalized_name))
+        .filter(likeness.clone().ge(NAME_SIMILARITY))
         .filter(people::id.eq_any(access::person_identity_visible_ids(user, children_panels)))
         .select(PersonRow::as_select())
         .into_boxed();
     if let Some(dob) = date_of_birth {
-        query = query.filter(people::date_of_birth.eq(dob).or(people::date_of_birth.is_null()));
+        query = query.filter(people::date_of_birth.eq_any(transposed_dates(dob)).or(people::date_of_birth.is_null()));
     }
-    query.order((people::created_at, people::id)).limit(20).load(conn)
+    query.order((likeness.desc(), people::created_at, people::id)).limit(20).load(conn)
 }
 
 /// Marks people who must never receive case information.
@@ -410,4 +445,20 @@ pub fn changes(conn: &mut PgConnection, id: PersonId) -> QueryResult<Vec<PersonC
         .order((person_field_changes::changed_at, person_field_changes::id))
         .select(PersonChangeRow::as_select())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposed_dates_of_birth_are_offered_and_other_dates_are_not() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let dates = transposed_dates(d("1990-04-01"));
+        for expected in ["1990-04-01", "1990-01-04", "1990-04-10", "1909-04-01"] {
+            assert!(dates.contains(&d(expected)), "{expected}: {dates:?}");
+        }
+        assert!(!dates.contains(&d("1991-04-01")));
+        assert!(!dates.contains(&d("1990-05-01")));
+    }
 }

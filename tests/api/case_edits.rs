@@ -609,3 +609,33 @@ async fn coordinators_see_who_works_on_their_panel_to_pick_an_action_owner() {
     assert_eq!((police["agency_id"].clone(), police["roles"].clone()), (json!(w.police_agency), json!(["agency_rep"])));
     assert_eq!(w.app.get(&path, &w.police.access).await.status, 403);
 }
+
+#[actix_web::test]
+async fn the_duplicate_check_finds_spelling_variants_and_transposed_dates_among_visible_people_only() {
+    let w = world().await;
+    let case = w.marac_case(15).await; // the victim: Alex Victim, born 1990-04-01
+    let victim = participant(&case, "victim")["person"]["id"].clone();
+    let search = |who: &Session, body: Value| {
+        let token = who.access.clone();
+        let app = &w.app;
+        async move { app.post("/api/v1/people/matches", Some(&token), body).await.json()["items"].clone() }
+    };
+    for body in [
+        json!({ "surname": "Victim" }),
+        json!({ "surname": "Victm", "forenames": "Alex" }),
+        json!({ "surname": "Victim", "forenames": "Alex", "date_of_birth": "1990-01-04" }),
+        json!({ "surname": "Victim", "forenames": "Alex", "date_of_birth": "1990-04-10" }),
+    ] {
+        let items = search(&w.coordinator, body.clone()).await;
+        assert!(items.as_array().unwrap().iter().any(|p| p["id"] == victim), "{body}: {items}");
+    }
+    for body in [
+        json!({ "surname": "Perpetrator", "forenames": "Alex" }),
+        json!({ "surname": "Victim", "forenames": "Alex", "date_of_birth": "1975-06-30" }),
+    ] {
+        let items = search(&w.coordinator, body.clone()).await;
+        assert!(!items.as_array().unwrap().iter().any(|p| p["id"] == victim), "{body}: {items}");
+    }
+    // Still only among people on cases the caller can see.
+    assert_eq!(search(&w.police, json!({ "surname": "Victm" })).await, json!([]));
+}
