@@ -341,6 +341,9 @@ pub fn acknowledge(
         .filter(attendance::agency_id.eq(agency))
         .order((attendance::user_id.eq(user).desc(), attendance::user_id.is_null().desc(), attendance::id))
         .select((attendance::id, attendance::user_id, attendance::attendance_type))
+        // Two people of one organisation acknowledging at once: the second waits, then sees the
+        // listing named for the first and is recorded beside it.
+        .for_update()
         .first(conn)
         .optional()?;
     let Some((row, named, kind)) = listed else { return Ok(None) };

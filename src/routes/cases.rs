@@ -1243,7 +1243,7 @@ pub async fn update_case(
     let (changes, reason, writes_safety_plan) = body.into_inner().parse(user.agency_id)?;
     let id = CaseId(path.case_id);
     let out = audit::audited(&db, audit, move |conn| {
-        let access = access::case_access_for_update(conn, &user, id)?.require_full()?;
+        let access = access::case_access_for_update(conn, &user, id)?;
         let current = case::get(conn, id)?;
         require_editor(&access, &user, &current)?;
         if current.version != if_match.version()? {
