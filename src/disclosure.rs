@@ -193,6 +193,22 @@ pub fn shown(
     }
 }
 
+/// Whether the value `field` of `subject` may be shown when each of `suppliers` supplied a
+/// version of it (a change's earlier and later value): every one must be readable, and the tag
+/// is recorded once, as disclosed only if all were.
+pub fn shown_from_all(
+    subject: Subject,
+    field: &str,
+    suppliers: &[Option<AgencyId>],
+    r: &mut Redactor,
+    withheld: &mut Vec<&'static str>,
+) -> bool {
+    match covering(subject).find(|d| d.fields.contains(&field)) {
+        Some(d) => r.allow_all(d.tag, suppliers, withheld),
+        None => true,
+    }
+}
+
 /// Applies the field policy while a response is rendered: answers whether a tagged value may be
 /// shown, and remembers which tags were disclosed (for the audit event) and withheld.
 pub struct Redactor {
@@ -218,10 +234,16 @@ impl Redactor {
     /// May the value tagged `tag`, supplied by `supplier`, be shown? Records the answer in
     /// `withheld` (the record's own list) or in the disclosed set.
     pub fn allow(&mut self, tag: Tag, supplier: Option<AgencyId>, withheld: &mut Vec<&'static str>) -> bool {
-        let readable = self.fields.can_read_supplied_by(tag, supplier);
-        let own = supplier.is_some() && supplier == self.fields.agency;
-        let purpose_met = !tag.needs_purpose() || self.purpose_stated || (self.own_write && own);
-        let shown = readable && purpose_met;
+        self.allow_all(tag, &[supplier], withheld)
+    }
+
+    /// As `allow`, for values of one tag supplied by each of `suppliers`: shown only if all are.
+    pub fn allow_all(&mut self, tag: Tag, suppliers: &[Option<AgencyId>], withheld: &mut Vec<&'static str>) -> bool {
+        let shown = suppliers.iter().all(|&supplier| {
+            let readable = self.fields.can_read_supplied_by(tag, supplier);
+            let own = supplier.is_some() && supplier == self.fields.agency;
+            readable && (!tag.needs_purpose() || self.purpose_stated || (self.own_write && own))
+        });
         if shown {
             if !self.disclosed.contains(&tag) {
                 self.disclosed.push(tag);

@@ -1327,9 +1327,8 @@ pub async fn get_case_history(
         for change in fields {
             let mut withheld = Vec::new();
             // Both values must be readable: each was supplied by its own organisation.
-            let shown = [change.old_supplied_by, change.new_supplied_by]
-                .into_iter()
-                .all(|supplier| disclosure::shown(Subject::Case, &change.field, supplier, &mut r, &mut withheld));
+            let suppliers = [change.old_supplied_by, change.new_supplied_by];
+            let shown = disclosure::shown_from_all(Subject::Case, &change.field, &suppliers, &mut r, &mut withheld);
             items.push(CaseHistoryEntry {
                 kind: "value",
                 from: shown.then_some(change.old_value),

@@ -609,10 +609,9 @@ pub async fn get_person_history(
             .map(|c| {
                 let mut withheld = Vec::new();
                 let mut shown = true;
+                let suppliers = [c.old_supplied_by, c.new_supplied_by];
                 for (role, r) in redactors.iter_mut() {
-                    for supplier in [c.old_supplied_by, c.new_supplied_by] {
-                        shown &= disclosure::shown(Subject::Person(*role), &c.field, supplier, r, &mut withheld);
-                    }
+                    shown &= disclosure::shown_from_all(Subject::Person(*role), &c.field, &suppliers, r, &mut withheld);
                 }
                 PersonChange {
                     from: shown.then_some(c.old_value),
