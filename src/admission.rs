@@ -91,7 +91,7 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
             &of_role(ParticipantRole::Victim),
             &of_role(ParticipantRole::Perpetrator),
             a.referral_date,
-            i64::from(panel.settings.repeat_window_days),
+            panel.settings.repeat_window(),
             None,
         )?
     } else {

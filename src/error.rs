@@ -48,6 +48,8 @@ pub enum Forbidden {
     PurposeRequired,
     /// The caller's organisation is not listed to attend the meeting.
     NotListedToAttend,
+    /// Only a chair of the panel may decide this.
+    ChairOnly,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +172,9 @@ impl ApiError {
                 "Not permitted",
                 "Your organisation is not listed to attend this meeting; ask the coordinator.",
             ),
+            Self::Forbidden(Forbidden::ChairOnly) => {
+                ("chair-only", "Not permitted", "Only a chair of the panel may decide this.")
+            }
             Self::FieldsNotWritable(_) => (
                 "field-not-writable",
                 "Not permitted",

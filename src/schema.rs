@@ -137,6 +137,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_closure_requests (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        categories -> Array<Text>,
+        reason -> Text,
+        closed_on -> Date,
+        requested_by -> Uuid,
+        requested_at -> Timestamptz,
+        decision -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     case_exclusions (id) {
         id -> Uuid,
         case_id -> Uuid,
@@ -394,6 +410,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        closure_requires_approval -> Bool,
     }
 }
 
@@ -549,6 +566,7 @@ diesel::joinable!(attendance -> agencies (agency_id));
 diesel::joinable!(attendance -> meetings (meeting_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(audit_seals -> audit_events (event_id));
+diesel::joinable!(case_closure_requests -> cases (case_id));
 diesel::joinable!(case_exclusions -> cases (case_id));
 diesel::joinable!(case_field_changes -> cases (case_id));
 diesel::joinable!(case_field_changes -> users (changed_by));
@@ -601,6 +619,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_pending,
     audit_seals,
+    case_closure_requests,
     case_exclusions,
     case_field_changes,
     case_imports,

@@ -17,8 +17,8 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, alerts, assessments, audit, auth, cases, exclusions, health, imports, meetings, metrics, panels,
-    participants, people, policy, users,
+    actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, health, imports, meetings,
+    metrics, panels, participants, people, policy, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -109,7 +109,11 @@ route_table! {
     },
     "/api/v1/cases/{case_id}/exclusions/{exclusion_id}" => { DELETE exclusions::lift_exclusion => PANEL_STAFF },
     "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
-    "/api/v1/cases/{case_id}/closure" => { POST cases::close_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/closure" => { POST closures::close_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/closure-requests" => { GET closures::list_closure_requests => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/closure-requests/{request_id}/decision" => {
+        POST closures::decide_closure_request => PANEL_STAFF
+    },
     "/api/v1/cases/{case_id}/reopen" => { POST cases::reopen_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/risk-assessments" => {
         GET assessments::list_risk_assessments => CASE_WORK,

@@ -183,6 +183,14 @@ text_enum!(
 );
 
 text_enum!(
+    /// A chair's decision on a closure awaiting approval (DOMAIN.md §6.1).
+    ClosureDecision {
+        Approved = "approved",
+        Declined = "declined",
+    }
+);
+
+text_enum!(
     /// Closure categories, DOMAIN.md §7.5.
     ClosureCategory {
         SupportedAccommodation = "supported_accommodation",
@@ -321,6 +329,11 @@ text_enum!(
         Cancelled = "cancelled",
     }
 );
+
+impl MeetingStatus {
+    /// A meeting that was held: its heard items were heard.
+    pub const WENT_AHEAD: [MeetingStatus; 2] = [MeetingStatus::Held, MeetingStatus::MinutesCirculated];
+}
 
 text_enum!(
     MeetingKind {

@@ -6,17 +6,20 @@ use diesel::prelude::*;
 
 use crate::disclosure;
 use crate::domain::{
-    AgencyId, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, LocationId,
-    PanelId, PanelKind, ParticipantRole, PersonId, SpecialCategoryCondition, UserId, Vulnerability,
+    AgencyId, AgendaOutcome, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis,
+    LocationId, MeetingStatus, PanelId, PanelKind, ParticipantRole, PersonId, RepeatWindowAnchor,
+    SpecialCategoryCondition, UserId, Vulnerability,
 };
 use crate::error::ApiError;
 use crate::models::access::{CaseAccess, case_fully_visible, case_visible};
 use crate::models::assessment::AssessmentRow;
+use crate::models::panel::RepeatWindow;
 use crate::models::person::PersonRow;
 use crate::models::{EditableValues, ValueChange, after_cursor};
 use crate::pagination::PageRequest;
 use crate::schema::{
-    case_field_changes, case_participants, case_reference_counters, case_status_history, cases, locations,
+    agenda_items, case_field_changes, case_participants, case_reference_counters, case_status_history, cases,
+    locations, meetings,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -405,19 +408,38 @@ pub fn changes(conn: &mut PgConnection, case: CaseId) -> QueryResult<(Vec<FieldC
 }
 
 /// The most recent earlier referral on the panel sharing a victim and a perpetrator with this
-/// one, within `window_days` before `referral_date` (inclusive): the case this one repeats.
+/// one whose repeat window (from its referral or last hearing) is still open on `referral_date`:
+/// the case this one repeats.
 pub fn find_repeat_of(
     conn: &mut PgConnection,
     panel: PanelId,
     victims: &[PersonId],
     perpetrators: &[PersonId],
     referral_date: NaiveDate,
-    window_days: i64,
+    window: RepeatWindow,
     this_case: Option<CaseId>,
 ) -> QueryResult<Option<CaseId>> {
     if victims.is_empty() || perpetrators.is_empty() {
         return Ok(None);
     }
+    let window_start = referral_date - chrono::Duration::days(window.days);
+    // With the `last_meeting` anchor an earlier case's window runs from its last hearing, which
+    // is never before its referral: it is open when either falls in the window.
+    let anchored_in_window: Box<
+        dyn BoxableExpression<cases::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>,
+    > = match window.anchor {
+        RepeatWindowAnchor::LastReferral => Box::new(cases::referral_date.ge(window_start)),
+        RepeatWindowAnchor::LastMeeting => Box::new(
+            cases::referral_date.ge(window_start).or(diesel::dsl::exists(
+                agenda_items::table
+                    .inner_join(meetings::table)
+                    .filter(agenda_items::case_id.eq(cases::id))
+                    .filter(agenda_items::outcome.eq(AgendaOutcome::Heard))
+                    .filter(meetings::status.eq_any(MeetingStatus::WENT_AHEAD))
+                    .filter(meetings::meeting_date.between(window_start, referral_date)),
+            )),
+        ),
+    };
     let (victim_links, perpetrator_links) =
         diesel::alias!(case_participants as victim_links, case_participants as perpetrator_links);
     cases::table
@@ -425,7 +447,7 @@ pub fn find_repeat_of(
         .filter(cases::id.ne_all(this_case.into_iter().collect::<Vec<_>>()))
         .filter(cases::status.ne_all(vec![CaseStatus::Rejected, CaseStatus::Withdrawn]))
         .filter(cases::referral_date.le(referral_date))
-        .filter(cases::referral_date.ge(referral_date - chrono::Duration::days(window_days)))
+        .filter(anchored_in_window)
         .filter(diesel::dsl::exists(
             victim_links
                 .filter(victim_links.field(case_participants::case_id).eq(cases::id))

@@ -1,5 +1,7 @@
 //! Meetings, agendas, attendance, discussion notes and minutes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 
@@ -243,6 +245,20 @@ pub fn cases_heard_before(conn: &mut PgConnection, panel: PanelId, before: Naive
         .select(agenda_items::case_id)
         .distinct()
         .load(conn)
+}
+
+/// Each of `cases`' last hearing: the latest meeting that was held with it heard. Cases never
+/// heard are absent.
+pub fn last_heard_on(conn: &mut PgConnection, cases: &[CaseId]) -> QueryResult<HashMap<CaseId, NaiveDate>> {
+    let rows: Vec<(CaseId, Option<NaiveDate>)> = agenda_items::table
+        .inner_join(meetings::table)
+        .filter(agenda_items::case_id.eq_any(cases))
+        .filter(agenda_items::outcome.eq(AgendaOutcome::Heard))
+        .filter(meetings::status.eq_any(MeetingStatus::WENT_AHEAD))
+        .group_by(agenda_items::case_id)
+        .select((agenda_items::case_id, diesel::dsl::max(meetings::meeting_date)))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(case, date)| Some((case, date?))).collect())
 }
 
 /// The panel's last meeting before `date` that went ahead, if any.

@@ -11,6 +11,7 @@ pub mod alert;
 pub mod assessment;
 pub mod audit_log;
 pub mod case;
+pub mod closure;
 pub mod exclusion;
 pub mod meeting;
 pub mod panel;

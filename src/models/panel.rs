@@ -26,6 +26,9 @@ pub struct PanelSettings {
     pub population_source: Option<String>,
     pub population_year: Option<i16>,
     pub suppression_k: i16,
+    /// A chair approves a coordinator's closure before the case closes (DOMAIN.md §6.1).
+    #[serde(default)]
+    pub closure_requires_approval: bool,
 }
 
 impl Default for PanelSettings {
@@ -43,7 +46,33 @@ impl Default for PanelSettings {
             population_source: None,
             population_year: None,
             suppression_k: 5,
+            closure_requires_approval: false,
         }
+    }
+}
+
+/// How long after a MARAC case a new incident between the same people is a repeat (DOMAIN.md
+/// §6.1): `days` from the case's referral, or from its last hearing with the `last_meeting` anchor.
+#[derive(Debug, Clone, Copy)]
+pub struct RepeatWindow {
+    pub days: i64,
+    pub anchor: RepeatWindowAnchor,
+}
+
+impl RepeatWindow {
+    /// The last day of a case's window, given its referral date and its last hearing if it was heard.
+    pub fn ends_on(self, referral_date: NaiveDate, last_heard: Option<NaiveDate>) -> NaiveDate {
+        let from = match self.anchor {
+            RepeatWindowAnchor::LastReferral => referral_date,
+            RepeatWindowAnchor::LastMeeting => last_heard.map_or(referral_date, |heard| heard.max(referral_date)),
+        };
+        from + chrono::Duration::days(self.days)
+    }
+}
+
+impl PanelSettings {
+    pub fn repeat_window(&self) -> RepeatWindow {
+        RepeatWindow { days: i64::from(self.repeat_window_days), anchor: self.repeat_window_anchor }
     }
 }
 

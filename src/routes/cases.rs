@@ -20,7 +20,7 @@ use crate::idempotency;
 use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
-use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, Closure, NewLocation};
+use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, NewLocation};
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
 use crate::pagination::{Cursor, Page, PageRequest};
@@ -140,7 +140,7 @@ struct ParsedReferral {
     tags_written: Vec<(Tag, String)>,
 }
 
-fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {
+pub(crate) fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {
     let mut out = Vec::new();
     for i in items {
         if !out.contains(i) {
@@ -630,7 +630,11 @@ pub(crate) fn written_view(
 }
 
 /// The answer to a change of a case, and its `alter` event.
-fn altered(conn: &mut diesel::PgConnection, id: CaseId, user: &AuthUser) -> Result<(CaseResponse, Event), ApiError> {
+pub(crate) fn altered(
+    conn: &mut diesel::PgConnection,
+    id: CaseId,
+    user: &AuthUser,
+) -> Result<(CaseResponse, Event), ApiError> {
     let (view, disclosed) = written_view(conn, user, id, ViewFor::Reader { purpose_stated: false })?;
     let event = Event::ok(AuditAction::Alter, "case", vec![view.id.0]).on_panel(view.panel_id).disclosing(disclosed);
     Ok((view, event))
@@ -958,89 +962,6 @@ pub async fn transition_case(
     })
     .await?;
     tracing::info!(case.id = %out.id, "case status changed");
-    Ok(ok_versioned(out.version, &out))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClosureRequest {
-    categories: Vec<ClosureCategory>,
-    reason: String,
-    closed_on: Option<crate::domain::IsoDate>,
-}
-
-/// POST /api/v1/cases/{case_id}/closure
-pub async fn close_case(
-    db: Db,
-    user: AuthUser,
-    audit: Audit,
-    path: web::Path<CasePath>,
-    body: Json<ClosureRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let req = body.into_inner();
-    let mut p = Problems::default();
-    if req.categories.is_empty() {
-        p.push("categories", "at_least_one");
-    }
-    if req.categories.len() > 5 {
-        p.push("categories", "too_many_items");
-    }
-    let reason = p.check(required_text("reason", &req.reason, 2000));
-    let (categories, reason) = p.finish(|| Some((dedup(&req.categories), reason?)))?;
-    let today = Utc::now().date_naive();
-    let closed_on = req.closed_on.map_or(today, IsoDate::get);
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let access = access::case_access_for_update(conn, &user, id)?;
-        access.require_staff()?;
-        let current = case::get(conn, id)?;
-        if !matches!(current.status, CaseStatus::Open | CaseStatus::Monitoring | CaseStatus::Accepted) {
-            return Err(ApiError::InvalidTransition {
-                resource: "case",
-                current: current.status.as_str(),
-                requested: CaseStatus::Closed.as_str(),
-            });
-        }
-        let panel = panel::get(conn, current.panel_id)?;
-        let mut problems = Vec::new();
-        if closed_on > today {
-            problems.push(FieldProblem::new("closed_on", "in_future"));
-        }
-        if closed_on < current.referral_date {
-            problems.push(FieldProblem::new("closed_on", "before_referral_date"));
-        }
-        // DOMAIN.md §6.2, for every kind of panel: remaining actions are completed, cancelled or
-        // handed on first.
-        if crate::models::action::of_case(conn, id)?.iter().any(|a| a.status.is_outstanding()) {
-            problems.push(FieldProblem::new("actions", "outstanding_actions_remain"));
-        }
-        let window_end = (panel.kind == PanelKind::Marac)
-            .then(|| current.referral_date + chrono::Duration::days(i64::from(panel.settings.repeat_window_days)));
-        match panel.kind {
-            PanelKind::Cmarac => {
-                if !assessment::has_stage(conn, id, crate::domain::AssessmentStage::Exit)? {
-                    problems.push(FieldProblem::new("exit_assessment", "required_before_closure"));
-                }
-            }
-            PanelKind::Marac => {
-                if categories.contains(&ClosureCategory::TwelveMonthLapse)
-                    && window_end.is_some_and(|end| closed_on <= end)
-                {
-                    problems.push(FieldProblem::new("closed_on", "monitoring_window_not_lapsed"));
-                }
-            }
-            PanelKind::Jag => {}
-        }
-        if !problems.is_empty() {
-            return Err(ApiError::Unprocessable(problems));
-        }
-        let closure =
-            Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
-        let row = case::close(conn, &current, &closure, user.user_id)?;
-        altered(conn, row.id, &user)
-    })
-    .await?;
-    tracing::info!(case.id = %out.id, "case closed");
     Ok(ok_versioned(out.version, &out))
 }
 

@@ -655,7 +655,8 @@ fn propose_agenda(
     };
     let ids: Vec<CaseId> = candidates.iter().map(|c| c.case_id).collect();
     let with_child = meeting::cases_with_child_participants(conn, &ids)?;
-    let window = Duration::days(i64::from(panel.settings.repeat_window_days));
+    let window = panel.settings.repeat_window();
+    let last_heard = meeting::last_heard_on(conn, &ids)?;
     let mut lines: Vec<AgendaLine> = Vec::new();
     for c in &candidates {
         let has_children = c.children_in_household.is_some_and(|n| n > 0) || with_child.contains(&c.case_id);
@@ -668,7 +669,7 @@ fn propose_agenda(
             lines.push(line(case_section, reason));
         } else if panel.kind == PanelKind::Marac
             && c.status == CaseStatus::Monitoring
-            && c.referral_date + window < m.meeting_date
+            && window.ends_on(c.referral_date, last_heard.get(&c.case_id).copied()) < m.meeting_date
         {
             lines.push(line(AgendaSection::TwelveMonthLapseNotices, ListingReason::LapseNotice));
         } else if panel.kind != PanelKind::Marac && c.status == CaseStatus::Open {

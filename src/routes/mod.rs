@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod closures;
 pub mod exclusions;
 pub mod health;
 pub mod imports;

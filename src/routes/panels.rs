@@ -90,6 +90,7 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "double_option")]
     population_year: Option<Option<i16>>,
     suppression_k: Option<i16>,
+    closure_requires_approval: Option<bool>,
 }
 
 fn in_range<T: PartialOrd + Copy>(field: &str, value: T, min: T, max: T, p: &mut Problems) -> T {
@@ -166,6 +167,7 @@ impl SettingsPatch {
                 .unwrap_or(base.population_year)
                 .map(|v| in_range("population_year", v, 1900, 2200, p)),
             suppression_k: in_range("suppression_k", self.suppression_k.unwrap_or(base.suppression_k), 1, 100, p),
+            closure_requires_approval: self.closure_requires_approval.unwrap_or(base.closure_requires_approval),
         }
     }
 }

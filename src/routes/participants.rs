@@ -113,7 +113,7 @@ pub async fn add_participant(
                 &victims,
                 &perpetrators,
                 current.referral_date,
-                i64::from(panel.settings.repeat_window_days),
+                panel.settings.repeat_window(),
                 Some(id),
             )?;
             if let Some(earlier) = repeat_of {

@@ -4,6 +4,7 @@
 mod agencies;
 mod auth;
 mod case_edits;
+mod case_rules;
 mod cases;
 mod contract;
 mod dates;

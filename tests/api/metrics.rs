@@ -32,7 +32,7 @@ async fn send(w: &World, method: &str, path: &str, who: &Session, tag: Option<&s
 }
 
 /// Holds a meeting on `date` that hears `cases` (in that order).
-async fn hold_meeting(w: &World, date: &str, cases: &[&str]) {
+pub(crate) async fn hold_meeting(w: &World, date: &str, cases: &[&str]) {
     let m = send(
         w,
         "POST",

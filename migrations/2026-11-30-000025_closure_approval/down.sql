@@ -1,0 +1,2 @@
+DROP TABLE case_closure_requests;
+ALTER TABLE panels DROP COLUMN closure_requires_approval;
