@@ -492,6 +492,7 @@ diesel::table! {
         body -> Text,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        meeting_id -> Nullable<Uuid>,
     }
 }
 
@@ -598,6 +599,7 @@ diesel::joinable!(rate_buckets -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(research_notes -> agencies (agency_id));
 diesel::joinable!(research_notes -> cases (case_id));
+diesel::joinable!(research_notes -> meetings (meeting_id));
 diesel::joinable!(research_notes -> users (created_by));
 diesel::joinable!(risk_assessments -> agencies (agency_id));
 diesel::joinable!(risk_assessments -> cases (case_id));

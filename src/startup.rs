@@ -18,7 +18,7 @@ use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, health, imports, meetings,
-    metrics, panels, participants, people, policy, users,
+    metrics, panels, participants, people, policy, research_notes, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -108,6 +108,10 @@ route_table! {
         POST exclusions::create_exclusion => PANEL_STAFF,
     },
     "/api/v1/cases/{case_id}/exclusions/{exclusion_id}" => { DELETE exclusions::lift_exclusion => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/research-notes" => {
+        GET research_notes::list_research_notes => CASE_WORK,
+        POST research_notes::create_research_note => CASE_WORK,
+    },
     "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure" => { POST closures::close_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure-requests" => { GET closures::list_closure_requests => PANEL_STAFF },

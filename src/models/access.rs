@@ -146,6 +146,12 @@ fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> 
     Ok(CaseAccess::seen(user, id, panel_id, full))
 }
 
+/// A case the caller can see, at least as the research list (what agencies research their own
+/// records from before a meeting).
+pub fn case_sight(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<CaseAccess, ApiError> {
+    look_up(conn, user, id, false)
+}
+
 /// A case the caller sees in full; 403 confidentiality-not-acknowledged when it sees only the
 /// research list (it can see the case, so the refusal reveals nothing). Locks nothing; use
 /// `case_access_for_update` before changing the case.

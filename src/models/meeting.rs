@@ -247,6 +247,14 @@ pub fn cases_heard_before(conn: &mut PgConnection, panel: PanelId, before: Naive
         .load(conn)
 }
 
+/// Whether `case` is listed on `meeting`'s agenda.
+pub fn lists_case(conn: &mut PgConnection, meeting: MeetingId, case: CaseId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        agenda_items::table.filter(agenda_items::meeting_id.eq(meeting)).filter(agenda_items::case_id.eq(case)),
+    ))
+    .get_result(conn)
+}
+
 /// Each of `cases`' last hearing: the latest meeting that was held with it heard. Cases never
 /// heard are absent.
 pub fn last_heard_on(conn: &mut PgConnection, cases: &[CaseId]) -> QueryResult<HashMap<CaseId, NaiveDate>> {

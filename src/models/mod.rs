@@ -17,6 +17,7 @@ pub mod meeting;
 pub mod panel;
 pub mod person;
 pub mod policy;
+pub mod research_note;
 pub mod session;
 pub mod user;
 

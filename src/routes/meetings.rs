@@ -12,7 +12,7 @@ use crate::disclosure::Redactor;
 use crate::domain::{
     AgencyId, AgendaItemId, AgendaOutcome, AgendaSection, AttendanceId, AttendanceType, AuditAction, AuthUser, CaseId,
     CaseStatus, IsoDate, IsoTimestamp, ListingReason, MeetingId, MeetingKind, MeetingMode, MeetingStatus, NoteId,
-    PanelId, PanelKind, Problems, UserId, optional_text,
+    PanelId, PanelKind, Problems, Tag, UserId, optional_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{IdempotencyKey, IfMatch, Json, Query, etag};
@@ -24,10 +24,12 @@ use crate::models::case::{self, CaseRow};
 use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, MeetingRow, NewNote};
 use crate::models::panel::{self, PanelRow};
 use crate::models::person;
+use crate::models::research_note;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
 use crate::routes::people::ResearchParticipant;
+use crate::routes::research_notes::ResearchNoteResponse;
 use crate::routes::{created, ok_versioned};
 
 const MAX_AGENDA_ITEMS: usize = 200;
@@ -1135,6 +1137,8 @@ pub struct PackItem {
     case: CaseSummary,
     risk: ScoreSummary,
     outstanding_actions: Vec<ActionResponse>,
+    /// The caller's own organisation's research on the case, for its authors only.
+    research_notes: Vec<ResearchNoteResponse>,
 }
 
 #[derive(Serialize)]
@@ -1158,8 +1162,15 @@ pub async fn get_pack(
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
         let view = agenda_view(conn, &user, &access)?;
-        let event = view.event(AuditAction::Consult, &access.meeting);
+        let mut event = view.event(AuditAction::Consult, &access.meeting);
         let ids: Vec<CaseId> = view.cases.iter().map(|c| c.id).collect();
+        let own_notes = match user.agency_id {
+            Some(agency) => research_note::of_cases_by(conn, &ids, agency)?,
+            None => Vec::new(),
+        };
+        if !own_notes.is_empty() {
+            event = event.disclosing([Tag::ResearchNotes]);
+        }
         let assessments = assessment::of_cases(conn, &ids)?;
         let actions: Vec<ActionRow> = action::of_cases(conn, &ids)?;
         let today = action::london_today(conn)?;
@@ -1180,6 +1191,7 @@ pub async fn get_pack(
                         .filter(|a| a.case_id == c.id && a.status.is_outstanding())
                         .map(|a| ActionResponse::render(a.clone(), today))
                         .collect(),
+                    research_notes: own_notes.iter().filter(|n| n.case_id == c.id).cloned().map(Into::into).collect(),
                     case: CaseSummary::from(c),
                 })
             })

@@ -18,6 +18,7 @@ pub mod panels;
 pub mod participants;
 pub mod people;
 pub mod policy;
+pub mod research_notes;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -21,6 +21,7 @@ mod metrics;
 mod migrations;
 mod panels;
 mod process;
+mod research;
 mod security;
 mod two_servers;
 mod users;
