@@ -182,6 +182,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_grants (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        agency_id -> Uuid,
+        tag -> Text,
+        reason -> Text,
+        expires_on -> Date,
+        granted_by -> Uuid,
+        granted_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        ended_by -> Nullable<Uuid>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     case_imports (id) {
         id -> Uuid,
         panel_id -> Uuid,
@@ -571,6 +587,8 @@ diesel::joinable!(case_closure_requests -> cases (case_id));
 diesel::joinable!(case_exclusions -> cases (case_id));
 diesel::joinable!(case_field_changes -> cases (case_id));
 diesel::joinable!(case_field_changes -> users (changed_by));
+diesel::joinable!(case_grants -> agencies (agency_id));
+diesel::joinable!(case_grants -> cases (case_id));
 diesel::joinable!(case_imports -> panels (panel_id));
 diesel::joinable!(case_imports -> users (imported_by));
 diesel::joinable!(case_participants -> cases (case_id));
@@ -624,6 +642,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_closure_requests,
     case_exclusions,
     case_field_changes,
+    case_grants,
     case_imports,
     case_participants,
     case_reference_counters,

@@ -17,8 +17,8 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, health, imports, meetings,
-    metrics, panels, participants, people, policy, research_notes, users,
+    actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, grants, health, imports,
+    meetings, metrics, panels, participants, people, policy, research_notes, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -108,6 +108,11 @@ route_table! {
         POST exclusions::create_exclusion => PANEL_STAFF,
     },
     "/api/v1/cases/{case_id}/exclusions/{exclusion_id}" => { DELETE exclusions::lift_exclusion => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/grants" => {
+        GET grants::list_grants => PANEL_STAFF,
+        POST grants::create_grant => PANEL_STAFF,
+    },
+    "/api/v1/cases/{case_id}/grants/{grant_id}" => { DELETE grants::revoke_grant => PANEL_STAFF },
     "/api/v1/cases/{case_id}/research-notes" => {
         GET research_notes::list_research_notes => CASE_WORK,
         POST research_notes::create_research_note => CASE_WORK,

@@ -84,7 +84,7 @@ impl AuthUser {
                 levels.insert(grant.tag, grant.level);
             }
         }
-        FieldAccess { levels, agency: self.agency_id }
+        FieldAccess { levels, agency: self.agency_id, granted: Vec::new() }
     }
 
     /// The organisation the caller acts for when it names `named` (or none): panel staff may act
@@ -121,11 +121,23 @@ pub struct FieldAccess {
     levels: HashMap<Tag, FieldAccessLevel>,
     /// The caller's organisation: `own` tags and provenance are judged against it.
     pub agency: Option<AgencyId>,
+    /// Tags a coordinator granted the caller's organisation on the one case being read.
+    granted: Vec<Tag>,
 }
 
 impl FieldAccess {
     pub fn can_read(&self, tag: Tag) -> bool {
         matches!(self.levels.get(&tag), Some(FieldAccessLevel::Read | FieldAccessLevel::Write))
+            || self.granted.contains(&tag)
+    }
+
+    /// This access on one case, with the per-case grants standing there: `grants` pairs each
+    /// granted tag with the organisation it was granted to; the caller's organisation's read.
+    pub fn on_case(mut self, grants: &[(AgencyId, Tag)]) -> Self {
+        if let Some(agency) = self.agency {
+            self.granted.extend(grants.iter().filter(|(to, _)| *to == agency).map(|(_, tag)| *tag));
+        }
+        self
     }
 
     /// `write`, or `own`: the caller's organisation writes values it then supplies (and reads

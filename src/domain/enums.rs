@@ -137,6 +137,13 @@ text_enum!(
     }
 );
 
+impl CaseStatus {
+    /// Closed, rejected, withdrawn or transferred out: the case is changed only by reopening it.
+    pub fn has_ended(self) -> bool {
+        matches!(self, Self::Closed | Self::Rejected | Self::Withdrawn | Self::TransferredOut)
+    }
+}
+
 text_enum!(
     /// Participant roles, DOMAIN.md §7.3.
     ParticipantRole {
@@ -179,6 +186,15 @@ text_enum!(
         RiskToSelfOrOthers = "risk_to_self_or_others",
         Offending = "offending",
         Other = "other",
+    }
+);
+
+text_enum!(
+    /// Why a per-case grant stopped holding.
+    GrantEndReason {
+        Revoked = "revoked",
+        Expired = "expired",
+        CaseEnded = "case_ended",
     }
 );
 

@@ -473,6 +473,8 @@ pub struct CaseContents {
     pub assessments: Vec<AssessmentRow>,
     pub history: Vec<HistoryRow>,
     pub location: Option<LocationRow>,
+    /// The per-case grants standing now, as (organisation, tag): see `models::grant`.
+    pub grants: Vec<(AgencyId, crate::domain::Tag)>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -493,7 +495,9 @@ const CONTENTS_SQL: &str = "json_build_object(
                        FROM case_participants cp JOIN people p ON p.id = cp.person_id WHERE cp.case_id = cases.id),
     'assessments', (SELECT coalesce(json_agg(a ORDER BY a.created_at, a.id), '[]') FROM risk_assessments a WHERE a.case_id = cases.id),
     'history', (SELECT coalesce(json_agg(h ORDER BY h.changed_at, h.id), '[]') FROM case_status_history h WHERE h.case_id = cases.id),
-    'location', (SELECT row_to_json(l) FROM locations l WHERE l.id = cases.location_id))";
+    'location', (SELECT row_to_json(l) FROM locations l WHERE l.id = cases.location_id),
+    'grants', (SELECT coalesce(json_agg(json_build_array(g.agency_id, g.tag)), '[]') FROM case_grants g
+               WHERE g.case_id = cases.id AND g.ended_at IS NULL AND g.expires_on >= (now() AT TIME ZONE 'Europe/London')::date))";
 
 /// The case `id` if the caller can see it (`NotFound` alike when it cannot or does not exist):
 /// the caller's access, the row, and all the full view shows, in one statement. The access rule
@@ -598,6 +602,10 @@ pub fn set_status(
         .returning(CaseRow::as_returning())
         .get_result(conn)?;
     record_history(conn, current.id, Some(current.status), to, reason, by)?;
+    if to.has_ended() {
+        // Per-case grants lapse when the case ends (SECURITY.md §2.4).
+        super::grant::end_all(conn, current.id)?;
+    }
     Ok(row)
 }
 
@@ -622,6 +630,7 @@ pub fn close(conn: &mut PgConnection, current: &CaseRow, closure: &Closure<'_>, 
         .returning(CaseRow::as_returning())
         .get_result(conn)?;
     record_history(conn, current.id, Some(current.status), CaseStatus::Closed, Some(closure.reason), by)?;
+    super::grant::end_all(conn, current.id)?;
     Ok(row)
 }
 

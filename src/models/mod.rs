@@ -13,6 +13,7 @@ pub mod audit_log;
 pub mod case;
 pub mod closure;
 pub mod exclusion;
+pub mod grant;
 pub mod meeting;
 pub mod panel;
 pub mod person;

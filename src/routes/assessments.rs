@@ -392,7 +392,7 @@ pub async fn list_risk_assessments(
     let items = audit::audited(&db, audit, move |conn| {
         let access = access::case_access(conn, &user, id)?;
         let rows = assessment::of_cases(conn, &[id])?;
-        let mut r = Redactor::new(user.field_access(access.panel_id), false);
+        let mut r = Redactor::new(crate::models::grant::field_access(conn, &user, access.panel_id, id)?, false);
         let items: Vec<AssessmentResponse> = rows.into_iter().map(|a| AssessmentResponse::render(a, &mut r)).collect();
         let event = Event::ok(AuditAction::Consult, "risk_assessment", vec![id.0])
             .on_panel(access.panel_id)

@@ -21,6 +21,7 @@ use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, NewLocation};
+use crate::models::grant;
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
 use crate::pagination::{Cursor, Page, PageRequest};
@@ -585,7 +586,7 @@ impl CaseListItem {
 }
 
 fn research_view(row: &CaseRow, contents: CaseContents, user: &AuthUser) -> CaseResearchView {
-    let mut r = Redactor::new(user.field_access(row.panel_id), false);
+    let mut r = Redactor::new(user.field_access(row.panel_id).on_case(&contents.grants), false);
     let participants =
         contents.participants.into_iter().map(|p| ResearchParticipant::render(p.role, p.person, &mut r)).collect();
     CaseResearchView::render(row, participants)
@@ -602,12 +603,12 @@ pub(crate) enum ViewFor {
 /// The full view of a case through the field policy: its people, assessments, history and
 /// safety plan, and the tags it disclosed (for the audit event).
 fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: ViewFor) -> (CaseResponse, Vec<Tag>) {
-    let fields = user.field_access(row.panel_id);
+    let fields = user.field_access(row.panel_id).on_case(&contents.grants);
     let mut r = match view_for {
         ViewFor::Reader { purpose_stated } => Redactor::new(fields, purpose_stated),
         ViewFor::Writer => Redactor::for_own_write(fields),
     };
-    let CaseContents { participants, assessments: assessment_rows, history, location } = contents;
+    let CaseContents { participants, assessments: assessment_rows, history, location, grants: _ } = contents;
     let participants = participants.into_iter().map(|p| ParticipantResponse::render(p, &mut r)).collect();
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
@@ -848,13 +849,7 @@ pub async fn list_cases(
         );
         let assessments = assessment::of_cases(conn, &full)?;
         let mut people = if research.is_empty() { Vec::new() } else { person::participants_of(conn, &research)? };
-        // One redactor per panel among the research-list cases (the field policy is per panel).
-        let mut redactors: Vec<(PanelId, Redactor)> = Vec::new();
-        for (row, _) in rows.iter().filter(|r| !r.1) {
-            if !redactors.iter().any(|(p, _)| *p == row.panel_id) {
-                redactors.push((row.panel_id, Redactor::new(user.field_access(row.panel_id), false)));
-            }
-        }
+        let grants = grant::standing_for(conn, &research, user.agency_id)?;
         let page = Page::from_rows(
             rows,
             &page,
@@ -863,10 +858,11 @@ pub async fn list_cases(
                 if full {
                     return CaseListItem::Full(Box::new(CaseResponse::render(row, &assessments, None)));
                 }
-                let r = &mut redactors.iter_mut().find(|(p, _)| *p == row.panel_id).expect("built above").1;
+                let fields = user.field_access(row.panel_id).on_case(&grant::on(row.id, &grants));
+                let mut r = Redactor::new(fields, false);
                 let participants = people
                     .extract_if(.., |(case, _, _)| *case == row.id)
-                    .map(|(_, role, person)| ResearchParticipant::render(role, person, r))
+                    .map(|(_, role, person)| ResearchParticipant::render(role, person, &mut r))
                     .collect();
                 CaseListItem::ResearchList(CaseResearchView::render(&row, participants))
             },
@@ -1133,10 +1129,7 @@ pub(crate) fn require_editor(access: &CaseAccess, user: &AuthUser, case: &CaseRo
     if !access.is_staff && user.agency_id != Some(case.referring_agency_id) {
         return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
     }
-    if matches!(
-        case.status,
-        CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Withdrawn | CaseStatus::TransferredOut
-    ) {
+    if case.status.has_ended() {
         return Err(ApiError::conflict("status", format!("not_editable_when_{}", case.status.as_str())));
     }
     Ok(())
@@ -1230,7 +1223,7 @@ pub async fn get_case_history(
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access(conn, &user, id)?.require_full()?;
         let purpose = purpose.0.map(|p| access::check_purpose(conn, &user, &access, &p)).transpose()?;
-        let mut r = Redactor::new(user.field_access(access.panel_id), purpose.is_some());
+        let mut r = Redactor::new(grant::field_access(conn, &user, access.panel_id, id)?, purpose.is_some());
         let (fields, statuses) = case::changes(conn, id)?;
         let mut items: Vec<CaseHistoryEntry> = statuses
             .into_iter()

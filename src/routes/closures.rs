@@ -84,7 +84,7 @@ pub struct ClosureRequestList {
 
 /// What a closure did: closed the case, or left it waiting for a chair.
 enum Closing {
-    Closed(CaseResponse),
+    Closed(Box<CaseResponse>),
     AwaitingApproval(ClosureRequestResponse),
 }
 
@@ -179,7 +179,7 @@ pub async fn close_case(
         // A chair closing the case answers any closure still waiting for approval.
         closure::decline_pending(conn, id, "Superseded: the case was closed by a chair", user.user_id)?;
         let (view, event) = altered(conn, row.id, &user)?;
-        Ok((Closing::Closed(view), event))
+        Ok((Closing::Closed(Box::new(view)), event))
     })
     .await?;
     match out {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cases;
 pub mod closures;
 pub mod exclusions;
+pub mod grants;
 pub mod health;
 pub mod imports;
 pub mod meetings;

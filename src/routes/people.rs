@@ -14,6 +14,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IfMatch, Json};
+use crate::models::grant;
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
 
 #[derive(Deserialize, Serialize)]
@@ -337,7 +338,7 @@ pub async fn get_person(
         let mut withheld: Vec<&'static str> = Vec::new();
         let mut disclosed: Option<Vec<Tag>> = None;
         for s in &shown {
-            let mut r = Redactor::new(user.field_access(s.panel_id), false);
+            let mut r = Redactor::new(grant::field_access(conn, &user, s.panel_id, s.case_id)?, false);
             for tag in disclosure::redact(Subject::Person(s.role), &mut view, |tag| provenance.supplier_of(tag), &mut r)
             {
                 if !withheld.contains(&tag) {
@@ -602,8 +603,10 @@ pub async fn get_person_history(
         if full.is_empty() {
             return Err(ApiError::Forbidden(Forbidden::ConfidentialityNotAcknowledged));
         }
-        let mut redactors: Vec<(ParticipantRole, Redactor)> =
-            full.iter().map(|s| (s.role, Redactor::new(user.field_access(s.panel_id), false))).collect();
+        let mut redactors: Vec<(ParticipantRole, Redactor)> = Vec::new();
+        for s in &full {
+            redactors.push((s.role, Redactor::new(grant::field_access(conn, &user, s.panel_id, s.case_id)?, false)));
+        }
         let items = person::changes(conn, id)?
             .into_iter()
             .map(|c| {

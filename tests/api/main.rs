@@ -11,6 +11,7 @@ mod dates;
 mod disclosure;
 mod faults;
 mod flood;
+mod grants;
 mod health;
 mod helpers;
 mod http_basics;
