@@ -52,6 +52,8 @@ pub struct Admission {
     pub source: Source,
     pub referral_date: NaiveDate,
     pub referring_agency_id: AgencyId,
+    /// Organisations referring together with `referring_agency_id`, checked by the caller.
+    pub co_referring_agency_ids: Vec<AgencyId>,
     /// People already recorded (new ones are inserted by the caller first), with their roles.
     pub participants: Vec<(PersonId, ParticipantRole)>,
     pub professional_judgement_reason: Option<String>,
@@ -125,6 +127,7 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
         status,
         location_id,
         referring_agency_id: a.referring_agency_id,
+        co_referring_agency_ids: a.co_referring_agency_ids,
         referring_user_id,
         referral_date: a.referral_date,
         visible_high_risk,

@@ -527,6 +527,7 @@ fn create_case(
         source: Source::Register { reference: row.reference.clone(), status: row.status },
         referral_date: row.referral_date,
         referring_agency_id: row.referring_agency,
+        co_referring_agency_ids: Vec::new(),
         participants: Vec::new(),
         professional_judgement_reason: None,
         escalation_incident_count: None,

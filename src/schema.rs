@@ -284,6 +284,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         safety_plan -> Nullable<Text>,
         safety_plan_supplied_by -> Nullable<Uuid>,
+        co_referring_agency_ids -> Array<Uuid>,
     }
 }
 

@@ -17,7 +17,7 @@ pub use compare::{Change, PanelComparison, compare_panel};
 pub use panel::{PanelMetrics, panel_metrics};
 pub use period::{AskedPeriod, ReportingPeriod};
 pub use safelives::{RETURN_COLUMNS, ReturnRow, SafeLivesReturn, safelives_return};
-pub use suppression::{Builder, Cell, Count, Rate, pct_1dp, ratio_1dp};
+pub use suppression::{Builder, Cell, Count, Rate, WeightedCell, pct_1dp, ratio_1dp};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Uuid as SqlUuid};
@@ -57,6 +57,14 @@ macro_rules! heard {
         "SELECT ai.case_id, m.meeting_date FROM agenda_items ai JOIN meetings m ON m.id = ai.meeting_id
           WHERE m.panel_id = $1 AND m.meeting_date BETWEEN $2 AND $3
             AND m.status IN ('held', 'minutes_circulated') AND ai.outcome = 'heard'"
+    };
+}
+
+/// Every organisation that referred a case `c`: its referring agency and its co-referrers.
+#[macro_export]
+macro_rules! referrers {
+    () => {
+        "array_prepend(c.referring_agency_id, c.co_referring_agency_ids)"
     };
 }
 

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Uuid as SqlUuid};
 use serde::Serialize;
 
-use super::{Builder, Cell, Count, Rate, ReportingPeriod, Suppression, count, ratio_1dp};
+use super::{Builder, Cell, Count, Rate, ReportingPeriod, Suppression, WeightedCell, count, ratio_1dp};
 use crate::domain::{PanelId, PanelKind};
 use crate::models::panel::PanelRow;
-use crate::{due, heard};
+use crate::{due, heard, referrers};
 
 #[derive(Serialize)]
 pub struct Volume {
@@ -73,7 +73,10 @@ pub struct Breakdowns {
     area: Vec<Cell>,
     /// A case counts once per vulnerability, so this can sum to more than the cases.
     vulnerability: Vec<Cell>,
+    /// A case counts once per type among its referring and co-referring organisations.
     referring_agency_type: Vec<Cell>,
+    /// Referrals by referring organisation, co-referrers included (DOMAIN.md §8.2).
+    referring_organisation: Vec<Cell>,
     /// Cases closed in the period, once per category.
     closure_category: Vec<Cell>,
     issue_category: Vec<Cell>,
@@ -92,7 +95,8 @@ pub struct PanelMetrics {
     period: ReportingPeriod,
     volume: Volume,
     repeat_rate: Rate,
-    referral_routes: Vec<Cell>,
+    /// Cases heard by referring agency type, each case shared among its referrers (1/n each).
+    referral_routes: Vec<WeightedCell>,
     non_police_referral_share: Rate,
     diversity: Diversity,
     population: Population,
@@ -142,13 +146,16 @@ fn heard_figures(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: N
         "WITH h AS (",
         heard!(),
         "), hc AS (
-            SELECT c.id, c.is_repeat, c.children_in_household, c.referral_date, a.agency_type
-              FROM h JOIN cases c ON c.id = h.case_id LEFT JOIN agencies a ON a.id = c.referring_agency_id)
+            SELECT c.id, c.is_repeat, c.children_in_household, c.referral_date,
+                   EXISTS (SELECT 1 FROM agencies a WHERE a.id = ANY (",
+        referrers!(),
+        ") AND a.agency_type = 'police') AS police_referred
+              FROM h JOIN cases c ON c.id = h.case_id)
          SELECT count(*) AS heard,
                 (SELECT count(*) FROM meetings WHERE panel_id = $1 AND meeting_date BETWEEN $2 AND $3
                     AND status IN ('held', 'minutes_circulated')) AS meetings,
                 count(*) FILTER (WHERE hc.is_repeat) AS repeats_heard,
-                count(*) FILTER (WHERE hc.agency_type = 'police') AS police_heard,
+                count(*) FILTER (WHERE hc.police_referred) AS police_heard,
                 count(*) FILTER (WHERE v.bame) AS bame,
                 count(*) FILTER (WHERE v.bame_unknown) AS bame_unknown,
                 count(*) FILTER (WHERE v.lgbt) AS lgbt,
@@ -182,6 +189,48 @@ fn heard_figures(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: N
 }
 
 #[derive(QueryableByName)]
+struct RouteRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    weight: i64,
+    #[diesel(sql_type = BigInt)]
+    cases: i64,
+}
+
+/// Cases heard by referring agency type (DOMAIN.md §8): each hearing's weight of 1 is shared
+/// equally among the case's referring organisations, counted in `WEIGHT_UNIT`ths so the sum is
+/// exact; with the hearings each type takes part in.
+fn referral_routes(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    let rows: Vec<RouteRow> = diesel::sql_query(concat!(
+        "WITH h AS (",
+        heard!(),
+        "), r AS (
+            SELECT h.case_id, h.meeting_date, ref.agency_id,
+                   $4 / (1 + cardinality(c.co_referring_agency_ids)) AS weight
+              FROM h JOIN cases c ON c.id = h.case_id
+             CROSS JOIN LATERAL unnest(",
+        referrers!(),
+        ") AS ref(agency_id))
+         SELECT a.agency_type AS key, sum(r.weight)::bigint AS weight,
+                count(DISTINCT (r.case_id, r.meeting_date)) AS cases
+           FROM r JOIN agencies a ON a.id = r.agency_id
+          GROUP BY a.agency_type ORDER BY 1"
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<BigInt, _>(super::suppression::WEIGHT_UNIT)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.weight, r.cases)).collect())
+}
+
+#[derive(QueryableByName)]
 struct DimKeyN {
     #[diesel(sql_type = Text)]
     dim: String,
@@ -207,17 +256,21 @@ fn breakdowns(
          UNION ALL
          SELECT 'vulnerability', v, count(*) FROM referred, unnest(vulnerabilities) v GROUP BY v
          UNION ALL
-         SELECT 'referring_agency_type', a.agency_type, count(*)
-           FROM referred c JOIN agencies a ON a.id = c.referring_agency_id GROUP BY a.agency_type
+         SELECT 'referring_agency_type', a.agency_type, count(DISTINCT c.id)
+           FROM referred c JOIN agencies a ON a.id = ANY (",
+        referrers!(),
+        ") GROUP BY a.agency_type
+         UNION ALL
+         SELECT 'referring_organisation', a.name, count(DISTINCT c.id)
+           FROM referred c JOIN agencies a ON a.id = ANY (",
+        referrers!(),
+        ") GROUP BY a.name
          UNION ALL
          SELECT 'issue_category', i, count(*) FROM referred, unnest(issue_categories) i GROUP BY i
          UNION ALL
          SELECT 'closure_category', cc, count(*) FROM cases, unnest(closure_categories) cc
           WHERE panel_id = $1 AND closed_on BETWEEN $2 AND $3 GROUP BY cc
-         UNION ALL
-         SELECT 'referral_route', a.agency_type, count(*) FROM (",
-        heard!(),
-        ") h JOIN cases c ON c.id = h.case_id JOIN agencies a ON a.id = c.referring_agency_id GROUP BY a.agency_type
+
          UNION ALL
          SELECT 'due_by_owner_agency', a.name, count(*) ",
         due!(),
@@ -331,7 +384,7 @@ pub fn panel_metrics(
     let referred: i64 = status.iter().map(|(_, n)| n).sum();
     let rejected = status.iter().find(|(k, _)| k == "rejected").map_or(0, |(_, n)| *n);
     let heard = h.heard;
-    let routes = breakdowns.remove("referral_route").unwrap_or_default();
+    let routes = referral_routes(conn, p, from, to)?;
 
     // Rates per 10,000 adult females always run over the 12 months to the period end.
     let population = match panel.settings.adult_female_population_16_plus {
@@ -364,8 +417,12 @@ pub fn panel_metrics(
     let actions = action_figures(conn, p, from, to)?;
     let medians = medians(conn, p, from, to)?;
     let mut breakdown = |name: &str| breakdowns.remove(name).unwrap_or_default();
-    let (area, vulnerability, agency_type) =
-        (breakdown("area"), breakdown("vulnerability"), breakdown("referring_agency_type"));
+    let (area, vulnerability, agency_type, organisation) = (
+        breakdown("area"),
+        breakdown("vulnerability"),
+        breakdown("referring_agency_type"),
+        breakdown("referring_organisation"),
+    );
     let (closure, issue, by_owner) =
         (breakdown("closure_category"), breakdown("issue_category"), breakdown("due_by_owner_agency"));
 
@@ -382,7 +439,7 @@ pub fn panel_metrics(
             heard_per_referral: b.pct("volume.heard_per_referral", heard, referred),
         },
         repeat_rate: b.pct("repeat_rate", h.repeats_heard, heard),
-        referral_routes: b.breakdown("referral_routes", routes),
+        referral_routes: b.weighted_breakdown("referral_routes", routes),
         non_police_referral_share: b.pct("non_police_referral_share", heard - h.police_heard, heard),
         diversity: Diversity {
             bame: b.pct("diversity.bame", h.bame, heard),
@@ -407,6 +464,7 @@ pub fn panel_metrics(
             area: b.breakdown("breakdowns.area", area),
             vulnerability: b.breakdown("breakdowns.vulnerability", vulnerability),
             referring_agency_type: b.breakdown("breakdowns.referring_agency_type", agency_type),
+            referring_organisation: b.breakdown("breakdowns.referring_organisation", organisation),
             closure_category: b.breakdown("breakdowns.closure_category", closure),
             issue_category: b.breakdown("breakdowns.issue_category", issue),
         },

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{Builder, Count, ReportingPeriod, Suppression};
 use crate::domain::PanelId;
 use crate::models::panel::PanelRow;
+use crate::referrers;
 
 #[derive(QueryableByName)]
 struct MeetingRow {
@@ -94,7 +95,9 @@ pub fn safelives_return(
         "SELECT m.meeting_date,
                 count(*) AS cases_discussed,
                 count(*) FILTER (WHERE c.is_repeat) AS repeat_cases,
-                count(*) FILTER (WHERE a.agency_type = 'police') AS police_referrals,
+                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM agencies a WHERE a.id = ANY (",
+        referrers!(),
+        ") AND a.agency_type = 'police')) AS police_referrals,
                 coalesce(sum(c.children_in_household), 0)::bigint AS children_in_households,
                 count(*) FILTER (WHERE ",
         victim_exists!("pe.bame = 'yes'"),
@@ -117,7 +120,6 @@ pub fn safelives_return(
            FROM meetings m
            JOIN agenda_items ai ON ai.meeting_id = m.id AND ai.outcome = 'heard'
            JOIN cases c ON c.id = ai.case_id
-           JOIN agencies a ON a.id = c.referring_agency_id
           WHERE m.panel_id = $1 AND m.meeting_date BETWEEN $2 AND $3 AND m.status IN ('held', 'minutes_circulated')
           GROUP BY m.id, m.meeting_date
           ORDER BY m.meeting_date, m.id"

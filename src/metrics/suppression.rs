@@ -47,6 +47,19 @@ pub struct Cell {
     pub count: Count,
 }
 
+/// A share of a whole counted in fractions (a referral route, where co-referrers share a case):
+/// its weight to 1 dp and the number of cases (hearings) it draws on, suppressed together.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightedCell {
+    pub key: String,
+    pub weight: Option<f64>,
+    pub cases: Count,
+}
+
+/// The denominator fractional weights are counted in: every `1/n` for n ≤ 6 referrers (the
+/// referring agency and up to five co-referrers) is a whole number of sixtieths.
+pub const WEIGHT_UNIT: i64 = 60;
+
 /// Builds the answer, applying suppression (k) when asked and noting every suppressed path.
 pub struct Builder {
     k: Option<i64>,
@@ -140,6 +153,22 @@ impl Builder {
     pub fn breakdown(&mut self, path: &str, rows: Vec<(String, i64)>) -> Vec<Cell> {
         let none = vec![0; rows.len()];
         self.breakdown_over(path, rows, &none)
+    }
+
+    /// Rows of (key, weight in `WEIGHT_UNIT`ths, cases): each weight shown to 1 dp unless its
+    /// cases count is suppressed (with the breakdown's secondary suppression).
+    pub fn weighted_breakdown(&mut self, path: &str, rows: Vec<(String, i64, i64)>) -> Vec<WeightedCell> {
+        let weights: Vec<i64> = rows.iter().map(|(_, w, _)| *w).collect();
+        let cells = self.breakdown(path, rows.into_iter().map(|(key, _, cases)| (key, cases)).collect());
+        cells
+            .into_iter()
+            .zip(weights)
+            .map(|(cell, w)| WeightedCell {
+                weight: if cell.count.suppressed { None } else { ratio_1dp(w, WEIGHT_UNIT) },
+                key: cell.key,
+                cases: cell.count,
+            })
+            .collect()
     }
 
     /// As `breakdown`, where row `i` also hides when `basis[i]` (the people it describes) does.

@@ -63,6 +63,7 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
                     .and(
                         cases::referring_agency_id
                             .eq(agency)
+                            .or(cases::co_referring_agency_ids.contains(vec![agency]))
                             .or(exists(
                                 actions::table
                                     .filter(actions::case_id.eq(cases::id))

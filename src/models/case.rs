@@ -31,6 +31,8 @@ pub struct CaseRow {
     pub status: CaseStatus,
     pub location_id: Option<LocationId>,
     pub referring_agency_id: AgencyId,
+    /// Organisations that referred the case together with the referring agency.
+    pub co_referring_agency_ids: Vec<AgencyId>,
     pub referring_user_id: Option<UserId>,
     pub referral_date: NaiveDate,
     pub visible_high_risk: bool,
@@ -74,6 +76,7 @@ pub struct NewCase {
     pub status: CaseStatus,
     pub location_id: Option<LocationId>,
     pub referring_agency_id: AgencyId,
+    pub co_referring_agency_ids: Vec<AgencyId>,
     pub referring_user_id: Option<UserId>,
     pub referral_date: NaiveDate,
     pub visible_high_risk: bool,
@@ -250,6 +253,7 @@ pub fn record_history(
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = cases)]
 pub struct CaseChanges {
+    pub co_referring_agency_ids: Option<Vec<AgencyId>>,
     pub summary: Option<Option<String>>,
     pub professional_judgement: Option<bool>,
     pub professional_judgement_reason: Option<Option<String>>,
@@ -279,6 +283,7 @@ pub struct CaseChanges {
 fn editable_values(row: &CaseRow) -> EditableValues {
     use serde_json::json;
     vec![
+        ("co_referring_agency_ids", json!(row.co_referring_agency_ids), None),
         ("summary", json!(row.summary), None),
         ("criteria.professional_judgement", json!(row.professional_judgement), None),
         ("criteria.professional_judgement_reason", json!(row.professional_judgement_reason), None),
@@ -311,6 +316,7 @@ impl CaseChanges {
             }
         }
         let mut r = row.clone();
+        set(&mut r.co_referring_agency_ids, &self.co_referring_agency_ids);
         set(&mut r.summary, &self.summary);
         set(&mut r.professional_judgement, &self.professional_judgement);
         set(&mut r.professional_judgement_reason, &self.professional_judgement_reason);

@@ -86,6 +86,8 @@ pub struct LocationInput {
 pub struct CreateCaseRequest {
     panel_id: Uuid,
     referring_agency_id: Option<Uuid>,
+    #[serde(default)]
+    co_referring_agency_ids: Vec<Uuid>,
     referral_date: crate::domain::IsoDate,
     #[serde(default)]
     criteria: CriteriaInput,
@@ -119,6 +121,7 @@ enum Participant {
 struct ParsedReferral {
     panel_id: PanelId,
     referring_agency_id: Option<AgencyId>,
+    co_referring_agency_ids: Vec<AgencyId>,
     referral_date: NaiveDate,
     professional_judgement_reason: Option<String>,
     escalation_incident_count: Option<i32>,
@@ -235,6 +238,7 @@ impl CreateCaseRequest {
             Some(ParsedReferral {
                 panel_id: PanelId(self.panel_id),
                 referring_agency_id: self.referring_agency_id.map(AgencyId),
+                co_referring_agency_ids: self.co_referring_agency_ids.into_iter().map(AgencyId).collect(),
                 referral_date: self.referral_date.get(),
                 professional_judgement_reason: pj.flatten(),
                 escalation_incident_count: escalation,
@@ -275,6 +279,26 @@ pub(crate) fn role_allowed(kind: PanelKind, role: ParticipantRole) -> bool {
 }
 
 /// Rules of the domain that need the panel: a 422 naming each broken one.
+/// The organisations referring together with `referring`: at most five, each named once, none
+/// the referring agency itself, each an active member of the panel.
+fn check_co_referrers(co: &[AgencyId], referring: AgencyId, members: &[panel::Member]) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    if co.len() > 5 {
+        problems.push(FieldProblem::new("co_referring_agency_ids", "too_many_items"));
+    }
+    for (i, a) in co.iter().enumerate() {
+        let field = format!("co_referring_agency_ids[{i}]");
+        if *a == referring {
+            problems.push(FieldProblem::new(field, "is_the_referring_agency"));
+        } else if co[..i].contains(a) {
+            problems.push(FieldProblem::new(field, "duplicate"));
+        } else if !members.iter().any(|m| m.agency_id == *a && m.active) {
+            problems.push(FieldProblem::new(field, "not_a_member_of_the_panel"));
+        }
+    }
+    problems
+}
+
 fn check_referral_rules(r: &ParsedReferral, kind: PanelKind, today: NaiveDate) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     let mut push = |f: &str, c: &str| problems.push(FieldProblem::new(f, c));
@@ -399,6 +423,7 @@ pub struct CaseResponse {
     reference: String,
     status: CaseStatus,
     referring_agency_id: AgencyId,
+    co_referring_agency_ids: Vec<AgencyId>,
     referring_user_id: Option<UserId>,
     referral_date: NaiveDate,
     criteria: CriteriaResponse,
@@ -494,6 +519,7 @@ impl CaseResponse {
             reference: row.reference,
             status: row.status,
             referring_agency_id: row.referring_agency_id,
+            co_referring_agency_ids: row.co_referring_agency_ids,
             referring_user_id: row.referring_user_id,
             referral_date: row.referral_date,
             criteria: CriteriaResponse {
@@ -702,6 +728,7 @@ pub async fn create_case(
                 if !members.iter().any(|m| m.agency_id == a && m.active) {
                     problems.push(FieldProblem::new("referring_agency_id", "not_a_member_of_the_panel"));
                 }
+                problems.extend(check_co_referrers(&referral.co_referring_agency_ids, a, &members));
             }
             None if problems.iter().all(|p| p.field != "referring_agency_id") => {
                 problems.push(FieldProblem::new("referring_agency_id", "required"))
@@ -755,6 +782,7 @@ pub async fn create_case(
             source: Source::Referral { referrer: user.user_id },
             referral_date: referral.referral_date,
             referring_agency_id: referring_agency,
+            co_referring_agency_ids: referral.co_referring_agency_ids,
             participants,
             professional_judgement_reason: referral.professional_judgement_reason,
             escalation_incident_count: referral.escalation_incident_count,
@@ -1009,6 +1037,7 @@ pub struct CriteriaReview {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCaseRequest {
+    co_referring_agency_ids: Option<Vec<Uuid>>,
     #[serde(default, deserialize_with = "double_option")]
     summary: Option<Option<String>>,
     criteria: Option<CriteriaReview>,
@@ -1049,6 +1078,7 @@ impl UpdateCaseRequest {
         let issue_other_text = text("issue_other_text", self.issue_other_text, 500);
         let reason = text("reason", Some(self.reason), 2000).flatten();
         let mut changes = case::CaseChanges {
+            co_referring_agency_ids: self.co_referring_agency_ids.map(|ids| ids.into_iter().map(AgencyId).collect()),
             summary,
             ward_code,
             area_text,
@@ -1168,6 +1198,10 @@ pub async fn update_case(
         let after = changes.applied_to(&current);
         let changed = case::changed_values(&current, &after);
         let mut problems = check_edited(&after, panel::get(conn, current.panel_id)?.kind);
+        if let Some(co) = &changes.co_referring_agency_ids {
+            let members = panel::members(conn, current.panel_id)?;
+            problems.extend(check_co_referrers(co, current.referring_agency_id, &members));
+        }
         if reason.is_none() && changed.iter().any(|c| CHANGES_NEEDING_A_REASON.contains(&c.field)) {
             problems.push(FieldProblem::new("reason", "required_when_consent_or_lawful_basis_changes"));
         }

@@ -66,6 +66,18 @@ pub(crate) async fn hold_meeting(w: &World, date: &str, cases: &[&str]) {
     assert!(items.iter().all(|i| i["outcome"] == "heard"), "{items:?}");
 }
 
+/// The referral routes as (agency type, weight, cases heard).
+fn routes(m: &Value) -> Vec<(String, f64, i64)> {
+    m["referral_routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (c["key"].as_str().unwrap().into(), c["weight"].as_f64().unwrap(), c["cases"]["value"].as_i64().unwrap())
+        })
+        .collect()
+}
+
 async fn accept(w: &World, case: &str) {
     for to in ["screening", "accepted"] {
         assert_eq!(w.move_to(case, to, None).await.status, 200);
@@ -182,13 +194,7 @@ async fn a_small_register_gives_the_hand_computed_figures() {
     assert_eq!(rate(&m["volume"]["heard_per_referral"]), (4, 4, Some(100.0)));
     assert_eq!(rate(&m["repeat_rate"]), (1, 4, Some(25.0)), "denominator: cases heard");
     assert_eq!(rate(&m["non_police_referral_share"]), (3, 4, Some(75.0)));
-    let routes: Vec<(String, i64)> = m["referral_routes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["key"].as_str().unwrap().into(), count(&c["count"])))
-        .collect();
-    assert_eq!(routes, vec![("idva_service".into(), 3), ("police".into(), 1)]);
+    assert_eq!(routes(&m), vec![("idva_service".into(), 3.0, 3), ("police".into(), 1.0, 1)]);
     assert_eq!(rate(&m["diversity"]["bame"]), (3, 4, Some(75.0)), "A twice and B");
     assert_eq!(count(&m["diversity"]["bame_unknown"]), 1);
     assert_eq!(rate(&m["diversity"]["male_victims"]), (3, 4, Some(75.0)));
@@ -540,4 +546,99 @@ async fn no_figure_a_manager_sees_rests_on_one_to_four_cases() {
         numbers_shown(&res.json(), &format!("{n} cases, return"), &mut shown);
         assert!(shown.is_empty(), "figures resting on {n} cases reach the manager: {shown:#?}");
     }
+}
+
+#[actix_web::test]
+async fn co_referring_agencies_share_the_cases_they_refer() {
+    let w = world().await;
+    let agencies = w.app.get("/api/v1/agencies", &w.admin.access).await.json();
+    let agency =
+        |name: &str| agencies["items"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap()["id"].clone();
+    let (idva, council) = (agency("Advance IDVA"), agency("Council Community Safety"));
+    let pj = json!({ "criteria": { "professional_judgement": { "reason": "Practitioner concern" } } });
+    let referral = |surname: &str, referring: Value, co: Value| {
+        let mut body = marac_referral(
+            w.marac,
+            &days_ago(6),
+            json!([{ "role": "victim", "person": { "surname": surname } }]),
+            pj.clone(),
+        );
+        body["referring_agency_id"] = referring;
+        body["co_referring_agency_ids"] = co;
+        body
+    };
+    // The register, by hand: A by the IDVA alone; B by the IDVA with the police; C by the police
+    // with the IDVA and the council. All three heard once.
+    let a = w.refer(&w.coordinator, referral("Aone", idva.clone(), json!([]))).await;
+    let b = w.refer(&w.coordinator, referral("Btwo", idva.clone(), json!([w.police_agency]))).await;
+    let c = w
+        .refer(&w.coordinator, referral("Cthree", json!(w.police_agency), json!([idva.clone(), council.clone()])))
+        .await;
+    assert_eq!(b["co_referring_agency_ids"], json!([w.police_agency]));
+
+    // A co-referrer sees the case it referred, as the referrer does.
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{}", id(&b)), &w.police.access).await.status, 200);
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{}", id(&a)), &w.police.access).await.status, 404);
+
+    // Refused: the referrer named again, a non-member, a duplicate. Nothing is recorded.
+    let bad = w
+        .app
+        .post(
+            "/api/v1/cases",
+            Some(&w.coordinator.access),
+            referral("Dfour", idva.clone(), json!([idva.clone(), w.housing_agency, w.police_agency, w.police_agency])),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.field_errors(),
+        vec![
+            ("co_referring_agency_ids[0]".into(), "is_the_referring_agency".into()),
+            ("co_referring_agency_ids[1]".into(), "not_a_member_of_the_panel".into()),
+            ("co_referring_agency_ids[3]".into(), "duplicate".into()),
+        ]
+    );
+
+    for case in [&a, &b, &c] {
+        accept(&w, &id(case)).await;
+    }
+    hold_meeting(&w, &days_ago(2), &[&id(&a), &id(&b), &id(&c)]).await;
+
+    let period = format!("from={}&to={}", days_ago(30), days_ago(0));
+    let m = w.app.get(&format!("/api/v1/panels/{}/metrics?{period}", w.marac), &w.coordinator.access).await.json();
+    // IDVA 1 + 1/2 + 1/3 = 1.83, police 1/2 + 1/3 = 0.83, council 1/3: together the 3 cases heard.
+    assert_eq!(
+        routes(&m),
+        vec![("community_safety_asb".into(), 0.3, 1), ("idva_service".into(), 1.8, 3), ("police".into(), 0.8, 2)]
+    );
+    assert_eq!(m["non_police_referral_share"]["numerator"], 1, "only A had no police referrer");
+    let cells = |name: &str| -> Vec<(String, i64)> {
+        m["breakdowns"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["key"].as_str().unwrap().into(), c["count"]["value"].as_i64().unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        cells("referring_organisation"),
+        vec![("Advance IDVA".into(), 3), ("Council Community Safety".into(), 1), ("Metropolitan Police".into(), 2)]
+    );
+    assert_eq!(
+        cells("referring_agency_type"),
+        vec![("community_safety_asb".into(), 1), ("idva_service".into(), 3), ("police".into(), 2)]
+    );
+
+    // Co-referrers are edited like any value, and the earlier list is kept.
+    let path = format!("/api/v1/cases/{}", id(&a));
+    let current = w.app.get(&path, &w.coordinator.access).await.header("etag").unwrap();
+    let edited = w
+        .app
+        .patch(&path, &w.coordinator.access, Some(&current), json!({ "co_referring_agency_ids": [council] }))
+        .await;
+    assert_eq!(edited.status, 200, "{}", String::from_utf8_lossy(&edited.body));
+    let history = w.app.get(&format!("/api/v1/cases/{}/history", id(&a)), &w.coordinator.access).await.json();
+    let change =
+        history["items"].as_array().unwrap().iter().find(|i| i["field"] == "co_referring_agency_ids").unwrap().clone();
+    assert_eq!((change["from"].clone(), change["to"].clone()), (json!([]), json!([council])));
 }
