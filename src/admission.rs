@@ -28,6 +28,9 @@ pub enum Source {
     /// A case a panel already decided on, as its register records it: its own reference and
     /// status; the criteria the register does not carry stay unrecorded.
     Register { reference: String, status: CaseStatus },
+    /// A case arriving from another area's MARAC (DOMAIN.md §6.1): it starts at `screening` with
+    /// the panel's next reference; the first area's decision stands, so no criterion is asked for.
+    TransferIn,
 }
 
 /// Consent to share, as the referral records it.
@@ -106,7 +109,7 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
 
     let referring_user_id = match a.source {
         Source::Referral { referrer } => Some(referrer),
-        Source::Register { .. } => None,
+        Source::Register { .. } | Source::TransferIn => None,
     };
     let (reference, status) = match a.source {
         Source::Referral { .. } => {
@@ -118,6 +121,9 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
             (case::next_reference(conn, panel.id, panel.kind, case::current_year())?, CaseStatus::Referred)
         }
         Source::Register { reference, status } => (reference, status),
+        Source::TransferIn => {
+            (case::next_reference(conn, panel.id, panel.kind, case::current_year())?, CaseStatus::Screening)
+        }
     };
     let location_id = a.location.as_ref().map(|l| case::insert_location(conn, l)).transpose()?;
     let (safety_plan, safety_plan_supplied_by) = a.safety_plan.map_or((None, None), |(p, by)| (Some(p), by));

@@ -244,6 +244,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_transfers (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        direction -> Text,
+        other_area -> Text,
+        other_panel_id -> Nullable<Uuid>,
+        other_case_id -> Nullable<Uuid>,
+        other_reference -> Nullable<Text>,
+        transferred_on -> Date,
+        reason -> Text,
+        idva_handover_to -> Nullable<Text>,
+        idva_handover_on -> Nullable<Date>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Uuid,
         panel_id -> Uuid,
@@ -597,6 +615,8 @@ diesel::joinable!(case_participants -> people (person_id));
 diesel::joinable!(case_reference_counters -> panels (panel_id));
 diesel::joinable!(case_status_history -> cases (case_id));
 diesel::joinable!(case_status_history -> users (changed_by));
+diesel::joinable!(case_transfers -> panels (other_panel_id));
+diesel::joinable!(case_transfers -> users (recorded_by));
 diesel::joinable!(cases -> locations (location_id));
 diesel::joinable!(cases -> panels (panel_id));
 diesel::joinable!(discussion_notes -> agencies (agency_id));
@@ -648,6 +668,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_participants,
     case_reference_counters,
     case_status_history,
+    case_transfers,
     cases,
     discussion_notes,
     field_policy,

@@ -18,7 +18,7 @@ use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, grants, health, imports,
-    meetings, metrics, panels, participants, people, policy, research_notes, users,
+    meetings, metrics, panels, participants, people, policy, research_notes, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -117,6 +117,9 @@ route_table! {
         GET research_notes::list_research_notes => CASE_WORK,
         POST research_notes::create_research_note => CASE_WORK,
     },
+    "/api/v1/cases/{case_id}/transfer" => { POST transfers::transfer_case => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/transfer-pack" => { GET transfers::get_transfer_pack => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/transfer-pack.html" => { GET transfers::get_transfer_pack_html => PANEL_STAFF },
     "/api/v1/cases/{case_id}/transitions" => { POST cases::transition_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure" => { POST closures::close_case => PANEL_STAFF },
     "/api/v1/cases/{case_id}/closure-requests" => { GET closures::list_closure_requests => PANEL_STAFF },

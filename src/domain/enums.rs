@@ -190,6 +190,14 @@ text_enum!(
 );
 
 text_enum!(
+    /// Whether a transfer record is of a case leaving for another area or arriving from one.
+    TransferDirection {
+        Out = "out",
+        In = "in",
+    }
+);
+
+text_enum!(
     /// Why a per-case grant stopped holding.
     GrantEndReason {
         Revoked = "revoked",

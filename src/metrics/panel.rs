@@ -19,6 +19,9 @@ pub struct Volume {
     cases_heard: Count,
     cases_per_meeting: Rate,
     heard_per_referral: Rate,
+    /// Cases that arrived from, and left for, another area's MARAC, by transfer date.
+    transfers_in: Count,
+    transfers_out: Count,
 }
 
 #[derive(Serialize)]
@@ -385,6 +388,7 @@ pub fn panel_metrics(
     let rejected = status.iter().find(|(k, _)| k == "rejected").map_or(0, |(_, n)| *n);
     let heard = h.heard;
     let routes = referral_routes(conn, p, from, to)?;
+    let (transfers_in, transfers_out) = crate::models::transfer::counts(conn, p, from, to)?;
 
     // Rates per 10,000 adult females always run over the 12 months to the period end.
     let population = match panel.settings.adult_female_population_16_plus {
@@ -437,6 +441,8 @@ pub fn panel_metrics(
             cases_heard: b.count("volume.cases_heard", heard),
             cases_per_meeting: b.ratio("volume.cases_per_meeting", heard, h.meetings),
             heard_per_referral: b.pct("volume.heard_per_referral", heard, referred),
+            transfers_in: b.count("volume.transfers_in", transfers_in),
+            transfers_out: b.count("volume.transfers_out", transfers_out),
         },
         repeat_rate: b.pct("repeat_rate", h.repeats_heard, heard),
         referral_routes: b.weighted_breakdown("referral_routes", routes),

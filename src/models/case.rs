@@ -479,6 +479,8 @@ pub struct CaseContents {
     pub assessments: Vec<AssessmentRow>,
     pub history: Vec<HistoryRow>,
     pub location: Option<LocationRow>,
+    /// Where the case went or came from (`models::transfer`).
+    pub transfers: Vec<super::transfer::TransferRow>,
     /// The per-case grants standing now, as (organisation, tag): see `models::grant`.
     pub grants: Vec<(AgencyId, crate::domain::Tag)>,
 }
@@ -502,6 +504,7 @@ const CONTENTS_SQL: &str = "json_build_object(
     'assessments', (SELECT coalesce(json_agg(a ORDER BY a.created_at, a.id), '[]') FROM risk_assessments a WHERE a.case_id = cases.id),
     'history', (SELECT coalesce(json_agg(h ORDER BY h.changed_at, h.id), '[]') FROM case_status_history h WHERE h.case_id = cases.id),
     'location', (SELECT row_to_json(l) FROM locations l WHERE l.id = cases.location_id),
+    'transfers', (SELECT coalesce(json_agg(t ORDER BY t.recorded_at, t.id), '[]') FROM case_transfers t WHERE t.case_id = cases.id),
     'grants', (SELECT coalesce(json_agg(json_build_array(g.agency_id, g.tag)), '[]') FROM case_grants g
                WHERE g.case_id = cases.id AND g.ended_at IS NULL AND g.expires_on >= (now() AT TIME ZONE 'Europe/London')::date))";
 
@@ -534,6 +537,15 @@ fn read_query(
         case_fully_visible(user),
         super::fragment::<diesel::sql_types::Json>(CONTENTS_SQL),
     ))
+}
+
+/// What `read` shows besides the row, for a case whose sight the caller has through something
+/// other than the access rule (a transfer pack for the receiving panel).
+pub fn contents_of(conn: &mut PgConnection, id: CaseId) -> Result<CaseContents, ApiError> {
+    let contents: serde_json::Value =
+        cases::table.find(id).select(super::fragment::<diesel::sql_types::Json>(CONTENTS_SQL)).first(conn)?;
+    serde_json::from_value(contents)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("case contents did not read back: {e}")))
 }
 
 pub fn get(conn: &mut PgConnection, id: CaseId) -> QueryResult<CaseRow> {

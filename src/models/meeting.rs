@@ -247,6 +247,17 @@ pub fn cases_heard_before(conn: &mut PgConnection, panel: PanelId, before: Naive
         .load(conn)
 }
 
+/// The agenda items of `case` at meetings that went ahead, with each meeting's date, oldest first.
+pub fn hearings_of(conn: &mut PgConnection, case: CaseId) -> QueryResult<Vec<(AgendaItemRow, NaiveDate)>> {
+    agenda_items::table
+        .inner_join(meetings::table)
+        .filter(agenda_items::case_id.eq(case))
+        .filter(meetings::status.eq_any(MeetingStatus::WENT_AHEAD))
+        .order((meetings::meeting_date, meetings::id))
+        .select((AgendaItemRow::as_select(), meetings::meeting_date))
+        .load(conn)
+}
+
 /// Whether `case` is listed on `meeting`'s agenda.
 pub fn lists_case(conn: &mut PgConnection, meeting: MeetingId, case: CaseId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

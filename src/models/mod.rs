@@ -20,6 +20,7 @@ pub mod person;
 pub mod policy;
 pub mod research_note;
 pub mod session;
+pub mod transfer;
 pub mod user;
 
 /// `created_at > c.created_at OR (created_at = c.created_at AND id > c.id)` for keyset pages.

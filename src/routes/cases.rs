@@ -21,12 +21,13 @@ use crate::models::access::{self, CaseAccess, Sight};
 use crate::models::alert;
 use crate::models::assessment::{self, AssessmentRow};
 use crate::models::case::{self, CaseContents, CaseFilter, CaseRow, NewLocation};
-use crate::models::grant;
 use crate::models::panel;
 use crate::models::person::{self, NewPerson};
+use crate::models::{grant, transfer};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::assessments::{AssessmentInput, AssessmentResponse, ScoreSummary, score_assessment};
 use crate::routes::people::{ParticipantResponse, PersonInput, ResearchParticipant};
+use crate::routes::transfers::TransferResponse;
 use crate::routes::{created, ok_versioned};
 
 const MAX_PARTICIPANTS: usize = 30;
@@ -109,6 +110,23 @@ pub struct CreateCaseRequest {
     summary: Option<String>,
     safety_plan: Option<String>,
     entry_assessment: Option<AssessmentInput>,
+    transfer_in: Option<TransferInInput>,
+}
+
+/// A case arriving from another area's MARAC that is not on this system (DOMAIN.md §6.1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferInInput {
+    origin_area: String,
+    origin_reference: Option<String>,
+    transferred_on: crate::domain::IsoDate,
+}
+
+/// A checked `TransferInInput`.
+struct TransferIn {
+    origin_area: String,
+    origin_reference: Option<String>,
+    transferred_on: NaiveDate,
 }
 
 /// A participant as checked: an existing person, or a new one to record.
@@ -122,6 +140,7 @@ struct ParsedReferral {
     panel_id: PanelId,
     referring_agency_id: Option<AgencyId>,
     co_referring_agency_ids: Vec<AgencyId>,
+    transfer_in: Option<TransferIn>,
     referral_date: NaiveDate,
     professional_judgement_reason: Option<String>,
     escalation_incident_count: Option<i32>,
@@ -234,8 +253,22 @@ impl CreateCaseRequest {
         for (tag, field) in self.entry_assessment.iter().flat_map(AssessmentInput::tags_written) {
             tags_written.push((tag, format!("entry_assessment.{field}")));
         }
+        let transfer_in = self.transfer_in.map(|t| {
+            let origin_area = p.check(required_text("transfer_in.origin_area", &t.origin_area, 200));
+            let origin_reference =
+                p.check(optional_text("transfer_in.origin_reference", t.origin_reference.as_deref(), 100));
+            origin_area.map(|origin_area| TransferIn {
+                origin_area,
+                origin_reference: origin_reference.flatten(),
+                transferred_on: t.transferred_on.get(),
+            })
+        });
         p.finish(|| {
             Some(ParsedReferral {
+                transfer_in: match transfer_in {
+                    Some(t) => Some(t?),
+                    None => None,
+                },
                 panel_id: PanelId(self.panel_id),
                 referring_agency_id: self.referring_agency_id.map(AgencyId),
                 co_referring_agency_ids: self.co_referring_agency_ids.into_iter().map(AgencyId).collect(),
@@ -453,6 +486,12 @@ pub struct CaseResponse {
     /// Tag safety_plan; in the full view only, when the policy and a stated purpose allow.
     #[serde(skip_serializing_if = "Option::is_none")]
     safety_plan: Option<Option<String>>,
+    /// Where the case went or came from (DOMAIN.md §6.1); in the full view only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfers: Option<Vec<TransferResponse>>,
+    /// The case arrived by transfer and no DASH has been recorded here yet; full view only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_dash_expected: Option<bool>,
     /// Case-level sensitivity tags left out of this answer.
     withheld: Vec<&'static str>,
     pub(crate) version: i32,
@@ -467,6 +506,7 @@ pub struct CaseDetail {
     pub history: Vec<case::HistoryRow>,
     pub location: Option<case::LocationRow>,
     pub safety_plan: Option<Option<String>>,
+    pub transfers: Vec<crate::models::transfer::TransferRow>,
     pub withheld: Vec<&'static str>,
 }
 
@@ -484,6 +524,11 @@ impl CaseResponse {
             Some(d) => (d.safety_plan.clone(), d.withheld.clone()),
             None => (None, Vec::new()),
         };
+        let new_dash_expected = detail.as_ref().map(|d| {
+            d.transfers.iter().any(|t| t.direction == crate::domain::TransferDirection::In)
+                && !assessments.iter().any(|a| a.case_id == row.id && a.tool == crate::domain::RiskTool::DashRic)
+        });
+        let transfers = detail.as_ref().map(|d| d.transfers.iter().cloned().map(TransferResponse::from).collect());
         let (participants, assessments, history, location) = match detail {
             Some(d) => (
                 Some(d.participants),
@@ -554,6 +599,8 @@ impl CaseResponse {
             assessments,
             history,
             safety_plan,
+            transfers,
+            new_dash_expected,
             withheld,
             version: row.version,
             created_at: row.created_at,
@@ -634,14 +681,14 @@ fn full_view(row: CaseRow, contents: CaseContents, user: &AuthUser, view_for: Vi
         ViewFor::Reader { purpose_stated } => Redactor::new(fields, purpose_stated),
         ViewFor::Writer => Redactor::for_own_write(fields),
     };
-    let CaseContents { participants, assessments: assessment_rows, history, location, grants: _ } = contents;
+    let CaseContents { participants, assessments: assessment_rows, history, location, transfers, grants: _ } = contents;
     let participants = participants.into_iter().map(|p| ParticipantResponse::render(p, &mut r)).collect();
     let assessments = assessment_rows.iter().cloned().map(|a| AssessmentResponse::render(a, &mut r)).collect();
     let mut withheld = Vec::new();
     let safety_plan =
         disclosure::shown(Subject::Case, "safety_plan", row.safety_plan_supplied_by, &mut r, &mut withheld)
             .then(|| row.safety_plan.clone());
-    let detail = CaseDetail { participants, assessments, history, location, safety_plan, withheld };
+    let detail = CaseDetail { participants, assessments, history, location, safety_plan, transfers, withheld };
     (CaseResponse::render(row, &assessment_rows, Some(detail)), r.disclosed())
 }
 
@@ -715,6 +762,21 @@ pub async fn create_case(
         disclosure::require_writable(&fields, referral.tags_written.iter().map(|(tag, field)| (*tag, field.clone())))?;
         let today = Utc::now().date_naive();
         let mut problems = check_referral_rules(&referral, panel.kind, today);
+        if let Some(t) = &referral.transfer_in {
+            // Recording an arrival is the receiving coordinator's work.
+            if !is_staff {
+                return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
+            }
+            if panel.kind != PanelKind::Marac {
+                problems.push(FieldProblem::new("transfer_in", "transfers_are_between_maracs"));
+            }
+            if t.origin_area.trim().eq_ignore_ascii_case(panel.local_area.trim()) {
+                problems.push(FieldProblem::new("transfer_in.origin_area", "is_this_panels_area"));
+            }
+            if t.transferred_on > today {
+                problems.push(FieldProblem::new("transfer_in.transferred_on", "in_future"));
+            }
+        }
 
         // The referring agency: an agency rep refers for its own organisation; staff may log
         // a referral on behalf of any member organisation.
@@ -779,7 +841,10 @@ pub async fn create_case(
         }
         let (consent_status, victim_aware, non_consent_reason) = referral.consent.expect("checked above");
         let admission = Admission {
-            source: Source::Referral { referrer: user.user_id },
+            source: match referral.transfer_in {
+                Some(_) => Source::TransferIn,
+                None => Source::Referral { referrer: user.user_id },
+            },
             referral_date: referral.referral_date,
             referring_agency_id: referring_agency,
             co_referring_agency_ids: referral.co_referring_agency_ids,
@@ -807,6 +872,25 @@ pub async fn create_case(
             recorded_by: user.user_id,
         };
         let row = admission::admit(conn, &panel, admission)?;
+        if let Some(t) = referral.transfer_in {
+            let reason = format!("Transferred in from {}", t.origin_area);
+            transfer::insert(
+                conn,
+                &transfer::NewTransfer {
+                    case_id: row.id,
+                    direction: crate::domain::TransferDirection::In,
+                    other_area: t.origin_area,
+                    other_panel_id: None,
+                    other_case_id: None,
+                    other_reference: t.origin_reference,
+                    transferred_on: t.transferred_on,
+                    reason,
+                    idva_handover_to: None,
+                    idva_handover_on: None,
+                    recorded_by: user.user_id,
+                },
+            )?;
+        }
         idempotency::remember(conn, user.user_id, REFERRAL_ROUTE, Some(key), &fingerprint, row.id.0)?;
         let written: Vec<Tag> = referral.tags_written.iter().map(|(t, _)| *t).collect();
         let (view, disclosed) = written_view(conn, &user, row.id, ViewFor::Writer)?;
@@ -942,17 +1026,17 @@ pub struct TransitionRequest {
     reason: Option<String>,
 }
 
-/// The workflow (DOMAIN.md §6): which explicit transitions each status allows. Closing and
-/// reopening have their own calls.
+/// The workflow (DOMAIN.md §6): which explicit transitions each status allows. Closing,
+/// reopening and transferring out have their own calls.
 fn transition_allowed(from: CaseStatus, to: CaseStatus) -> bool {
     use CaseStatus::*;
     matches!(
         (from, to),
-        (Referred, Screening | Withdrawn | TransferredOut)
-            | (Screening, Accepted | Rejected | Withdrawn | TransferredOut)
-            | (Accepted, Open | Withdrawn | TransferredOut)
-            | (Open, Monitoring | TransferredOut)
-            | (Monitoring, Open | TransferredOut)
+        (Referred, Screening | Withdrawn)
+            | (Screening, Accepted | Rejected | Withdrawn)
+            | (Accepted, Open | Withdrawn)
+            | (Open, Monitoring)
+            | (Monitoring, Open)
     )
 }
 

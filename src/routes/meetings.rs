@@ -25,6 +25,7 @@ use crate::models::meeting::{self, AgendaItemRow, AgendaLine, MeetingFields, Mee
 use crate::models::panel::{self, PanelRow};
 use crate::models::person;
 use crate::models::research_note;
+use crate::models::transfer;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::actions::ActionResponse;
 use crate::routes::assessments::ScoreSummary;
@@ -390,6 +391,8 @@ pub struct AgendaItemResponse {
     /// The research list, for callers who do not (yet) see the case in full.
     #[serde(skip_serializing_if = "Option::is_none")]
     research: Option<ResearchEntry>,
+    /// The area a case arrived from by transfer (DOMAIN.md §6.1: the item is marked with it).
+    transferred_from: Option<String>,
     withheld: Vec<&'static str>,
 }
 
@@ -444,6 +447,7 @@ fn agenda_view(
     let research_ids: Vec<CaseId> = research_rows.iter().map(|c| c.id).collect();
     let mut people = if research_ids.is_empty() { Vec::new() } else { person::participants_of(conn, &research_ids)? };
     let mut redactor = Redactor::new(user.field_access(m.panel_id), false);
+    let origins = transfer::origins(conn, &visible)?;
     let slot = i64::from(panel.settings.minutes_per_case);
     let start = m.meeting_date.and_time(m.start_time);
     let items = items
@@ -462,6 +466,7 @@ fn agenda_view(
                     .collect(),
             });
             AgendaItemResponse {
+                transferred_from: origins.get(&item.case_id).cloned(),
                 withheld: if case.is_some() { Vec::new() } else { vec!["case_details"] },
                 case,
                 research,
@@ -659,6 +664,7 @@ fn propose_agenda(
     let with_child = meeting::cases_with_child_participants(conn, &ids)?;
     let window = panel.settings.repeat_window();
     let last_heard = meeting::last_heard_on(conn, &ids)?;
+    let arrived = transfer::origins(conn, &ids)?;
     let mut lines: Vec<AgendaLine> = Vec::new();
     for c in &candidates {
         let has_children = c.children_in_household.is_some_and(|n| n > 0) || with_child.contains(&c.case_id);
@@ -667,7 +673,13 @@ fn propose_agenda(
         if outstanding.contains(&c.case_id) {
             lines.push(line(AgendaSection::OutstandingActions, ListingReason::OutstandingActions));
         } else if c.status == CaseStatus::Accepted && !heard.contains(&c.case_id) {
-            let reason = if c.is_repeat { ListingReason::Repeat } else { ListingReason::NewReferral };
+            let reason = if arrived.contains_key(&c.case_id) {
+                ListingReason::TransferIn
+            } else if c.is_repeat {
+                ListingReason::Repeat
+            } else {
+                ListingReason::NewReferral
+            };
             lines.push(line(case_section, reason));
         } else if panel.kind == PanelKind::Marac
             && c.status == CaseStatus::Monitoring

@@ -20,6 +20,7 @@ pub mod participants;
 pub mod people;
 pub mod policy;
 pub mod research_notes;
+pub mod transfers;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -24,5 +24,6 @@ mod panels;
 mod process;
 mod research;
 mod security;
+mod transfers;
 mod two_servers;
 mod users;
