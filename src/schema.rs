@@ -220,6 +220,8 @@ diesel::table! {
         ended_by -> Nullable<Uuid>,
         ended_at -> Nullable<Timestamptz>,
         ended_reason -> Nullable<Text>,
+        relationship_to_victim -> Nullable<Text>,
+        relationship_to_perpetrator -> Nullable<Text>,
     }
 }
 
@@ -481,6 +483,35 @@ diesel::table! {
         safe_contact_supplied_by -> Nullable<Uuid>,
         health_supplied_by -> Nullable<Uuid>,
         criminal_supplied_by -> Nullable<Uuid>,
+        language -> Nullable<Text>,
+        interpreter_needed -> Nullable<Bool>,
+        gp_practice -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    person_addresses (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        kind -> Text,
+        address -> Text,
+        postcode -> Nullable<Text>,
+        from_date -> Nullable<Date>,
+        to_date -> Nullable<Date>,
+        supplied_by -> Nullable<Uuid>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    person_dates_of_birth (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        date_of_birth -> Date,
+        held_by -> Nullable<Uuid>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
     }
 }
 
@@ -632,6 +663,12 @@ diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
 diesel::joinable!(people -> users (created_by));
+diesel::joinable!(person_addresses -> agencies (supplied_by));
+diesel::joinable!(person_addresses -> people (person_id));
+diesel::joinable!(person_addresses -> users (recorded_by));
+diesel::joinable!(person_dates_of_birth -> agencies (held_by));
+diesel::joinable!(person_dates_of_birth -> people (person_id));
+diesel::joinable!(person_dates_of_birth -> users (recorded_by));
 diesel::joinable!(person_field_changes -> people (person_id));
 diesel::joinable!(person_field_changes -> users (changed_by));
 diesel::joinable!(rate_buckets -> users (user_id));
@@ -682,6 +719,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     panel_settings_versions,
     panels,
     people,
+    person_addresses,
+    person_dates_of_birth,
     person_field_changes,
     rate_buckets,
     refresh_tokens,

@@ -18,7 +18,7 @@ use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, grants, health, imports,
-    meetings, metrics, panels, participants, people, policy, research_notes, transfers, users,
+    meetings, metrics, panels, participants, people, person_details, policy, research_notes, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -102,6 +102,7 @@ route_table! {
     },
     "/api/v1/cases/{case_id}/history" => { GET cases::get_case_history => CASE_WORK },
     "/api/v1/cases/{case_id}/participants" => { POST participants::add_participant => CASE_WORK },
+    "/api/v1/cases/{case_id}/participants/{person_id}" => { PATCH participants::update_participant => CASE_WORK },
     "/api/v1/cases/{case_id}/participants/{person_id}/end" => { POST participants::end_participant => CASE_WORK },
     "/api/v1/cases/{case_id}/exclusions" => {
         GET exclusions::list_exclusions => PANEL_STAFF,
@@ -137,6 +138,8 @@ route_table! {
         PATCH people::update_person => CASE_WORK,
     },
     "/api/v1/people/{person_id}/history" => { GET people::get_person_history => CASE_WORK },
+    "/api/v1/people/{person_id}/dates-of-birth" => { POST person_details::add_date_of_birth => CASE_WORK },
+    "/api/v1/people/{person_id}/addresses" => { POST person_details::add_address => CASE_WORK },
     "/api/v1/panels/{panel_id}/metrics" => {
         GET metrics::panel_metrics => Grant::Roles(&[Role::Manager, Role::Coordinator, Role::Chair])
     },

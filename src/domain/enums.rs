@@ -335,6 +335,18 @@ text_enum!(
 );
 
 text_enum!(
+    /// The kind of an entry in a person's address history (DOMAIN.md §5: current and home
+    /// addresses apart; a refuge or temporary address is highly sensitive).
+    PersonAddressKind {
+        Current = "current",
+        Home = "home",
+        Previous = "previous",
+        Refuge = "refuge",
+        Temporary = "temporary",
+    }
+);
+
+text_enum!(
     AddressKind {
         Current = "current",
         Refuge = "refuge",

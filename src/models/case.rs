@@ -493,13 +493,19 @@ pub struct Participant {
     /// Set when the person left the case (they stay on its record).
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_reason: Option<String>,
+    #[serde(default)]
+    pub relationship_to_victim: Option<String>,
+    #[serde(default)]
+    pub relationship_to_perpetrator: Option<String>,
 }
 
 /// `CaseContents` as one JSON value, beside the case row in `read`'s one statement. Orders as
 /// the separate reads did: people by role then surname, assessments and history oldest first.
 const CONTENTS_SQL: &str = "json_build_object(
     'participants', (SELECT coalesce(json_agg(json_build_object('role', cp.role, 'person', p, 'added_at', cp.added_at,
-                           'ended_at', cp.ended_at, 'ended_reason', cp.ended_reason) ORDER BY cp.role, p.surname), '[]')
+                           'ended_at', cp.ended_at, 'ended_reason', cp.ended_reason,
+                           'relationship_to_victim', cp.relationship_to_victim,
+                           'relationship_to_perpetrator', cp.relationship_to_perpetrator) ORDER BY cp.role, p.surname), '[]')
                        FROM case_participants cp JOIN people p ON p.id = cp.person_id WHERE cp.case_id = cases.id),
     'assessments', (SELECT coalesce(json_agg(a ORDER BY a.created_at, a.id), '[]') FROM risk_assessments a WHERE a.case_id = cases.id),
     'history', (SELECT coalesce(json_agg(h ORDER BY h.changed_at, h.id), '[]') FROM case_status_history h WHERE h.case_id = cases.id),
@@ -699,6 +705,34 @@ pub fn add_participant(
         .on_conflict_do_nothing()
         .execute(conn)
         .map(|n| n == 1)
+}
+
+/// Sets a participant's relationships to the victim and to the perpetrator; `None` leaves one as
+/// it is, `Some(None)` clears it.
+pub fn set_relationships(
+    conn: &mut PgConnection,
+    case: CaseId,
+    person: PersonId,
+    role: ParticipantRole,
+    to_victim: Option<Option<String>>,
+    to_perpetrator: Option<Option<String>>,
+) -> QueryResult<()> {
+    #[derive(AsChangeset)]
+    #[diesel(table_name = case_participants)]
+    struct Relationships {
+        relationship_to_victim: Option<Option<String>>,
+        relationship_to_perpetrator: Option<Option<String>>,
+    }
+    if to_victim.is_none() && to_perpetrator.is_none() {
+        return Ok(());
+    }
+    let changes = Relationships { relationship_to_victim: to_victim, relationship_to_perpetrator: to_perpetrator };
+    diesel::update(case_participants::table.find((case, person, role))).set(&changes).execute(conn)?;
+    // The case's content changed: its version moves on, so a stale `If-Match` is refused.
+    diesel::update(cases::table.find(case))
+        .set((cases::version.eq(cases::version + 1), cases::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The case's current (not ended) participants in `role`.

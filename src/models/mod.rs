@@ -17,6 +17,7 @@ pub mod grant;
 pub mod meeting;
 pub mod panel;
 pub mod person;
+pub mod person_detail;
 pub mod policy;
 pub mod research_note;
 pub mod session;

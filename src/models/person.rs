@@ -33,6 +33,13 @@ pub struct PersonRow {
     pub health_notes: Option<String>,
     pub criminal_history: Option<String>,
     pub school: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub interpreter_needed: Option<bool>,
+    /// Tag health.
+    #[serde(default)]
+    pub gp_practice: Option<String>,
     #[diesel(embed)]
     #[serde(flatten)]
     pub provenance: Provenance,
@@ -65,6 +72,9 @@ pub struct NewPerson {
     pub health_notes: Option<String>,
     pub criminal_history: Option<String>,
     pub school: Option<String>,
+    pub language: Option<String>,
+    pub interpreter_needed: Option<bool>,
+    pub gp_practice: Option<String>,
     #[diesel(embed)]
     pub provenance: Provenance,
     pub created_by: UserId,
@@ -291,6 +301,9 @@ pub struct PersonChanges {
     pub health_notes: Option<Option<String>>,
     pub criminal_history: Option<Option<String>>,
     pub school: Option<Option<String>>,
+    pub language: Option<Option<String>>,
+    pub interpreter_needed: Option<Option<bool>>,
+    pub gp_practice: Option<Option<String>>,
     pub identity_supplied_by: Option<Option<AgencyId>>,
     pub address_supplied_by: Option<Option<AgencyId>>,
     pub safe_contact_supplied_by: Option<Option<AgencyId>>,
@@ -325,6 +338,9 @@ impl PersonChanges {
         set(&mut r.health_notes, &self.health_notes);
         set(&mut r.criminal_history, &self.criminal_history);
         set(&mut r.school, &self.school);
+        set(&mut r.language, &self.language);
+        set(&mut r.interpreter_needed, &self.interpreter_needed);
+        set(&mut r.gp_practice, &self.gp_practice);
         set(&mut r.provenance.identity_supplied_by, &self.identity_supplied_by);
         set(&mut r.provenance.address_supplied_by, &self.address_supplied_by);
         set(&mut r.provenance.safe_contact_supplied_by, &self.safe_contact_supplied_by);
@@ -378,6 +394,9 @@ fn editable_values(r: &PersonRow) -> EditableValues {
         ("health_notes", json!(r.health_notes)),
         ("criminal_history", json!(r.criminal_history)),
         ("school", json!(r.school)),
+        ("language", json!(r.language)),
+        ("interpreter_needed", json!(r.interpreter_needed)),
+        ("gp_practice", json!(r.gp_practice)),
     ];
     values.into_iter().map(|(field, value)| (field, value, supplier_of_field(r, field))).collect()
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod panels;
 pub mod participants;
 pub mod people;
+pub mod person_details;
 pub mod policy;
 pub mod research_notes;
 pub mod transfers;

@@ -1,5 +1,5 @@
 //! The people on a case after referral: added (a newborn child, a second perpetrator, an
-//! associate) and ended with a reason, never deleted. Adding a victim or a perpetrator to a MARAC
+//! associate), their relationships changed, and ended with a reason, never deleted. Adding a victim or a perpetrator to a MARAC
 //! case runs the repeat check again.
 
 use actix_web::{HttpResponse, web};
@@ -10,10 +10,10 @@ use crate::audit::{self, Audit, Event};
 use crate::db::Db;
 use crate::disclosure;
 use crate::domain::{
-    AuditAction, AuthUser, CaseId, PanelKind, ParticipantRole, PersonId, Problems, Tag, required_text,
+    AuditAction, AuthUser, CaseId, PanelKind, ParticipantRole, PersonId, Problems, Tag, optional_text, required_text,
 };
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{IfMatch, Json};
 use crate::models::access;
 use crate::models::case::{self, CaseChanges};
 use crate::models::panel;
@@ -27,8 +27,26 @@ pub struct AddParticipantRequest {
     role: ParticipantRole,
     person_id: Option<Uuid>,
     person: Option<PersonInput>,
+    relationship_to_victim: Option<String>,
+    relationship_to_perpetrator: Option<String>,
     /// Why, kept in the case's history when the addition makes the case a repeat.
     reason: Option<String>,
+}
+
+/// A change of a participant's relationships: absent stays, `null` clears.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateParticipantRequest {
+    role: ParticipantRole,
+    #[serde(default, deserialize_with = "crate::domain::double_option")]
+    relationship_to_victim: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::double_option")]
+    relationship_to_perpetrator: Option<Option<String>>,
+}
+
+/// A relationship as sent: trimmed, at most 100 characters, blank as none.
+fn relationship(field: &str, raw: Option<Option<String>>, p: &mut Problems) -> Option<Option<String>> {
+    raw.map(|r| p.check(optional_text(field, r.as_deref(), 100)).flatten())
 }
 
 #[derive(Deserialize)]
@@ -52,8 +70,17 @@ pub async fn add_participant(
     path: web::Path<CasePath>,
     body: Json<AddParticipantRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let AddParticipantRequest { role, person_id, person: new_person, reason } = body.into_inner();
+    let AddParticipantRequest {
+        role,
+        person_id,
+        person: new_person,
+        relationship_to_victim,
+        relationship_to_perpetrator,
+        reason,
+    } = body.into_inner();
     let mut p = Problems::default();
+    let to_victim = relationship("relationship_to_victim", relationship_to_victim.map(Some), &mut p);
+    let to_perpetrator = relationship("relationship_to_perpetrator", relationship_to_perpetrator.map(Some), &mut p);
     let tags_written: Vec<(Tag, String)> = new_person
         .iter()
         .flat_map(|n| n.tags_written(role))
@@ -78,6 +105,12 @@ pub async fn add_participant(
             &user.field_access(access.panel_id),
             tags_written.iter().map(|(tag, field)| (*tag, field.clone())),
         )?;
+        let related =
+            serde_json::json!({ "relationship_to_victim": to_victim, "relationship_to_perpetrator": to_perpetrator });
+        disclosure::require_writable(
+            &user.field_access(access.panel_id),
+            disclosure::tags_written(disclosure::Subject::Person(role), &related),
+        )?;
         let panel = panel::get(conn, access.panel_id)?;
         if !role_allowed(panel.kind, role) {
             return Err(ApiError::unprocessable("role", "not_used_by_this_panel"));
@@ -97,6 +130,7 @@ pub async fn add_participant(
         if !case::add_participant(conn, id, person, role, user.user_id)? {
             return Err(ApiError::conflict("person_id", "already_a_participant"));
         }
+        case::set_relationships(conn, id, person, role, to_victim, to_perpetrator)?;
         if role.must_not_receive() {
             person::mark_must_not_receive(conn, &[person])?;
         }
@@ -133,6 +167,53 @@ pub async fn add_participant(
     })
     .await?;
     tracing::info!(case.id = %out.id, "participant added");
+    Ok(crate::routes::ok_versioned(out.version, &out))
+}
+
+/// PATCH /api/v1/cases/{case_id}/participants/{person_id}: a participant's relationships change
+/// (a child's need `write` on `children`).
+pub async fn update_participant(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<ParticipantPath>,
+    if_match: IfMatch,
+    body: Json<UpdateParticipantRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let mut p = Problems::default();
+    let to_victim = relationship("relationship_to_victim", req.relationship_to_victim, &mut p);
+    let to_perpetrator = relationship("relationship_to_perpetrator", req.relationship_to_perpetrator, &mut p);
+    p.finish(|| Some(()))?;
+    let (id, person, role) = (CaseId(path.case_id), PersonId(path.person_id), req.role);
+    let out = audit::audited(&db, audit, move |conn| {
+        let access = access::case_access_for_update(conn, &user, id)?;
+        let current = case::get(conn, id)?;
+        require_editor(&access, &user, &current)?;
+        if current.version != if_match.version()? {
+            return Err(ApiError::Stale(Some(current.version)));
+        }
+        match case::participant_ended(conn, id, person, role)? {
+            None => return Err(ApiError::NotFound),
+            Some(Some(_)) => return Err(ApiError::conflict("role", "participant_has_ended")),
+            Some(None) => {}
+        }
+        // A field sent as `null` writes its tag too (clearing a child's relationship is writing it).
+        let sent = serde_json::json!({
+            "relationship_to_victim": to_victim.as_ref().map(|_| true),
+            "relationship_to_perpetrator": to_perpetrator.as_ref().map(|_| true),
+        });
+        let written = disclosure::tags_written(disclosure::Subject::Person(role), &sent);
+        disclosure::require_writable(&user.field_access(access.panel_id), written.iter().copied())?;
+        case::set_relationships(conn, id, person, role, to_victim, to_perpetrator)?;
+        let (view, disclosed) = written_view(conn, &user, id, ViewFor::Writer)?;
+        let event = Event::ok(AuditAction::Alter, "case", vec![id.0, person.0])
+            .on_panel(access.panel_id)
+            .disclosing(written.into_iter().map(|(t, _)| t).chain(disclosed));
+        Ok((view, event))
+    })
+    .await?;
+    tracing::info!(case.id = %out.id, "participant changed");
     Ok(crate::routes::ok_versioned(out.version, &out))
 }
 

@@ -13,9 +13,9 @@ use crate::domain::{
     ShortText, Tag, TriState, UserId, double_option, normalize_org_name, optional_text, required_text,
 };
 use crate::error::{ApiError, Forbidden};
-use crate::extract::{IfMatch, Json};
-use crate::models::grant;
+use crate::extract::{AccessPurpose, IfMatch, Json};
 use crate::models::person::{self, NewPerson, PersonRow, Provenance};
+use crate::models::{access, alert, grant, person_detail};
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +39,10 @@ pub struct PersonInput {
     health_notes: Option<String>,
     criminal_history: Option<String>,
     school: Option<String>,
+    language: Option<String>,
+    interpreter_needed: Option<bool>,
+    /// Tag health.
+    gp_practice: Option<String>,
 }
 
 /// The key people are matched on: forenames and surname, normalised.
@@ -85,6 +89,8 @@ impl PersonInput {
         let health = p.check(optional_text(&f("health_notes"), self.health_notes.as_deref(), 10_000));
         let criminal = p.check(optional_text(&f("criminal_history"), self.criminal_history.as_deref(), 10_000));
         let school = p.check(optional_text(&f("school"), self.school.as_deref(), 200));
+        let language = p.check(optional_text(&f("language"), self.language.as_deref(), 100));
+        let gp_practice = p.check(optional_text(&f("gp_practice"), self.gp_practice.as_deref(), 200));
         let surname = surname?;
         let forenames = forenames?.unwrap_or_default();
         // The person may be linked in another role later: the supplier of every value that a
@@ -117,6 +123,9 @@ impl PersonInput {
             health_notes: health?,
             criminal_history: criminal?,
             school: school?,
+            language: language?,
+            interpreter_needed: self.interpreter_needed,
+            gp_practice: gp_practice?,
             provenance,
             created_by: user,
         })
@@ -142,6 +151,9 @@ struct PersonFields {
     safe_to_contact: Option<bool>,
     safe_contact_details: Option<String>,
     school: Option<String>,
+    language: Option<String>,
+    interpreter_needed: Option<bool>,
+    gp_practice: Option<String>,
     health_notes: Option<String>,
     criminal_history: Option<String>,
     notes: Option<String>,
@@ -167,6 +179,9 @@ impl From<PersonRow> for PersonFields {
             safe_to_contact: p.safe_to_contact,
             safe_contact_details: p.safe_contact_details,
             school: p.school,
+            language: p.language,
+            interpreter_needed: p.interpreter_needed,
+            gp_practice: p.gp_practice,
             health_notes: p.health_notes,
             criminal_history: p.criminal_history,
             notes: p.notes,
@@ -205,11 +220,21 @@ pub struct ParticipantResponse {
     /// When and why the person left the case; they stay on its record.
     ended_at: Option<DateTime<Utc>>,
     ended_reason: Option<String>,
+    /// Left out with the rest of a child's record when `children` is withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relationship_to_victim: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relationship_to_perpetrator: Option<Option<String>>,
 }
 
 impl ParticipantResponse {
     pub fn render(p: crate::models::case::Participant, r: &mut Redactor) -> Self {
+        let supplier = p.person.provenance.identity_supplied_by;
+        let mut withheld = Vec::new();
+        let related = disclosure::shown(Subject::Person(p.role), "relationship_to_victim", supplier, r, &mut withheld);
         Self {
+            relationship_to_victim: related.then_some(p.relationship_to_victim),
+            relationship_to_perpetrator: related.then_some(p.relationship_to_perpetrator),
             role: p.role,
             person: person_view(p.role, p.person, None, r),
             added_at: p.added_at,
@@ -320,12 +345,36 @@ pub async fn get_person(
     user: AuthUser,
     audit: Audit,
     path: web::Path<PersonPath>,
+    purpose: AccessPurpose,
 ) -> Result<HttpResponse, ApiError> {
     let id = PersonId(path.person_id);
+    let request_id = audit.request_id().to_owned();
     let out = audit::audited(&db, audit, move |conn| {
         let (row, sightings) = person::seen(conn, &user, id)?;
         let full = sightings.iter().any(|s| s.full);
         let shown: Vec<&person::Sighting> = sightings.iter().filter(|s| s.full == full).collect();
+        // A stated purpose (SECURITY.md AU-3) is checked against each case the person is seen on;
+        // the tags that need one are shown through the cases where it holds.
+        let mut purpose_holds: Vec<bool> = vec![false; shown.len()];
+        let mut audited_purpose = None;
+        if let Some(raw) = purpose.0.as_deref().filter(|_| full) {
+            for (s, holds) in shown.iter().zip(purpose_holds.iter_mut()) {
+                let case = access::CaseAccess::seen(&user, s.case_id, s.panel_id, true);
+                if let Ok(checked) = access::check_purpose(conn, &user, &case, raw) {
+                    *holds = true;
+                    if let Some(reason) = checked.break_glass.as_deref()
+                        && audited_purpose.is_none()
+                    {
+                        tracing::warn!(user.id = %user.user_id, person.id = %id, "break-glass read of protected fields");
+                        alert::break_glass(conn, &user, s.panel_id, s.case_id, reason, &request_id)?;
+                    }
+                    audited_purpose.get_or_insert(checked.audited);
+                }
+            }
+            if audited_purpose.is_none() {
+                return Err(ApiError::Forbidden(Forbidden::PurposeRequired));
+            }
+        }
         let version = row.version;
         let provenance = row.provenance.clone();
         let mut view = match serde_json::to_value(PersonFields::from(row)) {
@@ -337,8 +386,23 @@ pub async fn get_person(
         }
         let mut withheld: Vec<&'static str> = Vec::new();
         let mut disclosed: Option<Vec<Tag>> = None;
-        for s in &shown {
-            let mut r = Redactor::new(grant::field_access(conn, &user, s.panel_id, s.case_id)?, false);
+        // Each entry of the lists is judged with its own supplier, in every role alike.
+        let (dobs, addresses) = if full {
+            (person_detail::dates_of_birth(conn, id)?, person_detail::addresses(conn, id)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut dob_shown = vec![true; dobs.len()];
+        let mut address_shown = vec![true; addresses.len()];
+        for (s, purpose_stated) in shown.iter().zip(purpose_holds) {
+            let mut r = Redactor::new(grant::field_access(conn, &user, s.panel_id, s.case_id)?, purpose_stated);
+            let subject = Subject::Person(s.role);
+            for (d, keep) in dobs.iter().zip(dob_shown.iter_mut()) {
+                *keep &= disclosure::shown(subject, "dates_of_birth", d.held_by, &mut r, &mut withheld);
+            }
+            for (a, keep) in addresses.iter().zip(address_shown.iter_mut()) {
+                *keep &= disclosure::shown(subject, "addresses", a.supplied_by, &mut r, &mut withheld);
+            }
             for tag in disclosure::redact(Subject::Person(s.role), &mut view, |tag| provenance.supplier_of(tag), &mut r)
             {
                 if !withheld.contains(&tag) {
@@ -354,6 +418,15 @@ pub async fn get_person(
         }
         let disclosed: Vec<Tag> =
             disclosed.unwrap_or_default().into_iter().filter(|t| !withheld.contains(&t.as_str())).collect();
+        if full {
+            let kept = |rows: Vec<serde_json::Value>, shown: &[bool]| -> Vec<serde_json::Value> {
+                rows.into_iter().zip(shown).filter(|(_, s)| **s).map(|(v, _)| v).collect()
+            };
+            let dobs = dobs.iter().map(|d| serde_json::json!(d)).collect();
+            let addresses = addresses.iter().map(|a| serde_json::json!(a)).collect();
+            view.insert("dates_of_birth".to_owned(), serde_json::json!(kept(dobs, &dob_shown)));
+            view.insert("addresses".to_owned(), serde_json::json!(kept(addresses, &address_shown)));
+        }
         view.insert("withheld".to_owned(), serde_json::json!(withheld));
         let cases = shown
             .iter()
@@ -365,7 +438,8 @@ pub async fn get_person(
             })
             .collect();
         let panel = shown.first().map(|s| s.panel_id);
-        let mut event = Event::ok(AuditAction::Consult, "person", vec![id.0]).disclosing(disclosed);
+        let mut event =
+            Event::ok(AuditAction::Consult, "person", vec![id.0]).disclosing(disclosed).for_purpose(audited_purpose);
         if let Some(panel) = panel {
             event = event.on_panel(panel);
         }
@@ -378,6 +452,39 @@ pub async fn get_person(
 #[derive(Deserialize)]
 pub struct PersonPath {
     person_id: uuid::Uuid,
+}
+
+/// Where the caller may change the person: cases it sees in full where it is panel staff or its
+/// organisation referred; 403 not-case-editor when there are none.
+pub(crate) fn editable_sightings<'a>(
+    user: &AuthUser,
+    sightings: &'a [person::Sighting],
+) -> Result<Vec<&'a person::Sighting>, ApiError> {
+    let editable: Vec<&person::Sighting> = sightings
+        .iter()
+        .filter(|s| s.full && (user.is_staff_on(s.panel_id) || user.agency_id == Some(s.referring_agency_id)))
+        .collect();
+    if editable.is_empty() { Err(ApiError::Forbidden(Forbidden::NotCaseEditor)) } else { Ok(editable) }
+}
+
+/// The tags `sent` (a person's fields as a JSON object) writes in every role the person holds on
+/// a case the caller sees; 403 field-not-writable when any role's policy refuses one.
+pub(crate) fn require_writable_in_every_role(
+    user: &AuthUser,
+    sightings: &[person::Sighting],
+    sent: &serde_json::Value,
+) -> Result<Vec<Tag>, ApiError> {
+    let mut written: Vec<Tag> = Vec::new();
+    for s in sightings {
+        let tags = disclosure::tags_written(Subject::Person(s.role), sent);
+        disclosure::require_writable(&user.field_access(s.panel_id), tags.iter().copied())?;
+        for (tag, _) in tags {
+            if !written.contains(&tag) {
+                written.push(tag);
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// A person edit: absent fields stay as they are, `null` clears a field that may be empty.
@@ -420,6 +527,12 @@ pub struct UpdatePersonRequest {
     criminal_history: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
     school: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    interpreter_needed: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    gp_practice: Option<Option<String>>,
     /// Why; kept with every value changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -454,6 +567,9 @@ impl UpdatePersonRequest {
             health_notes: text("health_notes", self.health_notes, 10_000),
             criminal_history: text("criminal_history", self.criminal_history, 10_000),
             school: text("school", self.school, 200),
+            language: text("language", self.language, 100),
+            gp_practice: text("gp_practice", self.gp_practice, 200),
+            interpreter_needed: self.interpreter_needed,
             surname: self.surname.map(|s| p.check(required_text("surname", &s, 200)).unwrap_or_default()),
             forenames: self
                 .forenames
@@ -510,28 +626,12 @@ pub async fn update_person(
     let id = PersonId(path.person_id);
     let out = audit::audited(&db, audit, move |conn| {
         let (_, sightings) = person::seen(conn, &user, id)?;
-        let editable: Vec<&person::Sighting> = sightings
-            .iter()
-            .filter(|s| s.full && (user.is_staff_on(s.panel_id) || user.agency_id == Some(s.referring_agency_id)))
-            .collect();
-        if editable.is_empty() {
-            return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
-        }
+        let editable = editable_sightings(&user, &sightings)?;
         let current = person::get_for_update(conn, id)?;
         if current.version != if_match.version()? {
             return Err(ApiError::Stale(Some(current.version)));
         }
-        // The tags written, in every role the person holds on a case the caller sees.
-        let mut written: Vec<Tag> = Vec::new();
-        for s in &sightings {
-            let tags = disclosure::tags_written(Subject::Person(s.role), &sent);
-            disclosure::require_writable(&user.field_access(s.panel_id), tags.iter().copied())?;
-            for (tag, _) in tags {
-                if !written.contains(&tag) {
-                    written.push(tag);
-                }
-            }
-        }
+        let written = require_writable_in_every_role(&user, &sightings, &sent)?;
         let all_roles: Vec<Tag> = ParticipantRole::ALL
             .iter()
             .flat_map(|r| disclosure::tags_written(Subject::Person(*r), &sent))

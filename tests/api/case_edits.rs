@@ -639,3 +639,101 @@ async fn the_duplicate_check_finds_spelling_variants_and_transposed_dates_among_
     // Still only among people on cases the caller can see.
     assert_eq!(search(&w.police, json!({ "surname": "Victm" })).await, json!([]));
 }
+
+async fn post(w: &World, who: &Session, path: String, body: Value) -> Res {
+    w.app.post(&path, Some(&who.access), body).await
+}
+
+#[actix_web::test]
+async fn people_carry_every_date_of_birth_an_address_history_and_their_relationships() {
+    let w = world().await;
+    let case = w.marac_case(14).await;
+    let c = id(&case);
+    let person_of = |role: &str| {
+        case["participants"].as_array().unwrap().iter().find(|p| p["role"] == role).unwrap()["person"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (victim, perp) = (person_of("victim"), person_of("perpetrator"));
+
+    // Every date of birth an agency holds, with the agency.
+    let dob = json!({ "date_of_birth": "1990-01-04", "held_by_agency_id": w.police_agency });
+    let added = post(&w, &w.coordinator, format!("/api/v1/people/{victim}/dates-of-birth"), dob.clone()).await;
+    assert_eq!(added.status, 201, "{}", text(&added));
+    assert_eq!(post(&w, &w.coordinator, format!("/api/v1/people/{victim}/dates-of-birth"), dob).await.status, 409);
+    let future = json!({ "date_of_birth": crate::cases::days_ago(-3) });
+    assert_eq!(post(&w, &w.coordinator, format!("/api/v1/people/{victim}/dates-of-birth"), future).await.status, 422);
+
+    // Language, interpreter need and GP practice are edited like any value. The GP practice is
+    // tagged health (SECURITY.md §2.4): by default only health organisations write it.
+    let v =
+        w.app.get(&format!("/api/v1/people/{victim}"), &w.coordinator.access).await.json()["version"].as_i64().unwrap();
+    let gp = json!({ "gp_practice": "CANARY-gp-practice" });
+    let refused =
+        w.app.patch(&format!("/api/v1/people/{victim}"), &w.coordinator.access, Some(&format!("\"{v}\"")), gp).await;
+    assert_eq!(refused.status, 403);
+    w.set_policy("role", "coordinator", "health", "write").await;
+    let v =
+        w.app.get(&format!("/api/v1/people/{victim}"), &w.coordinator.access).await.json()["version"].as_i64().unwrap();
+    let body = json!({ "language": "Polish", "interpreter_needed": true, "gp_practice": "CANARY-gp-practice" });
+    let edited =
+        w.app.patch(&format!("/api/v1/people/{victim}"), &w.coordinator.access, Some(&format!("\"{v}\"")), body).await;
+    assert_eq!(edited.status, 200, "{}", text(&edited));
+
+    // A dated address history: the victim's refuge (tag victim.address), the perpetrator's previous.
+    let refuge =
+        json!({ "kind": "refuge", "address": "CANARY-refuge-history", "from_date": crate::cases::days_ago(20) });
+    let added = post(&w, &w.idva, format!("/api/v1/people/{victim}/addresses"), refuge).await;
+    assert_eq!(added.status, 201, "{}", text(&added));
+    let backwards =
+        json!({ "kind": "previous", "address": "1 Any Road", "from_date": "2024-05-01", "to_date": "2023-01-01" });
+    assert_eq!(post(&w, &w.coordinator, format!("/api/v1/people/{perp}/addresses"), backwards).await.status, 422);
+    let previous = json!({ "kind": "previous", "address": "12 Old Road", "to_date": "2025-01-31" });
+    assert_eq!(post(&w, &w.coordinator, format!("/api/v1/people/{perp}/addresses"), previous).await.status, 201);
+
+    // Read without a purpose: the victim's addresses and GP are withheld, the rest shown.
+    let plain = w.app.get(&format!("/api/v1/people/{victim}"), &w.coordinator.access).await;
+    assert_eq!(plain.status, 200, "{}", text(&plain));
+    let person = plain.json()["person"].clone();
+    assert_eq!(person["dates_of_birth"][0]["date_of_birth"], "1990-01-04");
+    assert_eq!(person["dates_of_birth"][0]["held_by"], w.police_agency.to_string());
+    assert_eq!((person["language"].clone(), person["interpreter_needed"].clone()), (json!("Polish"), json!(true)));
+    assert_eq!(person["addresses"], json!([]));
+    assert!(!text(&plain).contains("CANARY"), "{person}");
+    // With a purpose, the coordinator reads them; the police (no `health`) read the refuge only.
+    let with_purpose = w.get_with_purpose(&format!("/api/v1/people/{victim}"), &w.coordinator).await;
+    assert_eq!(with_purpose.status, 200, "{}", text(&with_purpose));
+    let person = with_purpose.json()["person"].clone();
+    assert_eq!(person["addresses"][0]["address"], "CANARY-refuge-history");
+    assert_eq!(person["addresses"][0]["kind"], "refuge");
+    assert_eq!(person["gp_practice"], "CANARY-gp-practice");
+    w.link_police(&c).await;
+    let police = w.get_with_purpose(&format!("/api/v1/people/{victim}"), &w.police).await;
+    assert!(text(&police).contains("CANARY-refuge-history"));
+    assert!(!text(&police).contains("CANARY-gp-practice"));
+    let perp_view = w.app.get(&format!("/api/v1/people/{perp}"), &w.police.access).await.json();
+    assert_eq!(perp_view["person"]["addresses"][0]["address"], "12 Old Road", "a perpetrator's address is core");
+    assert_eq!(w.app.get(&format!("/api/v1/people/{victim}"), &w.housing.access).await.status, 404);
+
+    // A participant's relationship changes; an ended participant's does not.
+    let url = format!("/api/v1/cases/{c}/participants/{perp}");
+    let version =
+        w.app.get(&format!("/api/v1/cases/{c}"), &w.coordinator.access).await.json()["version"].as_i64().unwrap();
+    let body = json!({ "role": "perpetrator", "relationship_to_victim": "ex-partner" });
+    let unversioned = w.app.patch(&url, &w.coordinator.access, None, body.clone()).await;
+    assert_eq!(unversioned.status, 428);
+    let related = w.app.patch(&url, &w.coordinator.access, Some(&format!("\"{version}\"")), body).await;
+    assert_eq!(related.status, 200, "{}", text(&related));
+    let perp_line =
+        related.json()["participants"].as_array().unwrap().iter().find(|p| p["role"] == "perpetrator").unwrap().clone();
+    assert_eq!(perp_line["relationship_to_victim"], "ex-partner");
+    let ended =
+        post(&w, &w.coordinator, format!("{url}/end"), json!({ "role": "perpetrator", "reason": "Recorded in error" }))
+            .await;
+    assert_eq!(ended.status, 200);
+    let current = w.app.get(&format!("/api/v1/cases/{c}"), &w.coordinator.access).await.header("etag").unwrap();
+    let again = json!({ "role": "perpetrator", "relationship_to_victim": "partner" });
+    let after = w.app.patch(&url, &w.coordinator.access, Some(&current), again).await;
+    assert_eq!(after.status, 409, "{}", text(&after));
+}
