@@ -212,6 +212,12 @@ impl IfMatch {
             IfMatch::Version(v) => Ok(v),
         }
     }
+
+    /// Ok when the request names `current`, the version as it stands; 412 with it otherwise
+    /// (428 when missing, 400 when not an entity tag).
+    pub fn require(self, current: i32) -> Result<(), ApiError> {
+        if self.version()? == current { Ok(()) } else { Err(ApiError::Stale(Some(current))) }
+    }
 }
 
 impl FromRequest for IfMatch {

@@ -627,10 +627,17 @@ pub fn set_status(
         .get_result(conn)?;
     record_history(conn, current.id, Some(current.status), to, reason, by)?;
     if to.has_ended() {
-        // Per-case grants lapse when the case ends (SECURITY.md §2.4).
-        super::grant::end_all(conn, current.id)?;
+        ended(conn, current.id, by)?;
     }
     Ok(row)
+}
+
+/// What lapses when a case ends (closed, rejected, withdrawn, transferred out): its per-case
+/// grants (SECURITY.md §2.4) and any closure still waiting for a chair.
+fn ended(conn: &mut PgConnection, case: CaseId, by: UserId) -> QueryResult<()> {
+    super::grant::end_all(conn, case)?;
+    super::closure::decline_pending(conn, case, "Superseded: the case ended another way", by)?;
+    Ok(())
 }
 
 pub struct Closure<'a> {
@@ -654,7 +661,7 @@ pub fn close(conn: &mut PgConnection, current: &CaseRow, closure: &Closure<'_>, 
         .returning(CaseRow::as_returning())
         .get_result(conn)?;
     record_history(conn, current.id, Some(current.status), CaseStatus::Closed, Some(closure.reason), by)?;
-    super::grant::end_all(conn, current.id)?;
+    ended(conn, current.id, by)?;
     Ok(row)
 }
 

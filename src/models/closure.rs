@@ -88,7 +88,7 @@ pub fn decide(
     .get_result(conn)
 }
 
-/// Declines what is still pending for the case (it closed or was withdrawn another way).
+/// Declines what is still pending for the case (it ended another way: `case::ended`).
 pub fn decline_pending(conn: &mut PgConnection, case: CaseId, reason: &str, by: UserId) -> QueryResult<usize> {
     diesel::update(
         case_closure_requests::table

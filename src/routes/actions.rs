@@ -309,9 +309,7 @@ pub async fn update_action(
         if !access.is_staff && !is_owner {
             return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
         }
-        if current.version != if_match.version()? {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
+        if_match.require(current.version)?;
         let reassigning = req.owner_agency_id.is_some_and(|a| AgencyId(a) != current.owner_agency_id)
             || req.owner_user_id.is_some_and(|u| u.map(UserId) != current.owner_user_id);
         if reassigning && !access.is_staff {

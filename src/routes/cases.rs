@@ -1274,9 +1274,7 @@ pub async fn update_case(
         let access = access::case_access_for_update(conn, &user, id)?;
         let current = case::get(conn, id)?;
         require_editor(&access, &user, &current)?;
-        if current.version != if_match.version()? {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
+        if_match.require(current.version)?;
         let written = writes_safety_plan.then_some((Tag::SafetyPlan, "safety_plan"));
         disclosure::require_writable(&user.field_access(access.panel_id), written)?;
         let after = changes.applied_to(&current);

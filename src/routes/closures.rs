@@ -77,11 +77,6 @@ impl From<ClosureRequestRow> for ClosureRequestResponse {
     }
 }
 
-#[derive(Serialize)]
-pub struct ClosureRequestList {
-    items: Vec<ClosureRequestResponse>,
-}
-
 /// What a closure did: closed the case, or left it waiting for a chair.
 enum Closing {
     Closed(Box<CaseResponse>),
@@ -176,8 +171,6 @@ pub async fn close_case(
         let closure =
             Closure { categories: &categories, reason: &reason, closed_on, monitoring_window_ends_on: window_end };
         let row = case::close(conn, &current, &closure, user.user_id)?;
-        // A chair closing the case answers any closure still waiting for approval.
-        closure::decline_pending(conn, id, "Superseded: the case was closed by a chair", user.user_id)?;
         let (view, event) = altered(conn, row.id, &user)?;
         Ok((Closing::Closed(Box::new(view)), event))
     })
@@ -192,7 +185,7 @@ pub async fn close_case(
             Ok(HttpResponse::Accepted()
                 .insert_header((
                     actix_web::http::header::LOCATION,
-                    format!("/api/v1/cases/{}/closure-requests/{}", request.case_id, request.id),
+                    format!("/api/v1/cases/{}/closure-requests", request.case_id),
                 ))
                 .json(request))
         }
@@ -206,16 +199,15 @@ pub async fn list_closure_requests(
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let access = access::case_access(conn, &user, id)?;
-        access.require_staff()?;
-        let items = closure::of_case(conn, id)?.into_iter().map(Into::into).collect();
-        let event = Event::ok(AuditAction::Consult, "closure_request", vec![id.0]).on_panel(access.panel_id);
-        Ok((ClosureRequestList { items }, event))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    crate::routes::staff_case_records::<_, ClosureRequestResponse>(
+        db,
+        user,
+        audit,
+        CaseId(path.case_id),
+        "closure_request",
+        closure::of_case,
+    )
+    .await
 }
 
 /// POST /api/v1/cases/{case_id}/closure-requests/{request_id}/decision: a chair of the panel

@@ -62,11 +62,6 @@ impl From<ExclusionRow> for ExclusionResponse {
     }
 }
 
-#[derive(Serialize)]
-pub struct ExclusionList {
-    items: Vec<ExclusionResponse>,
-}
-
 /// GET /api/v1/cases/{case_id}/exclusions
 pub async fn list_exclusions(
     db: Db,
@@ -74,16 +69,15 @@ pub async fn list_exclusions(
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let access = access::case_access(conn, &user, id)?;
-        access.require_staff()?;
-        let items: Vec<ExclusionResponse> = exclusion::of_case(conn, id)?.into_iter().map(Into::into).collect();
-        let event = Event::ok(AuditAction::Consult, "case_exclusion", vec![id.0]).on_panel(access.panel_id);
-        Ok((ExclusionList { items }, event))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    crate::routes::staff_case_records::<_, ExclusionResponse>(
+        db,
+        user,
+        audit,
+        CaseId(path.case_id),
+        "case_exclusion",
+        exclusion::of_case,
+    )
+    .await
 }
 
 /// POST /api/v1/cases/{case_id}/exclusions
@@ -116,12 +110,7 @@ pub async fn create_exclusion(
     })
     .await?;
     tracing::info!(case.id = %out.case_id, "user excluded from a case");
-    Ok(HttpResponse::Created()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            format!("/api/v1/cases/{}/exclusions/{}", out.case_id, out.id),
-        ))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/cases/{}/exclusions/{}", out.case_id, out.id), &out))
 }
 
 /// DELETE /api/v1/cases/{case_id}/exclusions/{exclusion_id}: lifts the exclusion (its record stays).

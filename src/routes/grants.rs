@@ -71,11 +71,6 @@ impl From<GrantRow> for GrantResponse {
     }
 }
 
-#[derive(Serialize)]
-pub struct GrantList {
-    items: Vec<GrantResponse>,
-}
-
 /// GET /api/v1/cases/{case_id}/grants
 pub async fn list_grants(
     db: Db,
@@ -83,16 +78,15 @@ pub async fn list_grants(
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let access = access::case_access(conn, &user, id)?;
-        access.require_staff()?;
-        let items = grant::of_case(conn, id)?.into_iter().map(Into::into).collect();
-        let event = Event::ok(AuditAction::Consult, "case_grant", vec![id.0]).on_panel(access.panel_id);
-        Ok((GrantList { items }, event))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    crate::routes::staff_case_records::<_, GrantResponse>(
+        db,
+        user,
+        audit,
+        CaseId(path.case_id),
+        "case_grant",
+        grant::of_case,
+    )
+    .await
 }
 
 /// POST /api/v1/cases/{case_id}/grants
@@ -142,9 +136,7 @@ pub async fn create_grant(
     })
     .await?;
     tracing::info!(case.id = %out.case_id, "per-case grant recorded");
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/cases/{}/grants/{}", out.case_id, out.id)))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/cases/{}/grants/{}", out.case_id, out.id), &out))
 }
 
 /// DELETE /api/v1/cases/{case_id}/grants/{grant_id}: revokes a standing grant (its record stays).

@@ -264,9 +264,7 @@ pub async fn update_meeting(
         let access = access::meeting_access(conn, &user, id, true)?;
         access.require_staff()?;
         let current = access.meeting;
-        if current.version != if_match.version()? {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
+        if_match.require(current.version)?;
         if !matches!(current.status, MeetingStatus::Scheduled | MeetingStatus::AgendaPublished) {
             return Err(ApiError::InvalidTransition {
                 resource: "meeting",
@@ -592,9 +590,7 @@ pub async fn put_agenda(
             let access = access::meeting_access(conn, &user, id, true)?;
             access.require_staff()?;
             let m = &access.meeting;
-            if m.agenda_version != if_match.version()? {
-                return Err(ApiError::Stale(Some(m.agenda_version)));
-            }
+            if_match.require(m.agenda_version)?;
             let current: Vec<AgendaItemRow> = meeting::agenda(conn, m.id)?;
             let ids: Vec<CaseId> = input.items.iter().map(|i| CaseId(i.case_id)).collect();
             let with_child = meeting::cases_with_child_participants(conn, &ids)?;
@@ -1095,9 +1091,7 @@ pub async fn put_minutes(
         }
         let versions = meeting::minutes_of(conn, id)?;
         let latest = versions.last().map_or(0, |v| v.version);
-        if latest != if_match.version()? {
-            return Err(ApiError::Stale(Some(latest)));
-        }
+        if_match.require(latest)?;
         meeting::add_minutes(conn, id, latest + 1, &text, user.user_id)?;
         Ok((minutes_response(id, meeting::minutes_of(conn, id)?), meeting_event(AuditAction::Alter, &access.meeting)))
     })

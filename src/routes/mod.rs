@@ -35,6 +35,44 @@ pub fn created<T: Serialize>(location: String, version: i32, body: &T) -> HttpRe
     HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header(etag(version)).json(body)
 }
 
+/// `201 Created` with `Location`, for a record that carries no version.
+pub fn created_at<T: Serialize>(location: String, body: &T) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+}
+
+/// A list answer: `{ "items": [...] }`.
+#[derive(Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// GET of one case's records that only its panel staff read (exclusions, grants, closure
+/// requests): the case seen in full, staff only, every record (oldest first, as `load` orders),
+/// audited as a `consult` of `object_type`.
+pub async fn staff_case_records<R, T>(
+    db: crate::db::Db,
+    user: crate::domain::AuthUser,
+    audit: crate::audit::Audit,
+    case: crate::domain::CaseId,
+    object_type: &'static str,
+    load: fn(&mut diesel::PgConnection, crate::domain::CaseId) -> diesel::QueryResult<Vec<R>>,
+) -> Result<HttpResponse, crate::error::ApiError>
+where
+    R: Into<T> + 'static,
+    T: Serialize + Send + 'static,
+{
+    let out = crate::audit::audited(&db, audit, move |conn| {
+        let access = crate::models::access::case_access(conn, &user, case)?;
+        access.require_staff()?;
+        let items: Vec<T> = load(conn, case)?.into_iter().map(Into::into).collect();
+        let event = crate::audit::Event::ok(crate::domain::AuditAction::Consult, object_type, vec![case.0])
+            .on_panel(access.panel_id);
+        Ok((Items { items }, event))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 /// `200 OK` with the version's `ETag`.
 pub fn ok_versioned<T: Serialize>(version: i32, body: &T) -> HttpResponse {
     HttpResponse::Ok().insert_header(etag(version)).json(body)

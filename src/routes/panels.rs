@@ -329,15 +329,15 @@ pub async fn update_panel(
     body: Json<UpdatePanelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let change = body.into_inner();
-    let (id, expected) = (PanelId(path.panel_id), if_match.version()?);
+    let id = PanelId(path.panel_id);
     let (row, members) = db
         .run(move |conn| {
             let current = panel::get(conn, id)?;
-            if current.version != expected {
-                return Err(ApiError::Stale(Some(current.version)));
-            }
+            // The values are checked against the panel as it stands before the version is: a
+            // request that could never apply is a 400/422 whatever version it names.
             let fields = change.apply(&current, panel::members(conn, id)?)?;
-            let row = panel::update(conn, id, expected, &fields)?;
+            if_match.require(current.version)?;
+            let row = panel::update(conn, id, current.version, &fields)?;
             Ok((row, fields.members))
         })
         .await?;

@@ -190,9 +190,7 @@ pub async fn update_participant(
         let access = access::case_access_for_update(conn, &user, id)?;
         let current = case::get(conn, id)?;
         require_editor(&access, &user, &current)?;
-        if current.version != if_match.version()? {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
+        if_match.require(current.version)?;
         match case::participant_ended(conn, id, person, role)? {
             None => return Err(ApiError::NotFound),
             Some(Some(_)) => return Err(ApiError::conflict("role", "participant_has_ended")),

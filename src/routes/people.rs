@@ -628,9 +628,7 @@ pub async fn update_person(
         let (_, sightings) = person::seen(conn, &user, id)?;
         let editable = editable_sightings(&user, &sightings)?;
         let current = person::get_for_update(conn, id)?;
-        if current.version != if_match.version()? {
-            return Err(ApiError::Stale(Some(current.version)));
-        }
+        if_match.require(current.version)?;
         let written = require_writable_in_every_role(&user, &sightings, &sent)?;
         let all_roles: Vec<Tag> = ParticipantRole::ALL
             .iter()

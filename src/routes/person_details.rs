@@ -73,9 +73,7 @@ pub async fn add_date_of_birth(
         Ok((row, event))
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/people/{}", id.0)))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/people/{}", id.0), &out))
 }
 
 /// POST /api/v1/people/{person_id}/addresses
@@ -116,9 +114,7 @@ pub async fn add_address(
         Ok((row, event))
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/people/{}", id.0)))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/people/{}", id.0), &out))
 }
 
 /// A foreign key the request named that does not exist, as a 422 on `field`.

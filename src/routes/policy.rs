@@ -81,9 +81,7 @@ pub async fn put_field_policy(
     }
     let (version, rows) = audited(&db, audit, move |conn| {
         let (current, _) = policy::all_rows(conn)?;
-        if current != if_match.version()? {
-            return Err(ApiError::Stale(Some(current)));
-        }
+        if_match.require(current)?;
         policy::replace(conn, &rows, user.user_id)?;
         Ok((policy::all_rows(conn)?, Event::ok(AuditAction::PolicyChange, "field_policy", Vec::new())))
     })

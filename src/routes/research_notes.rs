@@ -121,7 +121,5 @@ pub async fn create_research_note(
     })
     .await?;
     tracing::info!(case.id = %out.case_id, "research note recorded");
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/cases/{}/research-notes", out.case_id)))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/cases/{}/research-notes", out.case_id), &out))
 }

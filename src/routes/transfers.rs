@@ -211,9 +211,7 @@ pub async fn transfer_case(
     })
     .await?;
     tracing::info!(case.id = %out.case_id, "case transferred out");
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/cases/{}/transfer-pack", out.case_id)))
-        .json(out))
+    Ok(crate::routes::created_at(format!("/api/v1/cases/{}/transfer-pack", out.case_id), &out))
 }
 
 trait OptionalFound<T> {
