@@ -16,11 +16,14 @@ pub struct FieldProblem {
     /// For a value outside a vocabulary: the values the field takes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
+    /// For a line of an imported register: the register's own reference on that line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, code: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), allowed: Vec::new() }
+        Self { field: field.into(), code: code.into(), allowed: Vec::new(), reference: None }
     }
 
     /// A value outside a vocabulary: `not_an_allowed_value`, with the values the field takes.

@@ -30,6 +30,37 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub lawful_basis: LawfulBasis,
     pub special_category_condition: SpecialCategoryCondition,
+    /// Headers the caller maps itself, by their text: to a column, or `None` to ignore it.
+    pub mapping: Vec<(String, Option<Column>)>,
+}
+
+/// A caller's column mapping, `{"<header>": "<column code>" | "ignore", …}`, checked: each
+/// unknown code is a problem on `columns.<header>` naming the codes allowed.
+pub fn parse_mapping(raw: &str) -> Result<Vec<(String, Option<Column>)>, Vec<FieldProblem>> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(raw) else {
+        return Err(vec![FieldProblem::new("columns", "not_a_json_object")]);
+    };
+    let mut mapping = Vec::new();
+    let mut problems = Vec::new();
+    for (header, code) in map {
+        match code.as_str() {
+            Some("ignore") => mapping.push((header, None)),
+            Some(code) if Column::from_code(code).is_some() => mapping.push((header, Column::from_code(code))),
+            _ => problems.push(FieldProblem::not_allowed(
+                format!("columns.{header}"),
+                Column::ALL.iter().map(|c| c.code()).chain(["ignore"]),
+            )),
+        }
+    }
+    if problems.is_empty() { Ok(mapping) } else { Err(problems) }
+}
+
+/// What the import made of one header of the file.
+#[derive(Debug, Serialize)]
+pub struct ColumnReport {
+    pub header: String,
+    /// The column it was read as; `null` when ignored.
+    pub column: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
@@ -52,6 +83,8 @@ pub struct LineReport {
 pub struct ImportReport {
     pub dry_run: bool,
     pub file_already_imported: bool,
+    /// Every header of the file, as read or ignored.
+    pub columns: Vec<ColumnReport>,
     pub rows: usize,
     pub created: usize,
     pub existing: usize,
@@ -80,7 +113,7 @@ struct Row {
 
 /// The columns a register may have, by the names councils give them (compared normalised).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Column {
+pub enum Column {
     Reference,
     Status,
     ReferralDate,
@@ -95,10 +128,60 @@ enum Column {
     Issue,
 }
 
+impl Column {
+    pub const ALL: [Column; 12] = [
+        Column::Reference,
+        Column::Status,
+        Column::ReferralDate,
+        Column::ClosureDate,
+        Column::ClosureReason,
+        Column::Ward,
+        Column::Vulnerability,
+        Column::ReferringAgency,
+        Column::EntryScore,
+        Column::ExitScore,
+        Column::Location,
+        Column::Issue,
+    ];
+
+    /// The code a caller names the column by in a mapping, and the report names it by.
+    pub fn code(self) -> &'static str {
+        match self {
+            Column::Reference => "reference",
+            Column::Status => "status",
+            Column::ReferralDate => "referral_date",
+            Column::ClosureDate => "closure_date",
+            Column::ClosureReason => "closure_reason",
+            Column::Ward => "ward",
+            Column::Vulnerability => "vulnerability",
+            Column::ReferringAgency => "referring_agency",
+            Column::EntryScore => "entry_score",
+            Column::ExitScore => "exit_score",
+            Column::Location => "location",
+            Column::Issue => "issue",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// The column a header names, compared loosely: case and punctuation aside, and with each word's
+/// plural `s` dropped when the exact words are not known ("Closure Reasons", "Wards").
 fn column_for(header: &str) -> Option<Column> {
-    Some(match normalize_org_name(header).as_str() {
+    let key = normalize_org_name(header);
+    known_column(&key).or_else(|| {
+        let singular: Vec<&str> =
+            key.split(' ').map(|w| if w.len() > 3 && w.ends_with('s') { &w[..w.len() - 1] } else { w }).collect();
+        known_column(&singular.join(" "))
+    })
+}
+
+fn known_column(key: &str) -> Option<Column> {
+    Some(match key {
         "reference" | "ref" | "case reference" | "case ref" | "case number" | "case no" => Column::Reference,
-        "status" | "case status" => Column::Status,
+        "status" | "case status" | "current status" | "referred" => Column::Status,
         "referral date" | "date referred" | "date of referral" | "referred on" | "received" => Column::ReferralDate,
         "closure date" | "date closed" | "closed on" | "close date" => Column::ClosureDate,
         "closure reason" | "reason for closure" | "outcome" | "closure" => Column::ClosureReason,
@@ -111,6 +194,22 @@ fn column_for(header: &str) -> Option<Column> {
         "issue" | "issues" | "issue category" => Column::Issue,
         _ => return None,
     })
+}
+
+/// The field separator of a CSV file: `;` when its first line holds more of them than commas
+/// (outside quotes), else `,`.
+fn delimiter_of(text: &[u8]) -> u8 {
+    let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for b in first_line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { b';' } else { b',' }
 }
 
 /// A register's date, in the forms councils write them, within the years the service supports.
@@ -139,12 +238,49 @@ fn status_for(raw: &str) -> Option<CaseStatus> {
     })
 }
 
-/// Matches a code or its words ("mental_health" ↔ "Mental Health"), plus the labels and common
+/// The labels of DOMAIN.md §7.4 as the CMARAC form prints them (some hold commas).
+const VULNERABILITY_LABELS: &[(Vulnerability, &str)] = &[
+    (Vulnerability::Homelessness, "Homelessness or risk of homelessness"),
+    (Vulnerability::BeingExploited, "Being exploited, e.g. financially or losing control of home"),
+    (Vulnerability::FireRisk, "At risk of fire-related incidents"),
+    (Vulnerability::FinancialAbuseFraud, "Financial abuse or fraud"),
+    (Vulnerability::PropertyMaintenanceRisk, "Difficulty maintaining property or tenancy"),
+    (Vulnerability::SelfNeglectHoarding, "Self-neglect or hoarding"),
+    (Vulnerability::RiskToSelfOrOthers, "Risk of harm to self or others"),
+    (Vulnerability::Offending, "Offending or at risk of offending"),
+];
+
+/// The labels of DOMAIN.md §7.6 as JAG registers print them.
+const ISSUE_LABELS: &[(IssueCategory, &str)] = &[
+    (IssueCategory::DrugUse, "Drug use (including in communal areas)"),
+    (IssueCategory::OnStreetSexWork, "On-street prostitution / sex work"),
+    (IssueCategory::NuisanceVehicles, "Nuisance vehicles (motorbikes on pavements, car meets)"),
+    (IssueCategory::ParkingObstruction, "Parking obstruction (e.g. delivery mopeds)"),
+    (IssueCategory::RoughSleeping, "Rough sleeping / bedding down"),
+    (IssueCategory::IntimidationHarassment, "Intimidation and harassment"),
+    (IssueCategory::AsbNuisance, "General ASB and nuisance"),
+    (IssueCategory::Violence, "Violence / physical attacks"),
+];
+
+/// A code whose words ("mental_health" ↔ "Mental Health") or printed label `key` is.
+fn by_words_or_label<T: Copy + 'static>(
+    key: &str,
+    all: &[T],
+    code: fn(&T) -> &'static str,
+    labels: &[(T, &str)],
+) -> Option<T> {
+    all.iter()
+        .find(|v| normalize_org_name(&code(v).replace('_', " ")) == key)
+        .copied()
+        .or_else(|| labels.iter().find(|(_, label)| normalize_org_name(label) == key).map(|(v, _)| *v))
+}
+
+/// Matches a code or its words ("mental_health" ↔ "Mental Health"), the form's labels, and the
 /// shorthand registers use.
 fn vulnerability_for(text: &str) -> Option<Vulnerability> {
     let key = normalize_org_name(text);
-    if let Some(v) = Vulnerability::ALL.iter().find(|v| normalize_org_name(&v.as_str().replace('_', " ")) == key) {
-        return Some(*v);
+    if let Some(v) = by_words_or_label(&key, Vulnerability::ALL, |v| v.as_str(), VULNERABILITY_LABELS) {
+        return Some(v);
     }
     Some(match key.as_str() {
         "asb" | "antisocial behaviour" => Vulnerability::AntiSocialBehaviour,
@@ -161,8 +297,8 @@ fn vulnerability_for(text: &str) -> Option<Vulnerability> {
 
 fn issue_for(text: &str) -> Option<IssueCategory> {
     let key = normalize_org_name(text);
-    if let Some(v) = IssueCategory::ALL.iter().find(|v| normalize_org_name(&v.as_str().replace('_', " ")) == key) {
-        return Some(*v);
+    if let Some(v) = by_words_or_label(&key, IssueCategory::ALL, |v| v.as_str(), ISSUE_LABELS) {
+        return Some(v);
     }
     Some(match key.as_str() {
         "asb" | "nuisance" | "general asb and nuisance" => IssueCategory::AsbNuisance,
@@ -174,6 +310,31 @@ fn issue_for(text: &str) -> Option<IssueCategory> {
     })
 }
 
+/// Words that say a closure category plainly, in the order they are tried (DOMAIN.md §7.5 and its
+/// examples, JAG's included). Compared with the normalised text (lower case, no punctuation).
+const CLOSURE_WORDS: &[(ClosureCategory, &[&str])] = &[
+    (ClosureCategory::Deceased, &["deceased", "died"]),
+    (ClosureCategory::CustodyRemand, &["custody", "remanded", "prison"]),
+    (ClosureCategory::TransferredOut, &["transferred to"]),
+    (ClosureCategory::SupportedAccommodation, &["supported accommodation"]),
+    (ClosureCategory::CarePackageAsc, &["care package", "adult social care"]),
+    (ClosureCategory::MentalHealthServiceEngaged, &["cmht", "mental health team", "mental health service"]),
+    (ClosureCategory::HomelessnessResolved, &["end homelessness", "homelessness resolved", "rehoused"]),
+    (ClosureCategory::RehabilitationProgramme, &["rehab"]),
+    (ClosureCategory::MovedOutOfBorough, &["out of borough", "out of the borough", "moved out of", "move out of"]),
+    (ClosureCategory::SteppedDownSingleAgency, &["single agency", "referred back to"]),
+    (ClosureCategory::TwelveMonthLapse, &["12 months", "twelve months"]),
+    (ClosureCategory::EnvironmentalFix, &["design out", "designing out", "redesign", "environmental"]),
+    (
+        ClosureCategory::EnforcementEffective,
+        &["closure order", "enforcement", "cpw", "cpn", "injunction", "criminal behaviour order", "cbo"],
+    ),
+    (ClosureCategory::ReferredToPoliceInvestigation, &["police to investigate", "police investigation"]),
+    (ClosureCategory::NotSubstantiated, &["not established", "not substantiated", "no evidence"]),
+    (ClosureCategory::DisengagedDeclined, &["disengaged", "declined", "refused"]),
+    (ClosureCategory::EngagementSustained, &["engaging", "engagement", "engaged"]),
+];
+
 /// Closure reasons written as text map to a category where they say one plainly; the text is
 /// always kept as the reason.
 fn closure_for(text: &str) -> ClosureCategory {
@@ -181,42 +342,56 @@ fn closure_for(text: &str) -> ClosureCategory {
     if let Some(c) = ClosureCategory::ALL.iter().find(|c| normalize_org_name(&c.as_str().replace('_', " ")) == key) {
         return *c;
     }
-    let has = |w: &str| key.contains(w);
-    if has("supported accommodation") {
-        ClosureCategory::SupportedAccommodation
-    } else if has("custody") || has("remanded") {
-        ClosureCategory::CustodyRemand
-    } else if has("deceased") || has("died") {
-        ClosureCategory::Deceased
-    } else if has("moved out of") || has("out of borough") {
-        ClosureCategory::MovedOutOfBorough
-    } else if has("single agency") || has("referred back to") {
-        ClosureCategory::SteppedDownSingleAgency
-    } else if has("12 months") || has("twelve months") {
-        ClosureCategory::TwelveMonthLapse
-    } else {
-        ClosureCategory::Other
-    }
+    let words: Vec<&str> = key.split(' ').collect();
+    // Each word of the phrase begins a word of the text, in a row: "closure order" is in "closure
+    // orders obtained", "rehab" in "rehabilitation", but "cbo" is not in "cupboard".
+    let says = |phrase: &&str| {
+        let phrase: Vec<&str> = phrase.split(' ').collect();
+        words.windows(phrase.len()).any(|run| run.iter().zip(&phrase).all(|(w, p)| w.starts_with(p)))
+    };
+    CLOSURE_WORDS.iter().find(|(_, words)| words.iter().any(says)).map_or(ClosureCategory::Other, |(c, _)| *c)
 }
 
 /// Splits a multi-valued cell ("ASB, Substance Misuse") into codes and the text that matched none.
+/// Labels may hold commas and slashes themselves ("Being exploited, e.g. financially…", "Rough
+/// sleeping / bedding down"), so the longest run of pieces that names a code is taken first.
 fn split_codes<T: Copy + PartialEq>(cell: &str, map: fn(&str) -> Option<T>, other: T) -> (Vec<T>, Option<String>) {
     let mut codes = Vec::new();
     let mut unmatched = Vec::new();
-    for piece in cell.split([',', ';', '/']).map(str::trim).filter(|p| !p.is_empty()) {
-        match map(piece) {
-            Some(code) => {
-                if !codes.contains(&code) {
-                    codes.push(code);
+    for part in cell.split([';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+        let pieces: Vec<&str> = part.split([',', '/']).collect();
+        let mut start = 0;
+        while start < pieces.len() {
+            let longest = (start + 1..=pieces.len()).rev().find_map(|end| {
+                let run = &part[offset(part, pieces[start])..offset(part, pieces[end - 1]) + pieces[end - 1].len()];
+                map(run.trim()).map(|code| (end, code))
+            });
+            match longest {
+                Some((end, code)) => {
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                    start = end;
+                }
+                None => {
+                    let piece = pieces[start].trim();
+                    if !piece.is_empty() {
+                        unmatched.push(piece.to_owned());
+                    }
+                    start += 1;
                 }
             }
-            None => unmatched.push(piece.to_owned()),
         }
     }
     if !unmatched.is_empty() && !codes.contains(&other) {
         codes.push(other);
     }
     (codes, (!unmatched.is_empty()).then(|| unmatched.join("; ")))
+}
+
+/// Where `piece`, a slice of `whole`, starts in it.
+fn offset(whole: &str, piece: &str) -> usize {
+    piece.as_ptr() as usize - whole.as_ptr() as usize
 }
 
 fn agency_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<Option<AgencyId>> {
@@ -391,13 +566,25 @@ pub fn run(
     ))
     .get_result(conn)?;
 
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
+    // Spreadsheets save CSV with a byte-order mark, CRLF line ends and, in much of Europe, `;`.
+    let text = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file);
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).delimiter(delimiter_of(text)).from_reader(text);
     let headers = reader.headers().map_err(|_| ApiError::bad_field("file", "unreadable_csv"))?.clone();
     let mut columns = HashMap::new();
+    let mut column_report = Vec::new();
     for (i, h) in headers.iter().enumerate() {
-        if let Some(c) = column_for(h) {
-            columns.entry(c).or_insert(i);
+        let named = options.mapping.iter().find(|(header, _)| normalize_org_name(header) == normalize_org_name(h));
+        let column = match named {
+            Some((_, column)) => *column,
+            None => column_for(h),
+        };
+        // A column read twice is read from its first header; the others are reported ignored.
+        let column = column.filter(|c| !columns.contains_key(c));
+        if let Some(c) = column {
+            columns.insert(c, i);
         }
+        column_report.push(ColumnReport { header: h.to_owned(), column: column.map(Column::code) });
     }
     if columns.is_empty() {
         return Err(ApiError::bad_field("file", "no_known_columns"));
@@ -405,9 +592,18 @@ pub fn run(
     let today = Utc::now().date_naive();
     let mut lines = Vec::new();
     let mut rows: Vec<(u64, Row)> = Vec::new();
+    // The file's own line numbers (header = 1), counted from each record's byte offset: the
+    // reader's own count falls one short on CRLF files.
+    let (mut counted_to, mut line) = (0usize, 1u64);
     for record in reader.records() {
         let record = record.map_err(|_| ApiError::bad_field("file", "unreadable_csv"))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, text.len());
+        // On CRLF the reader places a record's start at the `\n` that ends the line before it.
+        while text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += text[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = start;
         if lines.len() >= MAX_ROWS {
             return Err(ApiError::bad_field("file", "too_many_rows"));
         }
@@ -441,6 +637,7 @@ pub fn run(
     let mut report = ImportReport {
         dry_run: options.dry_run,
         file_already_imported: already,
+        columns: column_report,
         rows: lines.len(),
         created: 0,
         existing: count(LineOutcome::Exists),
@@ -456,9 +653,10 @@ pub fn run(
             .lines
             .iter()
             .flat_map(|l| {
-                l.problems
-                    .iter()
-                    .map(move |p| FieldProblem::new(format!("lines[{}].{}", l.line, p.field), p.code.clone()))
+                l.problems.iter().map(move |p| FieldProblem {
+                    reference: l.reference.clone(),
+                    ..FieldProblem::new(format!("lines[{}].{}", l.line, p.field), p.code.clone())
+                })
             })
             .collect();
         return Err(ApiError::Unprocessable(problems));
@@ -495,6 +693,12 @@ pub fn request_fingerprint(file: &[u8], options: &ImportOptions) -> Vec<u8> {
     h.update([0]);
     h.update(options.special_category_condition.as_str());
     h.update([0]);
+    for (header, column) in &options.mapping {
+        h.update(header.as_bytes());
+        h.update([0]);
+        h.update(column.map_or("ignore", Column::code));
+        h.update([0]);
+    }
     h.update(file);
     h.finalize().to_vec()
 }
@@ -594,6 +798,62 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_that_hold_commas_and_slashes_are_matched_whole_before_splitting() {
+        for cell in [
+            "Being exploited e.g., financially or losing control of home, Crime",
+            "Being exploited e.g. financially or losing control of home; Crime",
+            "Being exploited, e.g. financially or losing control of home, crime",
+        ] {
+            let (codes, other) = split_codes(cell, vulnerability_for, Vulnerability::Other);
+            assert_eq!(codes, vec![Vulnerability::BeingExploited, Vulnerability::Crime], "{cell}");
+            assert_eq!(other, None, "{cell}");
+        }
+        let (codes, other) =
+            split_codes("Rough sleeping / bedding down, Noise, knife crime", issue_for, IssueCategory::Other);
+        assert_eq!(codes, vec![IssueCategory::RoughSleeping, IssueCategory::Noise, IssueCategory::Other]);
+        assert_eq!(other.as_deref(), Some("knife crime"));
+    }
+
+    #[test]
+    fn closure_text_maps_where_it_says_a_category_plainly() {
+        let cases = [
+            ("Closure orders obtained at court", ClosureCategory::EnforcementEffective),
+            ("Resolved following enforcement", ClosureCategory::EnforcementEffective),
+            ("CPW served and no further breaches.", ClosureCategory::EnforcementEffective),
+            (
+                "Design out crime recommendations shared with housing to secure all exits",
+                ClosureCategory::EnvironmentalFix,
+            ),
+            ("Recommendations sent to Parking to redesign the bays.", ClosureCategory::EnvironmentalFix),
+            (
+                "CCTV installed and referred on to the Metropolitan Police to investigate",
+                ClosureCategory::ReferredToPoliceInvestigation,
+            ),
+            ("Joint operation carried out. Nuisance and ASB were not established.", ClosureCategory::NotSubstantiated),
+            ("Organised referral to Adult Social Care, care package in place", ClosureCategory::CarePackageAsc),
+            ("Organised referral to CMHT, accepted and receiving support", ClosureCategory::MentalHealthServiceEngaged),
+            ("Supported to move out of the borough to stop cuckooing", ClosureCategory::MovedOutOfBorough),
+            ("St Mungos supported to end homelessness", ClosureCategory::HomelessnessResolved),
+            ("Referred back to Network Homes to follow their ASB Policy.", ClosureCategory::SteppedDownSingleAgency),
+            ("Remanded in custody due to criminal offence", ClosureCategory::CustodyRemand),
+            ("Kept under review by the cupboard team", ClosureCategory::Other),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(closure_for(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn headers_are_read_loosely_and_files_as_spreadsheets_save_them() {
+        assert_eq!(column_for("Closure Reasons"), Some(Column::ClosureReason));
+        assert_eq!(column_for("WARDS"), Some(Column::Ward));
+        assert_eq!(column_for("Referred"), Some(Column::Status));
+        assert_eq!(column_for("Notes"), None);
+        assert_eq!(delimiter_of(b"Ref;Status;Notes, if any\r\n1;open;x"), b';');
+        assert_eq!(delimiter_of(b"Ref,Status,\"Notes; if any\"\n"), b',');
+    }
+
+    #[test]
     fn register_cells_map_to_codes_and_keep_the_rest_as_text() {
         let (codes, other) = split_codes("ASB, Substance Misuse", vulnerability_for, Vulnerability::Other);
         assert_eq!(codes, vec![Vulnerability::AntiSocialBehaviour, Vulnerability::SubstanceMisuse]);
@@ -622,7 +882,7 @@ mod tests {
         assert_eq!(status_for("maybe"), None);
         assert_eq!(closure_for("Moved into supported accommodation"), ClosureCategory::SupportedAccommodation);
         assert_eq!(closure_for("Remanded in custody due to criminal offence"), ClosureCategory::CustodyRemand);
-        assert_eq!(closure_for("CPW served and no further breaches."), ClosureCategory::Other);
+        assert_eq!(closure_for("CPW served and no further breaches."), ClosureCategory::EnforcementEffective);
         assert_eq!(column_for("Referral Date"), Some(Column::ReferralDate));
         assert_eq!(column_for("Referring agency"), Some(Column::ReferringAgency));
     }

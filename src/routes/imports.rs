@@ -72,6 +72,8 @@ pub struct ImportQuery {
     dry_run: bool,
     lawful_basis: Option<LawfulBasis>,
     special_category_condition: Option<SpecialCategoryCondition>,
+    /// `{"<header>": "<column code>" | "ignore"}`, overriding how headers are read.
+    columns: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,10 +103,15 @@ pub async fn import_cases(
     if q.special_category_condition.is_none() {
         p.push("special_category_condition", "required");
     }
+    let mapping = match q.columns.as_deref().map(import::parse_mapping).transpose() {
+        Ok(mapping) => mapping.unwrap_or_default(),
+        Err(problems) => return Err(ApiError::BadRequest(problems)),
+    };
     if !p.is_empty() {
         return Err(ApiError::Unprocessable(p.into_problems()));
     }
     let options = ImportOptions {
+        mapping,
         dry_run: q.dry_run,
         lawful_basis: q.lawful_basis.expect("checked above"),
         special_category_condition: q.special_category_condition.expect("checked above"),

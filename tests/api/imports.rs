@@ -239,3 +239,82 @@ async fn the_command_line_import_does_the_same_as_the_api() {
     assert!(!as_rep.status.success(), "an agency rep may not import");
     std::fs::remove_file(file).ok();
 }
+
+/// The `GOOD` register as a spreadsheet saves it in much of Europe: a byte-order mark, CRLF line
+/// ends, `;` between fields, a plural header, a column the importer does not know, and a form
+/// label holding a comma.
+fn as_a_spreadsheet_saves_it(extra_line: &str) -> String {
+    let lines = [
+        "Reference;Status;Referral Date;Closure Date;Closure Reasons;Wards;Vulnerabilities;Referring Agency;Entry Score;Exit Score;Notes",
+        "CM-001;Closed;01/02/2025;15/06/2025;Moved into supported accommodation;Harlesden;ASB, Substance Misuse;ST. MUNGO'S;40;25;called twice",
+        "CM-002;Open;2025-03-10;;;Barn Hill;Being exploited e.g., financially or losing control of home, Crime;Peabody Trust;35;;",
+        extra_line,
+    ];
+    format!("\u{feff}{}\r\n", lines.iter().filter(|l| !l.is_empty()).copied().collect::<Vec<_>>().join("\r\n"))
+}
+
+#[actix_web::test]
+async fn a_register_saved_by_a_spreadsheet_imports_with_every_column_accounted_for() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let file = as_a_spreadsheet_saves_it("");
+    let dry = import(&w, &file, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await;
+    assert_eq!(dry.status, 200, "{}", String::from_utf8_lossy(&dry.body));
+    let report = dry.json();
+    assert_eq!((report["rows"].clone(), report["invalid"].clone()), (json!(2), json!(0)), "{report}");
+    let columns: Vec<(String, Value)> = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["header"].as_str().unwrap().to_owned(), c["column"].clone()))
+        .collect();
+    assert_eq!(columns[0], ("Reference".into(), json!("reference")), "the BOM is not part of the first header");
+    assert!(columns.contains(&("Closure Reasons".into(), json!("closure_reason"))));
+    assert!(columns.contains(&("Notes".into(), Value::Null)), "an unknown column is reported ignored");
+    // Line numbers are the file's own: the header is line 1.
+    let lines: Vec<(i64, String)> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_i64().unwrap(), l["reference"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(lines, vec![(2, "CM-001".into()), (3, "CM-002".into())]);
+
+    // A bad line in a real run: 422 naming the file's line and the register's reference.
+    let bad = as_a_spreadsheet_saves_it("CM-003;Sideways;05/03/2025;;;;;Peabody Trust;;;");
+    let refused = import(&w, &bad, QUERY, &w.coordinator.access).await;
+    assert_eq!(refused.status, 422);
+    let problem = refused.json()["errors"][0].clone();
+    assert_eq!((problem["field"].clone(), problem["reference"].clone()), (json!("lines[4].status"), json!("CM-003")));
+    assert!(cmarac_cases(&w).await.is_empty());
+
+    // An explicit mapping overrides the reading of a header: here the notes are read as the ward.
+    let mapping = url_encode(r#"{"Notes": "ward", "Wards": "ignore"}"#);
+    let mapped = import(&w, &file, &format!("{QUERY}&columns={mapping}"), &w.coordinator.access).await;
+    assert_eq!(mapped.status, 201, "{}", String::from_utf8_lossy(&mapped.body));
+    let cases = cmarac_cases(&w).await;
+    let first = cases.iter().find(|c| c["reference"] == "CM-001").unwrap();
+    assert_eq!(first["area_text"], "called twice");
+    assert_eq!(first["closure"]["reason"], "Moved into supported accommodation");
+    let second = cases.iter().find(|c| c["reference"] == "CM-002").unwrap();
+    assert_eq!(second["vulnerabilities"], json!(["being_exploited", "crime"]));
+    assert_eq!(second["vulnerability_other_text"], Value::Null);
+    let unknown = import(
+        &w,
+        &file,
+        &format!("{QUERY}&columns={}", url_encode(r#"{"Notes": "shoe_size"}"#)),
+        &w.coordinator.access,
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.field_errors()[0], ("columns.Notes".into(), "not_an_allowed_value".into()));
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
