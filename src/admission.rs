@@ -54,7 +54,8 @@ pub struct RecordedClosure {
 pub struct Admission {
     pub source: Source,
     pub referral_date: NaiveDate,
-    pub referring_agency_id: AgencyId,
+    /// `None` only for a register line that did not record it (a data-quality flag says so).
+    pub referring_agency_id: Option<AgencyId>,
     /// Organisations referring together with `referring_agency_id`, checked by the caller.
     pub co_referring_agency_ids: Vec<AgencyId>,
     /// People already recorded (new ones are inserted by the caller first), with their roles.

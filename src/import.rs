@@ -12,12 +12,13 @@ use uuid::Uuid;
 
 use crate::admission::{self, Admission, Consent, RecordedClosure, Source};
 use crate::domain::{
-    AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, PanelKind,
-    RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
+    AgencyId, AssessmentStage, CaseId, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, IssueCategory,
+    LawfulBasis, PanelKind, RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::models::assessment::NewAssessment;
 use crate::models::case::{self, NewLocation};
+use crate::models::data_quality;
 use crate::models::panel::PanelRow;
 use crate::schema::{agency_names, case_imports};
 
@@ -32,6 +33,9 @@ pub struct ImportOptions {
     pub special_category_condition: SpecialCategoryCondition,
     /// Headers the caller maps itself, by their text: to a column, or `None` to ignore it.
     pub mapping: Vec<(String, Option<Column>)>,
+    /// Refuse a line whose referring agency is blank (today's rule) rather than import it as not
+    /// recorded with a data-quality flag.
+    pub strict: bool,
 }
 
 /// A caller's column mapping, `{"<header>": "<column code>" | "ignore", …}`, checked: each
@@ -77,6 +81,8 @@ pub struct LineReport {
     pub reference: Option<String>,
     pub outcome: LineOutcome,
     pub problems: Vec<FieldProblem>,
+    /// What the register did not record, imported as not recorded (`data_quality_flags`).
+    pub flags: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,7 +109,9 @@ struct Row {
     area_text: Option<String>,
     vulnerabilities: Vec<Vulnerability>,
     vulnerability_other_text: Option<String>,
-    referring_agency: AgencyId,
+    referring_agency: Option<AgencyId>,
+    /// The data-quality flags this line's case carries.
+    flags: Vec<DataQualityKind>,
     entry_score: Option<i32>,
     exit_score: Option<i32>,
     location: Option<String>,
@@ -412,6 +420,7 @@ fn check_line(
     record: &csv::StringRecord,
     columns: &HashMap<Column, usize>,
     today: NaiveDate,
+    strict: bool,
 ) -> QueryResult<Result<Row, RefusedLine>> {
     let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(str::trim).filter(|v| !v.is_empty());
     let mut problems = Vec::new();
@@ -481,9 +490,14 @@ fn check_line(
     if closure_reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         problem("closure_reason", "too_long");
     }
+    let mut flags = Vec::new();
     let referring_agency = match cell(Column::ReferringAgency) {
-        None => {
+        None if strict => {
             problem("referring_agency", "required");
+            None
+        }
+        None => {
+            flags.push(DataQualityKind::ReferringAgencyNotRecorded);
             None
         }
         Some(name) => {
@@ -527,9 +541,10 @@ fn check_line(
     if !problems.is_empty() {
         return Ok(Err((reference, problems)));
     }
-    let (Some(reference), Some(status), Some(referral_date), Some(referring_agency)) =
-        (reference, status, referral_date, referring_agency)
-    else {
+    if area_text.is_none() {
+        flags.push(DataQualityKind::WardNotRecorded);
+    }
+    let (Some(reference), Some(status), Some(referral_date)) = (reference, status, referral_date) else {
         return Ok(Err((None, vec![FieldProblem::new("line", "incomplete")])));
     };
     Ok(Ok(Row {
@@ -543,6 +558,7 @@ fn check_line(
         vulnerabilities,
         vulnerability_other_text,
         referring_agency,
+        flags,
         entry_score,
         exit_score,
         location,
@@ -610,7 +626,7 @@ pub fn run(
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        match check_line(conn, panel, &record, &columns, today)? {
+        match check_line(conn, panel, &record, &columns, today, options.strict)? {
             Ok(row) => {
                 let duplicate = rows.iter().any(|(_, r)| r.reference == row.reference);
                 let exists = case::reference_exists(conn, panel.id, &row.reference)?;
@@ -623,13 +639,14 @@ pub fn run(
                 };
                 let problems =
                     if duplicate { vec![FieldProblem::new("reference", "duplicate_in_file")] } else { Vec::new() };
-                lines.push(LineReport { line, reference: Some(row.reference.clone()), outcome, problems });
+                let flags = row.flags.iter().map(|f| f.as_str()).collect();
+                lines.push(LineReport { line, reference: Some(row.reference.clone()), outcome, problems, flags });
                 if outcome == LineOutcome::Create {
                     rows.push((line, row));
                 }
             }
             Err((reference, problems)) => {
-                lines.push(LineReport { line, reference, outcome: LineOutcome::Invalid, problems })
+                lines.push(LineReport { line, reference, outcome: LineOutcome::Invalid, problems, flags: Vec::new() })
             }
         }
     }
@@ -661,8 +678,9 @@ pub fn run(
             .collect();
         return Err(ApiError::Unprocessable(problems));
     }
-    for (_, row) in &rows {
-        create_case(conn, panel, user, row, options)?;
+    let mut created = Vec::new();
+    for (line, row) in &rows {
+        created.push((create_case(conn, panel, user, row, options)?, *line, &row.flags));
     }
     report.created = rows.len();
     let mut import_id = None;
@@ -682,6 +700,11 @@ pub fn run(
                 .get_result(conn)?,
         );
     }
+    for (case, line, flags) in created {
+        for kind in flags {
+            data_quality::flag(conn, panel.id, case, *kind, import_id, i32::try_from(line).ok())?;
+        }
+    }
     Ok(Imported { report, import_id })
 }
 
@@ -692,7 +715,7 @@ pub fn request_fingerprint(file: &[u8], options: &ImportOptions) -> Vec<u8> {
     h.update(options.lawful_basis.as_str());
     h.update([0]);
     h.update(options.special_category_condition.as_str());
-    h.update([0]);
+    h.update([u8::from(options.strict)]);
     for (header, column) in &options.mapping {
         h.update(header.as_bytes());
         h.update([0]);
@@ -720,7 +743,7 @@ fn create_case(
     user: UserId,
     row: &Row,
     options: &ImportOptions,
-) -> Result<(), ApiError> {
+) -> Result<CaseId, ApiError> {
     let tool = if panel.kind == PanelKind::Cmarac { RiskTool::CmaracMatrix } else { RiskTool::CustomScore };
     let threshold = panel.settings.cmarac_high_risk_threshold;
     let scores = [
@@ -789,8 +812,7 @@ fn create_case(
             .collect(),
         recorded_by: user,
     };
-    admission::admit(conn, panel, admission)?;
-    Ok(())
+    Ok(admission::admit(conn, panel, admission)?.id)
 }
 
 #[cfg(test)]

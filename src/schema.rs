@@ -270,7 +270,7 @@ diesel::table! {
         reference -> Text,
         status -> Text,
         location_id -> Nullable<Uuid>,
-        referring_agency_id -> Uuid,
+        referring_agency_id -> Nullable<Uuid>,
         referring_user_id -> Nullable<Uuid>,
         referral_date -> Date,
         visible_high_risk -> Bool,
@@ -305,6 +305,20 @@ diesel::table! {
         safety_plan -> Nullable<Text>,
         safety_plan_supplied_by -> Nullable<Uuid>,
         co_referring_agency_ids -> Array<Uuid>,
+    }
+}
+
+diesel::table! {
+    data_quality_flags (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        case_id -> Uuid,
+        kind -> Text,
+        import_id -> Nullable<Uuid>,
+        line -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        resolved_by -> Nullable<Uuid>,
+        resolved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -650,6 +664,10 @@ diesel::joinable!(case_transfers -> panels (other_panel_id));
 diesel::joinable!(case_transfers -> users (recorded_by));
 diesel::joinable!(cases -> locations (location_id));
 diesel::joinable!(cases -> panels (panel_id));
+diesel::joinable!(data_quality_flags -> case_imports (import_id));
+diesel::joinable!(data_quality_flags -> cases (case_id));
+diesel::joinable!(data_quality_flags -> panels (panel_id));
+diesel::joinable!(data_quality_flags -> users (resolved_by));
 diesel::joinable!(discussion_notes -> agencies (agency_id));
 diesel::joinable!(discussion_notes -> agenda_items (agenda_item_id));
 diesel::joinable!(discussion_notes -> users (created_by));
@@ -707,6 +725,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_status_history,
     case_transfers,
     cases,
+    data_quality_flags,
     discussion_notes,
     field_policy,
     field_policy_version,

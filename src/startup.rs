@@ -17,8 +17,8 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, alerts, assessments, audit, auth, cases, closures, exclusions, grants, health, imports,
-    meetings, metrics, panels, participants, people, person_details, policy, research_notes, transfers, users,
+    actions, agencies, alerts, assessments, audit, auth, cases, closures, data_quality, exclusions, grants, health,
+    imports, meetings, metrics, panels, participants, people, person_details, policy, research_notes, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -92,6 +92,10 @@ route_table! {
         GET panels::list_panel_users => Grant::Roles(&[Role::Coordinator, Role::Chair])
     },
     "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
+    "/api/v1/panels/{panel_id}/data-quality" => { GET data_quality::list_data_quality => PANEL_STAFF },
+    "/api/v1/panels/{panel_id}/data-quality/{flag_id}/resolve" => {
+        POST data_quality::resolve_data_quality => PANEL_STAFF
+    },
     "/api/v1/cases" => {
         GET cases::list_cases => CASE_WORK,
         POST cases::create_case => CASE_WORK,

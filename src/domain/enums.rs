@@ -198,6 +198,15 @@ text_enum!(
 );
 
 text_enum!(
+    /// What an imported register did not record about a case (issue 14): imported as not
+    /// recorded, never invented, and flagged for a coordinator to work through.
+    DataQualityKind {
+        ReferringAgencyNotRecorded = "referring_agency_not_recorded",
+        WardNotRecorded = "ward_not_recorded",
+    }
+);
+
+text_enum!(
     /// Why a per-case grant stopped holding.
     GrantEndReason {
         Revoked = "revoked",

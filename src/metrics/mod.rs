@@ -60,7 +60,8 @@ macro_rules! heard {
     };
 }
 
-/// Every organisation that referred a case `c`: its referring agency and its co-referrers.
+/// Every organisation that referred a case `c`: its referring agency (NULL where a register did
+/// not record it, reported as `not_recorded`) and its co-referrers.
 #[macro_export]
 macro_rules! referrers {
     () => {

@@ -220,10 +220,10 @@ fn referral_routes(
              CROSS JOIN LATERAL unnest(",
         referrers!(),
         ") AS ref(agency_id))
-         SELECT a.agency_type AS key, sum(r.weight)::bigint AS weight,
+         SELECT coalesce(a.agency_type, 'not_recorded') AS key, sum(r.weight)::bigint AS weight,
                 count(DISTINCT (r.case_id, r.meeting_date)) AS cases
-           FROM r JOIN agencies a ON a.id = r.agency_id
-          GROUP BY a.agency_type ORDER BY 1"
+           FROM r LEFT JOIN agencies a ON a.id = r.agency_id
+          GROUP BY 1 ORDER BY 1"
     ))
     .bind::<SqlUuid, _>(panel.0)
     .bind::<Date, _>(from)
@@ -259,15 +259,15 @@ fn breakdowns(
          UNION ALL
          SELECT 'vulnerability', v, count(*) FROM referred, unnest(vulnerabilities) v GROUP BY v
          UNION ALL
-         SELECT 'referring_agency_type', a.agency_type, count(DISTINCT c.id)
-           FROM referred c JOIN agencies a ON a.id = ANY (",
+         SELECT 'referring_agency_type', coalesce(a.agency_type, 'not_recorded'), count(DISTINCT c.id)
+           FROM referred c CROSS JOIN LATERAL unnest(",
         referrers!(),
-        ") GROUP BY a.agency_type
+        ") AS r(agency_id) LEFT JOIN agencies a ON a.id = r.agency_id GROUP BY 2
          UNION ALL
-         SELECT 'referring_organisation', a.name, count(DISTINCT c.id)
-           FROM referred c JOIN agencies a ON a.id = ANY (",
+         SELECT 'referring_organisation', coalesce(a.name, 'not recorded'), count(DISTINCT c.id)
+           FROM referred c CROSS JOIN LATERAL unnest(",
         referrers!(),
-        ") GROUP BY a.name
+        ") AS r(agency_id) LEFT JOIN agencies a ON a.id = r.agency_id GROUP BY 2
          UNION ALL
          SELECT 'issue_category', i, count(*) FROM referred, unnest(issue_categories) i GROUP BY i
          UNION ALL

@@ -62,7 +62,7 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
                     ))
                     .and(
                         cases::referring_agency_id
-                            .eq(agency)
+                            .is_not_distinct_from(agency)
                             .or(cases::co_referring_agency_ids.contains(vec![agency]))
                             .or(exists(
                                 actions::table

@@ -30,7 +30,8 @@ pub struct CaseRow {
     pub reference: String,
     pub status: CaseStatus,
     pub location_id: Option<LocationId>,
-    pub referring_agency_id: AgencyId,
+    /// `None` only for a case imported from a register that did not record it.
+    pub referring_agency_id: Option<AgencyId>,
     /// Organisations that referred the case together with the referring agency.
     pub co_referring_agency_ids: Vec<AgencyId>,
     pub referring_user_id: Option<UserId>,
@@ -75,7 +76,7 @@ pub struct NewCase {
     pub reference: String,
     pub status: CaseStatus,
     pub location_id: Option<LocationId>,
-    pub referring_agency_id: AgencyId,
+    pub referring_agency_id: Option<AgencyId>,
     pub co_referring_agency_ids: Vec<AgencyId>,
     pub referring_user_id: Option<UserId>,
     pub referral_date: NaiveDate,

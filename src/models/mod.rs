@@ -12,6 +12,7 @@ pub mod assessment;
 pub mod audit_log;
 pub mod case;
 pub mod closure;
+pub mod data_quality;
 pub mod exclusion;
 pub mod grant;
 pub mod meeting;

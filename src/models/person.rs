@@ -226,7 +226,7 @@ pub fn participants_of(
 pub struct Sighting {
     pub case_id: CaseId,
     pub panel_id: PanelId,
-    pub referring_agency_id: AgencyId,
+    pub referring_agency_id: Option<AgencyId>,
     pub reference: String,
     pub role: ParticipantRole,
     pub ended_at: Option<DateTime<Utc>>,
@@ -236,7 +236,7 @@ pub struct Sighting {
 /// The person and where the caller sees them; `NotFound` when on no case it can see (alike
 /// for a person who does not exist).
 pub fn seen(conn: &mut PgConnection, user: &AuthUser, id: PersonId) -> QueryResult<(PersonRow, Vec<Sighting>)> {
-    let seen_cases: Vec<(CaseId, PanelId, AgencyId, String, bool)> = cases::table
+    let seen_cases: Vec<(CaseId, PanelId, Option<AgencyId>, String, bool)> = cases::table
         .filter(cases::id.eq_any(
             case_participants::table.filter(case_participants::person_id.eq(id)).select(case_participants::case_id),
         ))

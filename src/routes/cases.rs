@@ -314,14 +314,14 @@ pub(crate) fn role_allowed(kind: PanelKind, role: ParticipantRole) -> bool {
 /// Rules of the domain that need the panel: a 422 naming each broken one.
 /// The organisations referring together with `referring`: at most five, each named once, none
 /// the referring agency itself, each an active member of the panel.
-fn check_co_referrers(co: &[AgencyId], referring: AgencyId, members: &[panel::Member]) -> Vec<FieldProblem> {
+fn check_co_referrers(co: &[AgencyId], referring: Option<AgencyId>, members: &[panel::Member]) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     if co.len() > 5 {
         problems.push(FieldProblem::new("co_referring_agency_ids", "too_many_items"));
     }
     for (i, a) in co.iter().enumerate() {
         let field = format!("co_referring_agency_ids[{i}]");
-        if *a == referring {
+        if Some(*a) == referring {
             problems.push(FieldProblem::new(field, "is_the_referring_agency"));
         } else if co[..i].contains(a) {
             problems.push(FieldProblem::new(field, "duplicate"));
@@ -455,7 +455,7 @@ pub struct CaseResponse {
     panel_id: PanelId,
     reference: String,
     status: CaseStatus,
-    referring_agency_id: AgencyId,
+    referring_agency_id: Option<AgencyId>,
     co_referring_agency_ids: Vec<AgencyId>,
     referring_user_id: Option<UserId>,
     referral_date: NaiveDate,
@@ -790,7 +790,7 @@ pub async fn create_case(
                 if !members.iter().any(|m| m.agency_id == a && m.active) {
                     problems.push(FieldProblem::new("referring_agency_id", "not_a_member_of_the_panel"));
                 }
-                problems.extend(check_co_referrers(&referral.co_referring_agency_ids, a, &members));
+                problems.extend(check_co_referrers(&referral.co_referring_agency_ids, Some(a), &members));
             }
             None if problems.iter().all(|p| p.field != "referring_agency_id") => {
                 problems.push(FieldProblem::new("referring_agency_id", "required"))
@@ -846,7 +846,7 @@ pub async fn create_case(
                 None => Source::Referral { referrer: user.user_id },
             },
             referral_date: referral.referral_date,
-            referring_agency_id: referring_agency,
+            referring_agency_id: Some(referring_agency),
             co_referring_agency_ids: referral.co_referring_agency_ids,
             participants,
             professional_judgement_reason: referral.professional_judgement_reason,
@@ -1240,7 +1240,8 @@ fn check_edited(row: &CaseRow, kind: PanelKind) -> Vec<FieldProblem> {
 /// Who may change a running case: panel staff, or the organisation that referred it; a case
 /// that has ended (closed, rejected, withdrawn, transferred out) is changed only by reopening it.
 pub(crate) fn require_editor(access: &CaseAccess, user: &AuthUser, case: &CaseRow) -> Result<(), ApiError> {
-    if !access.is_staff && user.agency_id != Some(case.referring_agency_id) {
+    let referred = case.referring_agency_id.is_some() && user.agency_id == case.referring_agency_id;
+    if !access.is_staff && !referred {
         return Err(ApiError::Forbidden(Forbidden::NotCaseEditor));
     }
     if case.status.has_ended() {

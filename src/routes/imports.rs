@@ -74,6 +74,9 @@ pub struct ImportQuery {
     special_category_condition: Option<SpecialCategoryCondition>,
     /// `{"<header>": "<column code>" | "ignore"}`, overriding how headers are read.
     columns: Option<String>,
+    /// Refuse lines with a blank referring agency instead of flagging them.
+    #[serde(default)]
+    strict: bool,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,7 @@ pub async fn import_cases(
     }
     let options = ImportOptions {
         mapping,
+        strict: q.strict,
         dry_run: q.dry_run,
         lawful_basis: q.lawful_basis.expect("checked above"),
         special_category_condition: q.special_category_condition.expect("checked above"),

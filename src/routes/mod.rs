@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod closures;
+pub mod data_quality;
 pub mod exclusions;
 pub mod grants;
 pub mod health;

@@ -462,7 +462,10 @@ pub(crate) fn editable_sightings<'a>(
 ) -> Result<Vec<&'a person::Sighting>, ApiError> {
     let editable: Vec<&person::Sighting> = sightings
         .iter()
-        .filter(|s| s.full && (user.is_staff_on(s.panel_id) || user.agency_id == Some(s.referring_agency_id)))
+        .filter(|s| {
+            let referred = s.referring_agency_id.is_some() && user.agency_id == s.referring_agency_id;
+            s.full && (user.is_staff_on(s.panel_id) || referred)
+        })
         .collect();
     if editable.is_empty() { Err(ApiError::Forbidden(Forbidden::NotCaseEditor)) } else { Ok(editable) }
 }

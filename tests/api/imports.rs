@@ -318,3 +318,70 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[actix_web::test]
+async fn legacy_gaps_import_as_not_recorded_with_a_flag_to_work_through() {
+    let w = world().await;
+    // A JAG register has no referring-agency column: nominations come from hotspot analysis.
+    let jag = "Reference\tLocation\tIssue\tStatus\tReferral Date\tClosure Date\tOutcome\tWard
+JAG-01\tChurch Road car park\t\"Drug dealing, Rough sleeping / bedding down\"\tClosed\t03/01/2025\t30/04/2025\tClosure orders obtained at court\tHarlesden
+JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t\t\t
+"
+    .replace('\t', ",");
+    let post = |panel: uuid::Uuid, query: String| {
+        TestRequest::post()
+            .uri(&format!("/api/v1/panels/{panel}/imports?{query}"))
+            .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+            .insert_header(("content-type", "text/csv"))
+            .set_payload(jag.clone())
+    };
+    let strict = w.app.call(post(w.jag, format!("{QUERY}&strict=true"))).await;
+    assert_eq!(strict.status, 422, "the strict option keeps today's refusal");
+    assert!(strict.field_errors().contains(&("lines[2].referring_agency".into(), "required".into())));
+
+    let dry = w.app.call(post(w.jag, format!("{QUERY}&dry_run=true"))).await.json();
+    assert_eq!(dry["invalid"], 0, "{dry}");
+    assert_eq!(dry["lines"][0]["flags"], json!(["referring_agency_not_recorded"]));
+    assert_eq!(dry["lines"][1]["flags"], json!(["referring_agency_not_recorded", "ward_not_recorded"]));
+
+    let real = w.app.call(post(w.jag, QUERY.to_owned())).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    let page = w.app.get(&format!("/api/v1/cases?panel_id={}", w.jag), &w.coordinator.access).await.json();
+    let closed = page["items"].as_array().unwrap().iter().find(|c| c["reference"] == "JAG-01").unwrap().clone();
+    assert_eq!(closed["referring_agency_id"], Value::Null, "never invented");
+    assert_eq!(closed["closure"]["categories"], json!(["enforcement_effective"]));
+    assert_eq!(closed["closure"]["reason"], "Closure orders obtained at court");
+    assert_eq!(closed["issue_categories"], json!(["drug_dealing", "rough_sleeping"]));
+
+    let flags = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.jag), &w.coordinator.access).await;
+    assert_eq!(flags.status, 200, "{}", String::from_utf8_lossy(&flags.body));
+    let items = flags.json()["items"].as_array().unwrap().clone();
+    let listed: Vec<(String, String, i64)> = items
+        .iter()
+        .map(|f| {
+            (f["reference"].as_str().unwrap().into(), f["kind"].as_str().unwrap().into(), f["line"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("JAG-01".into(), "referring_agency_not_recorded".into(), 2),
+            ("JAG-02".into(), "referring_agency_not_recorded".into(), 3),
+            ("JAG-02".into(), "ward_not_recorded".into(), 3),
+        ]
+    );
+    let url = format!("/api/v1/panels/{}/data-quality/{}/resolve", w.jag, items[0]["id"].as_str().unwrap());
+    let resolved = w.app.request(actix_web::http::Method::POST, &url, Some(&w.coordinator.access), None).await;
+    assert_eq!(resolved.status, 200, "{}", String::from_utf8_lossy(&resolved.body));
+    let again = w.app.request(actix_web::http::Method::POST, &url, Some(&w.coordinator.access), None).await;
+    assert_eq!(again.status, 404);
+    let left = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.jag), &w.coordinator.access).await.json();
+    assert_eq!(left["items"].as_array().unwrap().len(), 2);
+    assert_eq!(w.app.get(&format!("/api/v1/panels/{}/data-quality", w.jag), &w.police.access).await.status, 403);
+
+    // The figures count the gap as not recorded rather than losing the case.
+    let period = format!("from={}&to={}", "2025-01-01", "2025-03-31");
+    let m = w.app.get(&format!("/api/v1/panels/{}/metrics?{period}", w.jag), &w.coordinator.access).await.json();
+    assert_eq!(m["breakdowns"]["referring_agency_type"][0]["key"], "not_recorded", "{m}");
+    assert_eq!(m["breakdowns"]["referring_agency_type"][0]["count"]["value"], 2);
+}
