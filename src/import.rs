@@ -73,6 +73,8 @@ pub enum LineOutcome {
     Create,
     Exists,
     Invalid,
+    /// The same line, word for word, as an earlier one (`duplicate_of`): not imported again.
+    Duplicate,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,6 +85,9 @@ pub struct LineReport {
     pub problems: Vec<FieldProblem>,
     /// What the register did not record, imported as not recorded (`data_quality_flags`).
     pub flags: Vec<&'static str>,
+    /// For a duplicate line, the line it repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +100,7 @@ pub struct ImportReport {
     pub created: usize,
     pub existing: usize,
     pub invalid: usize,
+    pub duplicates: usize,
     pub lines: Vec<LineReport>,
 }
 
@@ -606,11 +612,12 @@ pub fn run(
         return Err(ApiError::bad_field("file", "no_known_columns"));
     }
     let today = Utc::now().date_naive();
-    let mut lines = Vec::new();
+    let mut lines: Vec<LineReport> = Vec::new();
     let mut rows: Vec<(u64, Row)> = Vec::new();
     // The file's own line numbers (header = 1), counted from each record's byte offset: the
     // reader's own count falls one short on CRLF files.
     let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|_| ApiError::bad_field("file", "unreadable_csv"))?;
         let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, text.len());
@@ -626,6 +633,30 @@ pub fn run(
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        // A line repeated word for word is imported once, and the case it made is flagged.
+        let content: Vec<String> = record.iter().map(|c| c.trim().to_lowercase()).collect();
+        if let Some(&first) = seen.get(&content) {
+            let repeated = lines.iter_mut().find(|l| l.line == first).expect("seen lines are reported");
+            if !repeated.flags.contains(&DataQualityKind::DuplicateRow.as_str()) {
+                repeated.flags.push(DataQualityKind::DuplicateRow.as_str());
+            }
+            if let Some((_, row)) = rows.iter_mut().find(|(l, _)| *l == first)
+                && !row.flags.contains(&DataQualityKind::DuplicateRow)
+            {
+                row.flags.push(DataQualityKind::DuplicateRow);
+            }
+            let reference = repeated.reference.clone();
+            lines.push(LineReport {
+                line,
+                reference,
+                outcome: LineOutcome::Duplicate,
+                problems: Vec::new(),
+                flags: Vec::new(),
+                duplicate_of: Some(first),
+            });
+            continue;
+        }
+        seen.insert(content, line);
         match check_line(conn, panel, &record, &columns, today, options.strict)? {
             Ok(row) => {
                 let duplicate = rows.iter().any(|(_, r)| r.reference == row.reference);
@@ -640,14 +671,26 @@ pub fn run(
                 let problems =
                     if duplicate { vec![FieldProblem::new("reference", "duplicate_in_file")] } else { Vec::new() };
                 let flags = row.flags.iter().map(|f| f.as_str()).collect();
-                lines.push(LineReport { line, reference: Some(row.reference.clone()), outcome, problems, flags });
+                lines.push(LineReport {
+                    line,
+                    reference: Some(row.reference.clone()),
+                    outcome,
+                    problems,
+                    flags,
+                    duplicate_of: None,
+                });
                 if outcome == LineOutcome::Create {
                     rows.push((line, row));
                 }
             }
-            Err((reference, problems)) => {
-                lines.push(LineReport { line, reference, outcome: LineOutcome::Invalid, problems, flags: Vec::new() })
-            }
+            Err((reference, problems)) => lines.push(LineReport {
+                line,
+                reference,
+                outcome: LineOutcome::Invalid,
+                problems,
+                flags: Vec::new(),
+                duplicate_of: None,
+            }),
         }
     }
     let count = |o: LineOutcome| lines.iter().filter(|l| l.outcome == o).count();
@@ -658,6 +701,7 @@ pub fn run(
         rows: lines.len(),
         created: 0,
         existing: count(LineOutcome::Exists),
+        duplicates: count(LineOutcome::Duplicate),
         invalid: count(LineOutcome::Invalid),
         lines,
     };

@@ -326,6 +326,7 @@ async fn legacy_gaps_import_as_not_recorded_with_a_flag_to_work_through() {
     let jag = "Reference\tLocation\tIssue\tStatus\tReferral Date\tClosure Date\tOutcome\tWard
 JAG-01\tChurch Road car park\t\"Drug dealing, Rough sleeping / bedding down\"\tClosed\t03/01/2025\t30/04/2025\tClosure orders obtained at court\tHarlesden
 JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t\t\t
+JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t\t\t
 "
     .replace('\t', ",");
     let post = |panel: uuid::Uuid, query: String| {
@@ -342,7 +343,16 @@ JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t
     let dry = w.app.call(post(w.jag, format!("{QUERY}&dry_run=true"))).await.json();
     assert_eq!(dry["invalid"], 0, "{dry}");
     assert_eq!(dry["lines"][0]["flags"], json!(["referring_agency_not_recorded"]));
-    assert_eq!(dry["lines"][1]["flags"], json!(["referring_agency_not_recorded", "ward_not_recorded"]));
+    assert_eq!(
+        dry["lines"][1]["flags"],
+        json!(["referring_agency_not_recorded", "ward_not_recorded", "duplicate_row"])
+    );
+    // A line repeated word for word is imported once; the case it makes is flagged.
+    assert_eq!(
+        (dry["lines"][2]["outcome"].clone(), dry["lines"][2]["duplicate_of"].clone()),
+        (json!("duplicate"), json!(3))
+    );
+    assert_eq!(dry["duplicates"], 1);
 
     let real = w.app.call(post(w.jag, QUERY.to_owned())).await;
     assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
@@ -366,6 +376,7 @@ JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t
         listed,
         vec![
             ("JAG-01".into(), "referring_agency_not_recorded".into(), 2),
+            ("JAG-02".into(), "duplicate_row".into(), 3),
             ("JAG-02".into(), "referring_agency_not_recorded".into(), 3),
             ("JAG-02".into(), "ward_not_recorded".into(), 3),
         ]
@@ -376,7 +387,7 @@ JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t
     let again = w.app.request(actix_web::http::Method::POST, &url, Some(&w.coordinator.access), None).await;
     assert_eq!(again.status, 404);
     let left = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.jag), &w.coordinator.access).await.json();
-    assert_eq!(left["items"].as_array().unwrap().len(), 2);
+    assert_eq!(left["items"].as_array().unwrap().len(), 3);
     assert_eq!(w.app.get(&format!("/api/v1/panels/{}/data-quality", w.jag), &w.police.access).await.status, 403);
 
     // The figures count the gap as not recorded rather than losing the case.
