@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::admission::{self, Admission, Consent, RecordedClosure, Source};
 use crate::domain::{
-    AgencyId, AssessmentStage, CaseId, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, IssueCategory,
-    LawfulBasis, PanelKind, RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
+    AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, IssueCategory, LawfulBasis,
+    PanelKind, RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::models::assessment::NewAssessment;
@@ -106,7 +106,8 @@ pub struct ImportReport {
 
 /// One register line, checked.
 struct Row {
-    reference: String,
+    /// `None` when the register has no reference column: the panel's next is assigned on import.
+    reference: Option<String>,
     status: CaseStatus,
     referral_date: NaiveDate,
     closed_on: Option<NaiveDate>,
@@ -434,6 +435,8 @@ fn check_line(
 
     let reference = cell(Column::Reference).map(str::to_owned);
     match &reference {
+        // A register without a reference column gets the panel's own references on import.
+        None if !columns.contains_key(&Column::Reference) => {}
         None => problem("reference", "required"),
         Some(r) if r.chars().count() > 50 => problem("reference", "too_long"),
         _ => {}
@@ -550,7 +553,7 @@ fn check_line(
     if area_text.is_none() {
         flags.push(DataQualityKind::WardNotRecorded);
     }
-    let (Some(reference), Some(status), Some(referral_date)) = (reference, status, referral_date) else {
+    let (Some(status), Some(referral_date)) = (status, referral_date) else {
         return Ok(Err((None, vec![FieldProblem::new("line", "incomplete")])));
     };
     Ok(Ok(Row {
@@ -659,8 +662,11 @@ pub fn run(
         seen.insert(content, line);
         match check_line(conn, panel, &record, &columns, today, options.strict)? {
             Ok(row) => {
-                let duplicate = rows.iter().any(|(_, r)| r.reference == row.reference);
-                let exists = case::reference_exists(conn, panel.id, &row.reference)?;
+                let duplicate = row.reference.is_some() && rows.iter().any(|(_, r)| r.reference == row.reference);
+                let exists = match &row.reference {
+                    Some(reference) => case::reference_exists(conn, panel.id, reference)?,
+                    None => false,
+                };
                 let outcome = if duplicate {
                     LineOutcome::Invalid
                 } else if exists || already {
@@ -673,7 +679,7 @@ pub fn run(
                 let flags = row.flags.iter().map(|f| f.as_str()).collect();
                 lines.push(LineReport {
                     line,
-                    reference: Some(row.reference.clone()),
+                    reference: row.reference.clone(),
                     outcome,
                     problems,
                     flags,
@@ -724,7 +730,12 @@ pub fn run(
     }
     let mut created = Vec::new();
     for (line, row) in &rows {
-        created.push((create_case(conn, panel, user, row, options)?, *line, &row.flags));
+        let case = create_case(conn, panel, user, row, options)?;
+        if row.reference.is_none() {
+            let assigned = report.lines.iter_mut().find(|l| l.line == *line).expect("every line is reported");
+            assigned.reference = Some(case.reference);
+        }
+        created.push((case.id, *line, &row.flags));
     }
     report.created = rows.len();
     let mut import_id = None;
@@ -787,7 +798,7 @@ fn create_case(
     user: UserId,
     row: &Row,
     options: &ImportOptions,
-) -> Result<CaseId, ApiError> {
+) -> Result<case::CaseRow, ApiError> {
     let tool = if panel.kind == PanelKind::Cmarac { RiskTool::CmaracMatrix } else { RiskTool::CustomScore };
     let threshold = panel.settings.cmarac_high_risk_threshold;
     let scores = [
@@ -795,7 +806,13 @@ fn create_case(
         (AssessmentStage::Exit, row.exit_score, row.closed_on.unwrap_or(row.referral_date)),
     ];
     let admission = Admission {
-        source: Source::Register { reference: row.reference.clone(), status: row.status },
+        source: Source::Register {
+            reference: match &row.reference {
+                Some(reference) => reference.clone(),
+                None => case::next_reference(conn, panel.id, panel.kind, case::current_year())?,
+            },
+            status: row.status,
+        },
         referral_date: row.referral_date,
         referring_agency_id: row.referring_agency,
         co_referring_agency_ids: Vec::new(),
@@ -856,7 +873,7 @@ fn create_case(
             .collect(),
         recorded_by: user,
     };
-    Ok(admission::admit(conn, panel, admission)?.id)
+    admission::admit(conn, panel, admission)
 }
 
 #[cfg(test)]

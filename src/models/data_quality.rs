@@ -47,7 +47,12 @@ pub fn open_on(conn: &mut PgConnection, panel: PanelId) -> QueryResult<Vec<(Flag
         .inner_join(cases::table)
         .filter(data_quality_flags::panel_id.eq(panel))
         .filter(data_quality_flags::resolved_at.is_null())
-        .order((data_quality_flags::created_at, data_quality_flags::line, data_quality_flags::kind, data_quality_flags::id))
+        .order((
+            data_quality_flags::created_at,
+            data_quality_flags::line,
+            data_quality_flags::kind,
+            data_quality_flags::id,
+        ))
         .select((FlagRow::as_select(), cases::reference))
         .load(conn)
 }

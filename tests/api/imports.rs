@@ -396,3 +396,28 @@ JAG-02\tStonebridge estate block B\tGeneral ASB and nuisance\tOpen\t10/02/2025\t
     assert_eq!(m["breakdowns"]["referring_agency_type"][0]["key"], "not_recorded", "{m}");
     assert_eq!(m["breakdowns"]["referring_agency_type"][0]["count"]["value"], 2);
 }
+
+#[actix_web::test]
+async fn a_register_without_references_gets_the_panels_own() {
+    let w = world().await;
+    let file = "Location,Issue,Status,Referral Date,Ward\r\nMarket Square,Street drinking,Open,05/01/2025,Kensal Green\r\nCanal towpath,Loitering,Open,06/01/2025,Kensal Green\r\n";
+    let post = |query: String| {
+        TestRequest::post()
+            .uri(&format!("/api/v1/panels/{}/imports?{query}", w.jag))
+            .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+            .insert_header(("content-type", "text/csv"))
+            .set_payload(file)
+    };
+    let dry = w.app.call(post(format!("{QUERY}&dry_run=true"))).await.json();
+    assert_eq!((dry["invalid"].clone(), dry["created"].clone()), (json!(0), json!(2)), "{dry}");
+    assert_eq!(dry["lines"][0]["reference"], Value::Null, "assigned only when imported");
+    let real = w.app.call(post(QUERY.to_owned())).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    let references: Vec<String> =
+        real.json()["lines"].as_array().unwrap().iter().map(|l| l["reference"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(references.len(), 2);
+    assert!(references.iter().all(|r| r.starts_with("JAG-")), "{references:?}");
+    assert_ne!(references[0], references[1]);
+    let again = w.app.call(post(QUERY.to_owned())).await.json();
+    assert_eq!(again["created"], 0, "the same file again creates nothing");
+}
