@@ -7,6 +7,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, Utc};
+use diesel::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -148,7 +149,7 @@ pub async fn transfer_case(
             problems.push(FieldProblem::new("idva_handover.on", "out_of_range"));
         }
         let receiving = match receiving_panel_id {
-            Some(pid) => match panel::get(conn, pid).optional_found()? {
+            Some(pid) => match panel::get(conn, pid).optional()? {
                 Some(r) if r.kind == PanelKind::Marac && r.active && r.id != origin.id => {
                     if !same_area(&r.local_area, &area) {
                         problems.push(FieldProblem::new("receiving_area", "not_the_receiving_panels_area"));
@@ -212,16 +213,6 @@ pub async fn transfer_case(
     .await?;
     tracing::info!(case.id = %out.case_id, "case transferred out");
     Ok(crate::routes::created_at(format!("/api/v1/cases/{}/transfer-pack", out.case_id), &out))
-}
-
-trait OptionalFound<T> {
-    fn optional_found(self) -> Result<Option<T>, ApiError>;
-}
-
-impl<T> OptionalFound<T> for diesel::QueryResult<T> {
-    fn optional_found(self) -> Result<Option<T>, ApiError> {
-        diesel::OptionalExtension::optional(self).map_err(ApiError::from)
-    }
 }
 
 /// The case as it arrives at the receiving MARAC: the same people (a perpetrator keeps
