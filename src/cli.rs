@@ -174,8 +174,14 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     if !crate::domain::is_staff_on(&roles, panel_id) {
         anyhow::bail!("{email} is not a coordinator or chair of that panel");
     }
-    let options =
-        ImportOptions { dry_run, lawful_basis, special_category_condition, mapping: Vec::new(), strict: false };
+    let options = ImportOptions {
+        dry_run,
+        lawful_basis,
+        special_category_condition,
+        mapping: Vec::new(),
+        strict: false,
+        format: crate::import::RegisterFormat::Csv,
+    };
     let report = conn.transaction(|conn| {
         let panel = crate::models::panel::get(conn, panel_id)?;
         import::run(conn, &panel, account.id, &bytes, &options).map(|imported| imported.report)

@@ -36,6 +36,7 @@ pub struct ImportOptions {
     /// Refuse a line whose referring agency is blank (today's rule) rather than import it as not
     /// recorded with a data-quality flag.
     pub strict: bool,
+    pub format: RegisterFormat,
 }
 
 /// A caller's column mapping, `{"<header>": "<column code>" | "ignore", …}`, checked: each
@@ -209,6 +210,93 @@ fn known_column(key: &str) -> Option<Column> {
         "issue" | "issues" | "issue category" => Column::Issue,
         _ => return None,
     })
+}
+
+/// How the register is sent.
+pub enum RegisterFormat {
+    Csv,
+    /// An Excel workbook; the sheet by name or 1-based index, else the first.
+    Xlsx {
+        sheet: Option<String>,
+    },
+}
+
+/// A register's header and lines, each with the line (row) number the file itself shows.
+struct Sheet {
+    headers: csv::StringRecord,
+    lines: Vec<(u64, csv::StringRecord)>,
+}
+
+/// A CSV register as spreadsheets save it: with a byte-order mark, CRLF line ends and, in much of
+/// Europe, `;` between fields. Line numbers are the file's own (header = 1), counted from each
+/// record's byte offset: the reader's own count falls one short on CRLF files.
+fn read_csv(file: &[u8]) -> Result<Sheet, ApiError> {
+    let unreadable = || ApiError::bad_field("file", "unreadable_csv");
+    let text = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file);
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).delimiter(delimiter_of(text)).from_reader(text);
+    let headers = reader.headers().map_err(|_| unreadable())?.clone();
+    let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut lines = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|_| unreadable())?;
+        let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, text.len());
+        // On CRLF the reader places a record's start at the `\n` that ends the line before it.
+        while text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += text[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = start;
+        if lines.len() > MAX_ROWS {
+            return Err(ApiError::bad_field("file", "too_many_rows"));
+        }
+        lines.push((line, record));
+    }
+    Ok(Sheet { headers, lines })
+}
+
+/// An Excel workbook's sheet: the first non-empty row is the header; line numbers are the
+/// spreadsheet's row numbers; dates read as YYYY-MM-DD, whole numbers without a decimal point.
+fn read_xlsx(file: &[u8], sheet: Option<&str>) -> Result<Sheet, ApiError> {
+    use calamine::{Data, Reader};
+    let mut book =
+        calamine::Xlsx::new(std::io::Cursor::new(file)).map_err(|_| ApiError::bad_field("file", "unreadable_xlsx"))?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        None => names.first().cloned(),
+        Some(s) => names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(s.trim()))
+            .cloned()
+            .or_else(|| s.trim().parse::<usize>().ok().and_then(|i| names.get(i.checked_sub(1)?).cloned())),
+    }
+    .ok_or_else(|| ApiError::bad_field("sheet", "no_such_sheet"))?;
+    let range = book.worksheet_range(&name).map_err(|_| ApiError::bad_field("file", "unreadable_xlsx"))?;
+    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
+    let text = |cell: &Data| match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
+        Data::Error(_) => String::new(),
+    };
+    let mut rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, row)| (first_row + i as u64 + 1, csv::StringRecord::from(row.iter().map(text).collect::<Vec<_>>())));
+    let headers = rows
+        .by_ref()
+        .find(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
+        .map(|(_, r)| r)
+        .ok_or_else(|| ApiError::bad_field("file", "no_known_columns"))?;
+    let lines: Vec<_> = rows.take(MAX_ROWS + 1).collect();
+    if lines.len() > MAX_ROWS {
+        return Err(ApiError::bad_field("file", "too_many_rows"));
+    }
+    Ok(Sheet { headers, lines })
 }
 
 /// The field separator of a CSV file: `;` when its first line holds more of them than commas
@@ -591,11 +679,11 @@ pub fn run(
     ))
     .get_result(conn)?;
 
-    // Spreadsheets save CSV with a byte-order mark, CRLF line ends and, in much of Europe, `;`.
-    let text = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file);
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).delimiter(delimiter_of(text)).from_reader(text);
-    let headers = reader.headers().map_err(|_| ApiError::bad_field("file", "unreadable_csv"))?.clone();
+    let sheet = match &options.format {
+        RegisterFormat::Csv => read_csv(file)?,
+        RegisterFormat::Xlsx { sheet } => read_xlsx(file, sheet.as_deref())?,
+    };
+    let headers = sheet.headers;
     let mut columns = HashMap::new();
     let mut column_report = Vec::new();
     for (i, h) in headers.iter().enumerate() {
@@ -617,19 +705,8 @@ pub fn run(
     let today = Utc::now().date_naive();
     let mut lines: Vec<LineReport> = Vec::new();
     let mut rows: Vec<(u64, Row)> = Vec::new();
-    // The file's own line numbers (header = 1), counted from each record's byte offset: the
-    // reader's own count falls one short on CRLF files.
-    let (mut counted_to, mut line) = (0usize, 1u64);
     let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|_| ApiError::bad_field("file", "unreadable_csv"))?;
-        let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, text.len());
-        // On CRLF the reader places a record's start at the `\n` that ends the line before it.
-        while text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            start += 1;
-        }
-        line += text[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
-        counted_to = start;
+    for (line, record) in sheet.lines {
         if lines.len() >= MAX_ROWS {
             return Err(ApiError::bad_field("file", "too_many_rows"));
         }
@@ -771,6 +848,11 @@ pub fn request_fingerprint(file: &[u8], options: &ImportOptions) -> Vec<u8> {
     h.update([0]);
     h.update(options.special_category_condition.as_str());
     h.update([u8::from(options.strict)]);
+    if let RegisterFormat::Xlsx { sheet } = &options.format {
+        h.update(b"xlsx");
+        h.update(sheet.as_deref().unwrap_or_default().as_bytes());
+        h.update([0]);
+    }
     for (header, column) in &options.mapping {
         h.update(header.as_bytes());
         h.update([0]);

@@ -1,4 +1,4 @@
-//! POST /api/v1/panels/{panel_id}/imports: a register as `text/csv`.
+//! POST /api/v1/panels/{panel_id}/imports: a register as `text/csv` or an Excel workbook.
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
@@ -12,26 +12,35 @@ use crate::domain::{AuditAction, AuthUser, LawfulBasis, PanelId, Problems, Speci
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
-use crate::import::{self, ImportOptions};
+use crate::import::{self, ImportOptions, RegisterFormat};
 use crate::models::panel;
 
 /// The largest register accepted, in bytes.
 pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;
 
-/// A `text/csv` request body, at most `MAX_CSV_BYTES`.
-pub struct CsvBody(pub web::Bytes);
+/// The media type of an Excel workbook (.xlsx).
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-impl FromRequest for CsvBody {
+/// A register as the request body, at most `MAX_CSV_BYTES`: `text/csv` (UTF-8), or an Excel
+/// workbook when `xlsx`.
+pub struct RegisterBody {
+    pub bytes: web::Bytes,
+    pub xlsx: bool,
+}
+
+impl FromRequest for RegisterBody {
     type Error = ApiError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_csv = req
+        let media = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
+            .map(|m| m.trim().to_ascii_lowercase());
+        let xlsx = media.as_deref() == Some(XLSX);
+        let is_csv = media.as_deref() == Some("text/csv");
         let too_long = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -39,7 +48,7 @@ impl FromRequest for CsvBody {
             .is_some_and(|n| n > MAX_CSV_BYTES);
         let mut payload = payload.take();
         Box::pin(async move {
-            if !is_csv {
+            if !is_csv && !xlsx {
                 return Err(ApiError::UnsupportedMediaType);
             }
             if too_long {
@@ -54,13 +63,13 @@ impl FromRequest for CsvBody {
                 }
                 body.extend_from_slice(&chunk);
             }
-            if body.contains(&0) {
+            if !xlsx && body.contains(&0) {
                 return Err(ApiError::bad_field("file", "nul_character"));
             }
-            if std::str::from_utf8(&body).is_err() {
+            if !xlsx && std::str::from_utf8(&body).is_err() {
                 return Err(ApiError::bad_field("file", "not_utf8"));
             }
-            Ok(CsvBody(body.freeze()))
+            Ok(RegisterBody { bytes: body.freeze(), xlsx })
         })
     }
 }
@@ -77,6 +86,8 @@ pub struct ImportQuery {
     /// Refuse lines with a blank referring agency instead of flagging them.
     #[serde(default)]
     strict: bool,
+    /// A workbook's sheet, by name or 1-based index (the first when absent).
+    sheet: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +103,7 @@ pub async fn import_cases(
     path: web::Path<PanelPath>,
     query: Query<ImportQuery>,
     key: IdempotencyKey,
-    body: CsvBody,
+    body: RegisterBody,
 ) -> Result<HttpResponse, ApiError> {
     let panel_id = PanelId(path.panel_id);
     if !user.is_staff_on(panel_id) {
@@ -116,13 +127,14 @@ pub async fn import_cases(
     let options = ImportOptions {
         mapping,
         strict: q.strict,
+        format: if body.xlsx { RegisterFormat::Xlsx { sheet: q.sheet } } else { RegisterFormat::Csv },
         dry_run: q.dry_run,
         lawful_basis: q.lawful_basis.expect("checked above"),
         special_category_condition: q.special_category_condition.expect("checked above"),
     };
     // A dry run creates nothing, so only a real run takes the key.
     let key = key.0.filter(|_| !options.dry_run);
-    let fingerprint = import::request_fingerprint(&body.0, &options);
+    let fingerprint = import::request_fingerprint(&body.bytes, &options);
     let (created, dry_run, answer) = audit::audited(&db, audit, move |conn| {
         let panel = panel::get(conn, panel_id)?;
         let route = format!("POST /api/v1/panels/{panel_id}/imports");
@@ -135,7 +147,7 @@ pub async fn import_cases(
             let event = Event::ok(AuditAction::Consult, "case_import", vec![import_id]).on_panel(panel_id);
             return Ok(((created, false, kept), event));
         }
-        let imported = import::run(conn, &panel, user.user_id, &body.0, &options)?;
+        let imported = import::run(conn, &panel, user.user_id, &body.bytes, &options)?;
         if let Some(import_id) = imported.import_id {
             idempotency::remember(conn, user.user_id, &route, key, &fingerprint, import_id)?;
         }

@@ -421,3 +421,106 @@ async fn a_register_without_references_gets_the_panels_own() {
     let again = w.app.call(post(QUERY.to_owned())).await.json();
     assert_eq!(again["created"], 0, "the same file again creates nothing");
 }
+
+/// A register as councils keep it: an Excel workbook, the register on its second sheet with a
+/// title row above the header, dates as spreadsheet dates and scores as numbers.
+fn workbook() -> Vec<u8> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut book = Workbook::new();
+    book.add_worksheet().set_name("Notes").unwrap().write_string(0, 0, "Read me first").unwrap();
+    let sheet = book.add_worksheet().set_name("CMARAC register").unwrap();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let header = [
+        "Reference",
+        "Status",
+        "Referral Date",
+        "Closure Date",
+        "Closure Reasons",
+        "Ward",
+        "Vulnerabilities",
+        "Referring Agency",
+        "Entry Score",
+        "Exit Score",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(1, c as u16, *h).unwrap();
+    }
+    let rows = [
+        (
+            "CM-101",
+            "Closed",
+            (2025, 2, 1),
+            Some((2025, 6, 15)),
+            "Moved into supported accommodation",
+            "Harlesden",
+            "ASB, Substance Misuse",
+            40,
+            Some(25),
+        ),
+        (
+            "CM-102",
+            "Open",
+            (2025, 3, 10),
+            None,
+            "",
+            "Barn Hill",
+            "Being exploited e.g., financially or losing control of home",
+            35,
+            None,
+        ),
+    ];
+    for (i, (reference, status, referred, closed, reason, ward, vulnerabilities, entry, exit)) in
+        rows.into_iter().enumerate()
+    {
+        let r = i as u32 + 2;
+        sheet.write_string(r, 0, reference).unwrap();
+        sheet.write_string(r, 1, status).unwrap();
+        let d = |(y, m, d): (u16, u8, u8)| ExcelDateTime::from_ymd(y, m, d).unwrap();
+        sheet.write_datetime_with_format(r, 2, d(referred), &date).unwrap();
+        if let Some(closed) = closed {
+            sheet.write_datetime_with_format(r, 3, d(closed), &date).unwrap();
+        }
+        sheet.write_string(r, 4, reason).unwrap();
+        sheet.write_string(r, 5, ward).unwrap();
+        sheet.write_string(r, 6, vulnerabilities).unwrap();
+        sheet.write_string(r, 7, "Peabody Trust").unwrap();
+        sheet.write_number(r, 8, entry).unwrap();
+        if let Some(exit) = exit {
+            sheet.write_number(r, 9, exit).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[actix_web::test]
+async fn an_excel_workbook_imports_from_the_sheet_named() {
+    let w = world().await;
+    let post = |query: String, body: Vec<u8>| {
+        TestRequest::post()
+            .uri(&format!("/api/v1/panels/{}/imports?{query}", w.cmarac))
+            .insert_header(("authorization", format!("Bearer {}", w.coordinator.access)))
+            .insert_header(("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+            .set_payload(body)
+    };
+    let first_sheet = w.app.call(post(format!("{QUERY}&dry_run=true"), workbook())).await;
+    assert_eq!(first_sheet.status, 400, "the first sheet holds no register");
+    let missing = w.app.call(post(format!("{QUERY}&dry_run=true&sheet=Register%202024"), workbook())).await;
+    assert_eq!(missing.field_errors(), vec![("sheet".into(), "no_such_sheet".into())]);
+    let garbage = w.app.call(post(format!("{QUERY}&dry_run=true"), b"not a workbook".to_vec())).await;
+    assert_eq!(garbage.field_errors(), vec![("file".into(), "unreadable_xlsx".into())]);
+
+    let dry = w.app.call(post(format!("{QUERY}&dry_run=true&sheet=cmarac%20register"), workbook())).await;
+    assert_eq!(dry.status, 200, "{}", String::from_utf8_lossy(&dry.body));
+    let report = dry.json();
+    assert_eq!(report["invalid"], 0, "{report}");
+    assert_eq!(report["lines"][0]["line"], 3, "the spreadsheet's own row numbers");
+    let by_index = w.app.call(post(format!("{QUERY}&sheet=2"), workbook())).await;
+    assert_eq!(by_index.status, 201, "{}", String::from_utf8_lossy(&by_index.body));
+    let cases = cmarac_cases(&w).await;
+    let closed = cases.iter().find(|c| c["reference"] == "CM-101").unwrap();
+    assert_eq!(closed["referral_date"], "2025-02-01");
+    assert_eq!(closed["closure"]["closed_on"], "2025-06-15");
+    assert_eq!(closed["risk"]["latest_entry"]["score"], 40);
+    let open = cases.iter().find(|c| c["reference"] == "CM-102").unwrap();
+    assert_eq!(open["vulnerabilities"], json!(["being_exploited"]));
+}
