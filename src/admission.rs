@@ -45,7 +45,8 @@ pub struct Consent {
 #[derive(Debug, Clone)]
 pub struct RecordedClosure {
     pub categories: Vec<ClosureCategory>,
-    pub reason: String,
+    /// `None` where the register closed the line without a reason (a data-quality flag says so).
+    pub reason: Option<String>,
     pub closed_on: NaiveDate,
 }
 
@@ -158,7 +159,7 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
         special_category_condition: a.special_category_condition,
         summary: a.summary,
         closure_categories: a.closure.as_ref().map(|c| c.categories.clone()).unwrap_or_default(),
-        closure_reason: a.closure.as_ref().map(|c| c.reason.clone()),
+        closure_reason: a.closure.as_ref().and_then(|c| c.reason.clone()),
         closed_on: a.closure.as_ref().map(|c| c.closed_on),
         safety_plan,
         safety_plan_supplied_by,

@@ -574,12 +574,17 @@ fn check_line(
         }
     };
     let closure_reason = cell(Column::ClosureReason).map(str::to_owned);
+    let mut flags = Vec::new();
     if status == Some(CaseStatus::Closed) {
         if closed_on.is_none() && cell(Column::ClosureDate).is_none() {
             problem("closure_date", "required_when_closed");
         }
         if closure_reason.is_none() {
-            problem("closure_reason", "required_when_closed");
+            if strict {
+                problem("closure_reason", "required_when_closed");
+            } else {
+                flags.push(DataQualityKind::ClosureReasonNotRecorded);
+            }
         }
     } else if status.is_some() && (closed_on.is_some() || closure_reason.is_some()) {
         problem("status", "closure_recorded_on_a_case_not_closed");
@@ -587,7 +592,6 @@ fn check_line(
     if closure_reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         problem("closure_reason", "too_long");
     }
-    let mut flags = Vec::new();
     let referring_agency = match cell(Column::ReferringAgency) {
         None if strict => {
             problem("referring_agency", "required");
@@ -927,12 +931,11 @@ fn create_case(
         special_category_condition: options.special_category_condition,
         summary: None,
         safety_plan: None,
-        closure: match (&row.closure_reason, row.closed_on) {
-            (Some(reason), Some(closed_on)) => {
-                Some(RecordedClosure { categories: row.closure_categories.clone(), reason: reason.clone(), closed_on })
-            }
-            _ => None,
-        },
+        closure: row.closed_on.map(|closed_on| RecordedClosure {
+            categories: row.closure_categories.clone(),
+            reason: row.closure_reason.clone(),
+            closed_on,
+        }),
         assessments: scores
             .into_iter()
             .filter_map(|(stage, score, date)| {

@@ -203,6 +203,7 @@ text_enum!(
     DataQualityKind {
         ReferringAgencyNotRecorded = "referring_agency_not_recorded",
         WardNotRecorded = "ward_not_recorded",
+        ClosureReasonNotRecorded = "closure_reason_not_recorded",
         DuplicateRow = "duplicate_row",
     }
 );

@@ -140,7 +140,6 @@ async fn one_bad_line_is_reported_by_number_and_a_real_run_writes_nothing() {
         vec![
             ("referral_date".into(), "invalid_date".into()),
             ("closure_date".into(), "required_when_closed".into()),
-            ("closure_reason".into(), "required_when_closed".into()),
             ("referring_agency".into(), "unknown_agency".into()),
             ("entry_score".into(), "not_a_whole_number".into()),
         ]
@@ -523,4 +522,21 @@ async fn an_excel_workbook_imports_from_the_sheet_named() {
     assert_eq!(closed["risk"]["latest_entry"]["score"], 40);
     let open = cases.iter().find(|c| c["reference"] == "CM-102").unwrap();
     assert_eq!(open["vulnerabilities"], json!(["being_exploited"]));
+}
+
+#[actix_web::test]
+async fn a_line_closed_without_a_reason_imports_closed_with_the_reason_not_recorded() {
+    let w = world().await;
+    let file = "Reference,Status,Referral Date,Closure Date,Closure Reason,Ward,Referring Agency\nCM-201,Closed,01/02/2025,15/06/2025,,Harlesden,Peabody Trust\n";
+    let strict = import(&w, file, &format!("{QUERY}&strict=true&dry_run=true"), &w.coordinator.access).await.json();
+    assert_eq!(strict["lines"][0]["problems"][0]["field"], "closure_reason", "{strict}");
+    let imported = import(&w, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(imported.status, 201, "{}", String::from_utf8_lossy(&imported.body));
+    assert_eq!(imported.json()["lines"][0]["flags"], json!(["closure_reason_not_recorded"]));
+    let case = cmarac_cases(&w).await.into_iter().find(|c| c["reference"] == "CM-201").unwrap();
+    assert_eq!(case["status"], "closed");
+    assert_eq!(case["closure"]["closed_on"], "2025-06-15");
+    assert_eq!((case["closure"]["reason"].clone(), case["closure"]["categories"].clone()), (Value::Null, json!([])));
+    let flags = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.cmarac), &w.coordinator.access).await.json();
+    assert_eq!(flags["items"][0]["kind"], "closure_reason_not_recorded");
 }
