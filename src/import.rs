@@ -1,6 +1,8 @@
-//! Importing the registers councils keep today (CSV with a header row) into a panel's cases.
-//! A dry run reports, per line, what would be created and every problem; a real run is
-//! all-or-nothing, and importing the same file (or the same references) again creates nothing.
+//! Importing the registers councils keep today (CSV as spreadsheets save it, or an Excel
+//! workbook) into a panel's cases. A dry run reports how every header was read and, per line,
+//! what would be created, every problem and every gap; a real run is all-or-nothing, and
+//! importing the same file (or the same references) again creates nothing. What a register did
+//! not record is imported as not recorded, with a data-quality flag (`models::data_quality`).
 
 use std::collections::HashMap;
 
