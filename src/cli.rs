@@ -146,8 +146,10 @@ fn seed_demo(config: &Config) -> anyhow::Result<()> {
 fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     use crate::domain::{LawfulBasis, PanelId, SpecialCategoryCondition};
     use crate::import::{self, ImportOptions};
-    let usage = "usage: confer import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] FILE";
+    let usage = "usage: confer import --panel ID --as EMAIL --lawful-basis CODE --condition CODE [--dry-run] \
+                 [--strict] [--columns JSON] [--sheet NAME|INDEX] FILE (.csv, or .xlsx for a workbook)";
     let (mut panel, mut email, mut basis, mut condition, mut file, mut dry_run) = (None, None, None, None, None, false);
+    let (mut strict, mut columns, mut sheet) = (false, None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -156,6 +158,9 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
             "--lawful-basis" => basis = it.next().and_then(|v| LawfulBasis::from_code(v)),
             "--condition" => condition = it.next().and_then(|v| SpecialCategoryCondition::from_code(v)),
             "--dry-run" => dry_run = true,
+            "--strict" => strict = true,
+            "--columns" => columns = Some(it.next().ok_or_else(|| anyhow::anyhow!("{usage}"))?.to_owned()),
+            "--sheet" => sheet = Some(it.next().ok_or_else(|| anyhow::anyhow!("{usage}"))?.to_owned()),
             other if !other.starts_with("--") && file.is_none() => file = Some(other.to_owned()),
             _ => anyhow::bail!("{usage}"),
         }
@@ -174,14 +179,19 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     if !crate::domain::is_staff_on(&roles, panel_id) {
         anyhow::bail!("{email} is not a coordinator or chair of that panel");
     }
-    let options = ImportOptions {
-        dry_run,
-        lawful_basis,
-        special_category_condition,
-        mapping: Vec::new(),
-        strict: false,
-        format: crate::import::RegisterFormat::Csv,
+    let mapping = match columns.as_deref().map(import::parse_mapping).transpose() {
+        Ok(mapping) => mapping.unwrap_or_default(),
+        Err(problems) => {
+            let codes: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.code)).collect();
+            anyhow::bail!("--columns: {}", codes.join("; "))
+        }
     };
+    let format = if file.to_ascii_lowercase().ends_with(".xlsx") {
+        import::RegisterFormat::Xlsx { sheet }
+    } else {
+        import::RegisterFormat::Csv
+    };
+    let options = ImportOptions { dry_run, lawful_basis, special_category_condition, mapping, strict, format };
     let report = conn.transaction(|conn| {
         let panel = crate::models::panel::get(conn, panel_id)?;
         import::run(conn, &panel, account.id, &bytes, &options).map(|imported| imported.report)

@@ -213,6 +213,29 @@ async fn the_command_line_import_does_the_same_as_the_api() {
     let dry = run(&["--dry-run"]);
     assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
     assert!(cmarac_cases(&w).await.is_empty());
+    // The same options as the API: a column mapping (here the ward ignored), and workbooks.
+    let mapped = run(&["--dry-run", "--columns", r#"{"Ward": "ignore"}"#]);
+    assert!(mapped.status.success(), "{}", String::from_utf8_lossy(&mapped.stderr));
+    let report: Value = serde_json::from_slice(&mapped.stdout).unwrap();
+    let ward = report["columns"].as_array().unwrap().iter().find(|c| c["header"] == "Ward").unwrap().clone();
+    assert_eq!(ward["column"], Value::Null);
+    assert_eq!(report["lines"][0]["flags"], json!(["ward_not_recorded"]));
+    let bad = run(&["--dry-run", "--columns", r#"{"Ward": "shoe_size"}"#]);
+    assert!(!bad.status.success());
+    let book = std::env::temp_dir().join(format!("register-{}.xlsx", uuid::Uuid::new_v4()));
+    std::fs::write(&book, workbook()).unwrap();
+    let from_book = std::process::Command::new(env!("CARGO_BIN_EXE_confer"))
+        .args(["import", "--panel", &w.cmarac.to_string(), "--as", "coord@test.example", "--lawful-basis"])
+        .args(["public_task", "--condition", "health_social_care", "--dry-run", "--sheet", "2"])
+        .arg(&book)
+        .env("DATABASE_URL", w.app.db.url())
+        .env("CONFER_JWT_KEYS", format!("cli:{}", *crate::helpers::JWT_KEY_B64))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(from_book.status.success(), "{}", String::from_utf8_lossy(&from_book.stderr));
+    let report: Value = serde_json::from_slice(&from_book.stdout).unwrap();
+    assert_eq!((report["created"].clone(), report["invalid"].clone()), (json!(2), json!(0)), "{report}");
     let real = run(&[]);
     assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
     let report: Value = serde_json::from_slice(&real.stdout).unwrap();
