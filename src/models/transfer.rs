@@ -48,15 +48,6 @@ pub fn insert(conn: &mut PgConnection, new: &NewTransfer) -> QueryResult<Transfe
     diesel::insert_into(case_transfers::table).values(new).returning(TransferRow::as_returning()).get_result(conn)
 }
 
-/// The case's transfers, oldest first.
-pub fn of_case(conn: &mut PgConnection, case: CaseId) -> QueryResult<Vec<TransferRow>> {
-    case_transfers::table
-        .filter(case_transfers::case_id.eq(case))
-        .order((case_transfers::recorded_at, case_transfers::id))
-        .select(TransferRow::as_select())
-        .load(conn)
-}
-
 /// The area each of `cases` arrived from, for those that came by transfer.
 pub fn origins(conn: &mut PgConnection, cases: &[CaseId]) -> QueryResult<HashMap<CaseId, String>> {
     let rows: Vec<(CaseId, String)> = case_transfers::table
@@ -67,11 +58,16 @@ pub fn origins(conn: &mut PgConnection, cases: &[CaseId]) -> QueryResult<HashMap
     Ok(rows.into_iter().collect())
 }
 
-/// The transfer that brought `case` in, with the case it left (when on this system).
-pub fn arrival(conn: &mut PgConnection, case: CaseId) -> QueryResult<Option<TransferRow>> {
+/// The transfer that took `case` out (`Out`) or brought it in (`In`, naming the case it left
+/// when that is on this system); a case has at most one of each.
+pub fn of_case_in(
+    conn: &mut PgConnection,
+    case: CaseId,
+    direction: TransferDirection,
+) -> QueryResult<Option<TransferRow>> {
     case_transfers::table
         .filter(case_transfers::case_id.eq(case))
-        .filter(case_transfers::direction.eq(TransferDirection::In))
+        .filter(case_transfers::direction.eq(direction))
         .select(TransferRow::as_select())
         .first(conn)
         .optional()

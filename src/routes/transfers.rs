@@ -312,19 +312,17 @@ fn pack_for(
     user: &AuthUser,
     access: &CaseAccess,
 ) -> Result<(TransferPack, Vec<Tag>), ApiError> {
-    let (origin_id, out) =
-        match transfer::of_case(conn, access.case_id)?.into_iter().find(|t| t.direction == TransferDirection::Out) {
-            Some(out) => (access.case_id, out),
-            None => {
-                let arrival = transfer::arrival(conn, access.case_id)?.ok_or(ApiError::NotFound)?;
-                let origin = arrival.other_case_id.ok_or(ApiError::NotFound)?;
-                let out = transfer::of_case(conn, origin)?
-                    .into_iter()
-                    .find(|t| t.direction == TransferDirection::Out)
-                    .ok_or(ApiError::NotFound)?;
-                (origin, out)
-            }
-        };
+    // The case that left: this one, or the one this case arrived from on this system.
+    let out = match transfer::of_case_in(conn, access.case_id, TransferDirection::Out)? {
+        Some(out) => out,
+        None => {
+            let origin = transfer::of_case_in(conn, access.case_id, TransferDirection::In)?
+                .and_then(|arrival| arrival.other_case_id)
+                .ok_or(ApiError::NotFound)?;
+            transfer::of_case_in(conn, origin, TransferDirection::Out)?.ok_or(ApiError::NotFound)?
+        }
+    };
+    let origin_id = out.case_id;
     let row = case::get(conn, origin_id)?;
     let contents = case::contents_of(conn, origin_id)?;
     // Read through the reader's own panel's field policy: a receiving coordinator reads as one.
