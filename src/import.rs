@@ -14,14 +14,16 @@ use uuid::Uuid;
 
 use crate::admission::{self, Admission, Consent, RecordedClosure, Source};
 use crate::domain::{
-    AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, IssueCategory, LawfulBasis,
-    PanelKind, RiskTool, SpecialCategoryCondition, UserId, Vulnerability, normalize_org_name,
+    AgencyId, AssessmentStage, CaseId, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, Gender,
+    IssueCategory, LawfulBasis, PanelKind, ParticipantRole, PersonId, RiskTool, SpecialCategoryCondition, TriState,
+    UserId, Vulnerability, normalize_org_name,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::models::assessment::NewAssessment;
 use crate::models::case::{self, NewLocation};
 use crate::models::data_quality;
 use crate::models::panel::PanelRow;
+use crate::models::person::{self, NewPerson, PersonMatch, Provenance};
 use crate::schema::{agency_names, case_imports};
 
 pub const MAX_ROWS: usize = 5_000;
@@ -91,6 +93,47 @@ pub struct LineReport {
     /// For a duplicate line, the line it repeats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<u64>,
+    /// For a line that describes a case the panel already holds (the same site, issues and
+    /// status; or the same person in the same open period), that case's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of_case: Option<String>,
+    /// The people the line names, and whether each is someone already known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<PersonReport>,
+}
+
+impl LineReport {
+    fn new(line: u64, reference: Option<String>, outcome: LineOutcome) -> Self {
+        Self {
+            line,
+            reference,
+            outcome,
+            problems: Vec::new(),
+            flags: Vec::new(),
+            duplicate_of: None,
+            duplicate_of_case: None,
+            people: Vec::new(),
+        }
+    }
+}
+
+/// Who a register person turned out to be.
+#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonOutcome {
+    /// Someone already known (visible to the importer): linked, not recorded again.
+    Existing,
+    /// Nobody known: recorded as a new person.
+    New,
+    /// Several people known by the name: recorded as a new person, flagged
+    /// `possible_duplicate_person` for a coordinator to merge or keep apart.
+    Ambiguous,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonReport {
+    pub role: ParticipantRole,
+    pub outcome: PersonOutcome,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,6 +159,10 @@ struct Row {
     closed_on: Option<NaiveDate>,
     closure_categories: Vec<ClosureCategory>,
     closure_reason: Option<String>,
+    /// The outcome an open line records, kept on its `outcome_on_open_line` flag.
+    open_outcome: Option<String>,
+    /// The people the line names, in the order of the register's columns.
+    people: Vec<RegisterPerson>,
     area_text: Option<String>,
     vulnerabilities: Vec<Vulnerability>,
     vulnerability_other_text: Option<String>,
@@ -137,6 +184,8 @@ pub enum Column {
     ReferralDate,
     ClosureDate,
     ClosureReason,
+    /// Closure categories by their codes or words, where a register keeps them beside the reason.
+    ClosureCategory,
     Ward,
     Vulnerability,
     ReferringAgency,
@@ -144,15 +193,21 @@ pub enum Column {
     ExitScore,
     Location,
     Issue,
+    /// The victim (MARAC) or vulnerable person (CMARAC) the line is about.
+    Name,
+    DateOfBirth,
+    PerpetratorName,
+    PerpetratorDateOfBirth,
 }
 
 impl Column {
-    pub const ALL: [Column; 12] = [
+    pub const ALL: [Column; 17] = [
         Column::Reference,
         Column::Status,
         Column::ReferralDate,
         Column::ClosureDate,
         Column::ClosureReason,
+        Column::ClosureCategory,
         Column::Ward,
         Column::Vulnerability,
         Column::ReferringAgency,
@@ -160,6 +215,10 @@ impl Column {
         Column::ExitScore,
         Column::Location,
         Column::Issue,
+        Column::Name,
+        Column::DateOfBirth,
+        Column::PerpetratorName,
+        Column::PerpetratorDateOfBirth,
     ];
 
     /// The code a caller names the column by in a mapping, and the report names it by.
@@ -170,6 +229,7 @@ impl Column {
             Column::ReferralDate => "referral_date",
             Column::ClosureDate => "closure_date",
             Column::ClosureReason => "closure_reason",
+            Column::ClosureCategory => "closure_category",
             Column::Ward => "ward",
             Column::Vulnerability => "vulnerability",
             Column::ReferringAgency => "referring_agency",
@@ -177,6 +237,10 @@ impl Column {
             Column::ExitScore => "exit_score",
             Column::Location => "location",
             Column::Issue => "issue",
+            Column::Name => "name",
+            Column::DateOfBirth => "date_of_birth",
+            Column::PerpetratorName => "perpetrator_name",
+            Column::PerpetratorDateOfBirth => "perpetrator_date_of_birth",
         }
     }
 
@@ -203,6 +267,7 @@ fn known_column(key: &str) -> Option<Column> {
         "referral date" | "date referred" | "date of referral" | "referred on" | "received" => Column::ReferralDate,
         "closure date" | "date closed" | "closed on" | "close date" => Column::ClosureDate,
         "closure reason" | "reason for closure" | "outcome" | "closure" => Column::ClosureReason,
+        "closure category" | "closure categories" | "outcome category" => Column::ClosureCategory,
         "ward" | "area" | "ward area" => Column::Ward,
         "vulnerability" | "vulnerabilities" => Column::Vulnerability,
         "referring agency" | "referrer" | "referred by" | "agency" => Column::ReferringAgency,
@@ -210,6 +275,13 @@ fn known_column(key: &str) -> Option<Column> {
         "exit score" | "risk score at exit" | "exit risk score" => Column::ExitScore,
         "location" | "site" | "location name" => Column::Location,
         "issue" | "issues" | "issue category" => Column::Issue,
+        "name" | "full name" | "victim" | "victim name" | "client" | "client name" | "subject" | "subject name"
+        | "person" | "service user" | "vulnerable person" => Column::Name,
+        "dob" | "date of birth" | "victim dob" | "victim date of birth" | "client dob" | "d o b" => Column::DateOfBirth,
+        "perpetrator" | "perpetrator name" | "alleged perpetrator" | "perp" | "perpetrator s name" => {
+            Column::PerpetratorName
+        }
+        "perpetrator dob" | "perpetrator date of birth" | "perp dob" => Column::PerpetratorDateOfBirth,
         _ => return None,
     })
 }
@@ -318,6 +390,16 @@ fn delimiter_of(text: &[u8]) -> u8 {
 }
 
 /// A register's date, in the forms councils write them, within the years the service supports.
+/// A cell trimmed, and without the apostrophe a register out (`export::neutralised`) or a
+/// spreadsheet user puts before text that would otherwise run as a formula.
+fn unquoted(cell: &str) -> &str {
+    let cell = cell.trim();
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 fn parse_date(raw: &str) -> Option<NaiveDate> {
     let raw = raw.trim();
     ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
@@ -440,13 +522,19 @@ const CLOSURE_WORDS: &[(ClosureCategory, &[&str])] = &[
     (ClosureCategory::EngagementSustained, &["engaging", "engagement", "engaged"]),
 ];
 
+/// A closure category named by its code or its words ("enforcement_effective", "Enforcement effective").
+fn closure_code_for(text: &str) -> Option<ClosureCategory> {
+    let key = normalize_org_name(text);
+    ClosureCategory::ALL.iter().find(|c| normalize_org_name(&c.as_str().replace('_', " ")) == key).copied()
+}
+
 /// Closure reasons written as text map to a category where they say one plainly; the text is
 /// always kept as the reason.
 fn closure_for(text: &str) -> ClosureCategory {
-    let key = normalize_org_name(text);
-    if let Some(c) = ClosureCategory::ALL.iter().find(|c| normalize_org_name(&c.as_str().replace('_', " ")) == key) {
-        return *c;
+    if let Some(c) = closure_code_for(text) {
+        return c;
     }
+    let key = normalize_org_name(text);
     let words: Vec<&str> = key.split(' ').collect();
     // Each word of the phrase begins a word of the text, in a row: "closure order" is in "closure
     // orders obtained", "rehab" in "rehabilitation", but "cbo" is not in "cupboard".
@@ -499,6 +587,86 @@ fn offset(whole: &str, piece: &str) -> usize {
     piece.as_ptr() as usize - whole.as_ptr() as usize
 }
 
+/// A person a register line names: a name as registers write it ("Jane Smith" or "SMITH, Jane")
+/// and perhaps a date of birth.
+#[derive(Debug, Clone)]
+struct RegisterPerson {
+    role: ParticipantRole,
+    surname: String,
+    forenames: String,
+    date_of_birth: Option<NaiveDate>,
+}
+
+impl RegisterPerson {
+    fn key(&self) -> String {
+        person::name_key(&self.forenames, &self.surname)
+    }
+}
+
+/// Splits a register's name cell: "SURNAME, Forenames" or "Forenames Surname".
+fn split_name(name: &str) -> (String, String) {
+    let name = name.trim();
+    if let Some((surname, forenames)) = name.split_once(',') {
+        return (surname.trim().to_owned(), forenames.trim().to_owned());
+    }
+    match name.rsplit_once(char::is_whitespace) {
+        Some((forenames, surname)) => (surname.trim().to_owned(), forenames.trim().to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
+/// The people a line names: its subject (the victim of a MARAC, the vulnerable person of a
+/// CMARAC) and a perpetrator, each with a date of birth where the register keeps one. JAG lines
+/// are about places: a name there is a problem.
+fn register_people<'a>(
+    kind: PanelKind,
+    cell: &impl Fn(Column) -> Option<&'a str>,
+    problems: &mut Vec<FieldProblem>,
+) -> Vec<RegisterPerson> {
+    let subject = match kind {
+        PanelKind::Marac => ParticipantRole::Victim,
+        PanelKind::Cmarac => ParticipantRole::VulnerablePerson,
+        PanelKind::Jag => {
+            for c in [Column::Name, Column::DateOfBirth, Column::PerpetratorName, Column::PerpetratorDateOfBirth] {
+                if cell(c).is_some() {
+                    problems.push(FieldProblem::new(c.code(), "not_for_jag"));
+                }
+            }
+            return Vec::new();
+        }
+    };
+    let mut people = Vec::new();
+    for (role, name_column, dob_column) in [
+        (subject, Column::Name, Column::DateOfBirth),
+        (ParticipantRole::Perpetrator, Column::PerpetratorName, Column::PerpetratorDateOfBirth),
+    ] {
+        let date_of_birth = cell(dob_column).and_then(|d| {
+            let parsed = parse_date(d);
+            if parsed.is_none() {
+                problems.push(FieldProblem::new(dob_column.code(), "invalid_date"));
+            }
+            parsed
+        });
+        let Some(name) = cell(name_column) else {
+            if cell(dob_column).is_some() {
+                problems.push(FieldProblem::new(name_column.code(), "required_with_date_of_birth"));
+            }
+            continue;
+        };
+        if name.chars().count() > 200 {
+            problems.push(FieldProblem::new(name_column.code(), "too_long"));
+            continue;
+        }
+        let (surname, forenames) = split_name(name);
+        if person::name_key(&forenames, &surname).is_empty() {
+            problems.push(FieldProblem::new(name_column.code(), "no_name"));
+            continue;
+        }
+        people.push(RegisterPerson { role, surname, forenames, date_of_birth });
+    }
+    people
+}
+
 fn agency_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<Option<AgencyId>> {
     agency_names::table
         .filter(agency_names::normalized.eq(normalize_org_name(name)))
@@ -519,7 +687,7 @@ fn check_line(
     today: NaiveDate,
     strict: bool,
 ) -> QueryResult<Result<Row, RefusedLine>> {
-    let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(str::trim).filter(|v| !v.is_empty());
+    let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(unquoted).filter(|v| !v.is_empty());
     let mut problems = Vec::new();
     let mut problem = |field: &str, code: &str| problems.push(FieldProblem::new(field, code));
 
@@ -576,6 +744,16 @@ fn check_line(
         }
     };
     let closure_reason = cell(Column::ClosureReason).map(str::to_owned);
+    let closure_categories = match cell(Column::ClosureCategory) {
+        None => closure_reason.as_deref().map(closure_for).into_iter().collect(),
+        Some(named) => {
+            let (categories, unknown) = split_codes(named, closure_code_for, ClosureCategory::Other);
+            if unknown.is_some() {
+                problem("closure_category", "unknown_closure_category");
+            }
+            categories
+        }
+    };
     let mut flags = Vec::new();
     if status == Some(CaseStatus::Closed) {
         if closed_on.is_none() && cell(Column::ClosureDate).is_none() {
@@ -588,8 +766,15 @@ fn check_line(
                 flags.push(DataQualityKind::ClosureReasonNotRecorded);
             }
         }
-    } else if status.is_some() && (closed_on.is_some() || closure_reason.is_some()) {
+    } else if status.is_some() && closed_on.is_some() {
         problem("status", "closure_recorded_on_a_case_not_closed");
+    } else if status.is_some() && (closure_reason.is_some() || cell(Column::ClosureCategory).is_some()) {
+        // An open line with an outcome: imported open, the outcome kept on its flag to settle.
+        if strict {
+            problem("status", "closure_recorded_on_a_case_not_closed");
+        } else {
+            flags.push(DataQualityKind::OutcomeOnOpenLine);
+        }
     }
     if closure_reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         problem("closure_reason", "too_long");
@@ -641,6 +826,7 @@ fn check_line(
         }
     }
     let area_text = cell(Column::Ward).map(|w| w.chars().take(200).collect());
+    let people = register_people(panel.kind, &cell, &mut problems);
     if !problems.is_empty() {
         return Ok(Err((reference, problems)));
     }
@@ -650,13 +836,21 @@ fn check_line(
     let (Some(status), Some(referral_date)) = (status, referral_date) else {
         return Ok(Err((None, vec![FieldProblem::new("line", "incomplete")])));
     };
+    let (closure_reason, open_outcome) = if status == CaseStatus::Closed {
+        (closure_reason, None)
+    } else {
+        let said = [closure_reason.as_deref(), cell(Column::ClosureCategory)];
+        (None, Some(said.into_iter().flatten().collect::<Vec<_>>().join("; ")).filter(|s| !s.is_empty()))
+    };
     Ok(Ok(Row {
-        closure_categories: closure_reason.as_deref().map(closure_for).into_iter().collect(),
+        closure_categories: if status == CaseStatus::Closed { closure_categories } else { Vec::new() },
         reference,
         status,
         referral_date,
         closed_on,
         closure_reason,
+        open_outcome,
+        people,
         area_text,
         vulnerabilities,
         vulnerability_other_text,
@@ -712,6 +906,7 @@ pub fn run(
     let mut lines: Vec<LineReport> = Vec::new();
     let mut rows: Vec<(u64, Row)> = Vec::new();
     let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
+    let mut held_duplicates = Vec::new();
     for (line, record) in sheet.lines {
         if lines.len() >= MAX_ROWS {
             return Err(ApiError::bad_field("file", "too_many_rows"));
@@ -733,12 +928,8 @@ pub fn run(
             }
             let reference = repeated.reference.clone();
             lines.push(LineReport {
-                line,
-                reference,
-                outcome: LineOutcome::Duplicate,
-                problems: Vec::new(),
-                flags: Vec::new(),
                 duplicate_of: Some(first),
+                ..LineReport::new(line, reference, LineOutcome::Duplicate)
             });
             continue;
         }
@@ -750,38 +941,39 @@ pub fn run(
                     Some(reference) => case::reference_exists(conn, panel.id, reference)?,
                     None => false,
                 };
+                let held = if duplicate || exists || already { None } else { held_case(conn, panel, &row)? };
                 let outcome = if duplicate {
                     LineOutcome::Invalid
                 } else if exists || already {
                     LineOutcome::Exists
+                } else if held.is_some() {
+                    LineOutcome::Duplicate
                 } else {
                     LineOutcome::Create
                 };
-                let problems =
-                    if duplicate { vec![FieldProblem::new("reference", "duplicate_in_file")] } else { Vec::new() };
-                let flags = row.flags.iter().map(|f| f.as_str()).collect();
-                lines.push(LineReport {
-                    line,
-                    reference: row.reference.clone(),
-                    outcome,
-                    problems,
-                    flags,
-                    duplicate_of: None,
-                });
+                let mut report = LineReport::new(line, row.reference.clone(), outcome);
+                if duplicate {
+                    report.problems.push(FieldProblem::new("reference", "duplicate_in_file"));
+                }
+                report.flags = row.flags.iter().map(|f| f.as_str()).collect();
+                if let Some((case_id, reference)) = held {
+                    report.flags = vec![DataQualityKind::DuplicateRow.as_str()];
+                    report.duplicate_of_case = Some(reference);
+                    held_duplicates.push((case_id, line));
+                }
+                lines.push(report);
                 if outcome == LineOutcome::Create {
                     rows.push((line, row));
                 }
             }
-            Err((reference, problems)) => lines.push(LineReport {
-                line,
-                reference,
-                outcome: LineOutcome::Invalid,
-                problems,
-                flags: Vec::new(),
-                duplicate_of: None,
-            }),
+            Err((reference, problems)) => {
+                lines.push(LineReport { problems, ..LineReport::new(line, reference, LineOutcome::Invalid) })
+            }
         }
     }
+    // Cases are made in the order they were referred, so a repeat is found against the history
+    // imported before it.
+    rows.sort_by_key(|(line, row)| (row.referral_date, *line));
     let count = |o: LineOutcome| lines.iter().filter(|l| l.outcome == o).count();
     let mut report = ImportReport {
         dry_run: options.dry_run,
@@ -795,6 +987,19 @@ pub fn run(
         lines,
     };
     if options.dry_run {
+        let mut named_earlier = Vec::new();
+        for (line, row) in &rows {
+            let found = row.people.iter().map(|p| Ok((p, find_person(conn, panel, p, &named_earlier)?)));
+            let found: Vec<_> = found.collect::<QueryResult<_>>()?;
+            let reported = report.lines.iter_mut().find(|l| l.line == *line).expect("every line is reported");
+            for (person, found) in found {
+                reported.people.push(PersonReport { role: person.role, outcome: found.outcome() });
+                if found == PersonMatch::Several {
+                    reported.flags.push(DataQualityKind::PossibleDuplicatePerson.as_str());
+                }
+                named_earlier.push(person.clone());
+            }
+        }
         report.created = rows.len();
         return Ok(Imported { report, import_id: None });
     }
@@ -813,12 +1018,31 @@ pub fn run(
     }
     let mut created = Vec::new();
     for (line, row) in &rows {
-        let case = create_case(conn, panel, user, row, options)?;
-        if row.reference.is_none() {
-            let assigned = report.lines.iter_mut().find(|l| l.line == *line).expect("every line is reported");
-            assigned.reference = Some(case.reference);
+        let mut participants = Vec::new();
+        let mut flags: Vec<(DataQualityKind, Option<&str>)> = row.flags.iter().map(|f| (*f, None)).collect();
+        let reported = report.lines.iter_mut().find(|l| l.line == *line).expect("every line is reported");
+        for person in &row.people {
+            let found = find_person(conn, panel, person, &[])?;
+            let id = match found {
+                PersonMatch::One(id) => id,
+                PersonMatch::None | PersonMatch::Several => person::insert(conn, &new_person(person, user))?,
+            };
+            if found == PersonMatch::Several {
+                flags.push((DataQualityKind::PossibleDuplicatePerson, None));
+                reported.flags.push(DataQualityKind::PossibleDuplicatePerson.as_str());
+            }
+            reported.people.push(PersonReport { role: person.role, outcome: found.outcome() });
+            participants.push((id, person.role));
         }
-        created.push((case.id, *line, &row.flags));
+        if let Some(outcome) = &row.open_outcome {
+            flags.retain(|(k, _)| *k != DataQualityKind::OutcomeOnOpenLine);
+            flags.push((DataQualityKind::OutcomeOnOpenLine, Some(outcome)));
+        }
+        let case = create_case(conn, panel, user, row, participants, options)?;
+        if row.reference.is_none() {
+            reported.reference = Some(case.reference);
+        }
+        created.push((case.id, *line, flags));
     }
     report.created = rows.len();
     let mut import_id = None;
@@ -839,11 +1063,93 @@ pub fn run(
         );
     }
     for (case, line, flags) in created {
-        for kind in flags {
-            data_quality::flag(conn, panel.id, case, *kind, import_id, i32::try_from(line).ok())?;
+        for (kind, detail) in flags {
+            data_quality::flag(conn, panel.id, case, kind, import_id, i32::try_from(line).ok(), detail)?;
         }
     }
+    for (case, line) in held_duplicates {
+        let kind = DataQualityKind::DuplicateRow;
+        data_quality::flag(conn, panel.id, case, kind, import_id, i32::try_from(line).ok(), None)?;
+    }
     Ok(Imported { report, import_id })
+}
+
+/// The case the panel already holds that a checked line describes again, if any: the same site,
+/// issues and status for a location case; the same subject on a case open at the line's
+/// referral date for a person case.
+fn held_case(conn: &mut PgConnection, panel: &PanelRow, row: &Row) -> QueryResult<Option<(CaseId, String)>> {
+    if let Some(site) = &row.location {
+        return case::same_location_case(conn, panel.id, site, &row.issue_categories, row.status);
+    }
+    let Some(subject) = row.people.first().filter(|p| p.role != ParticipantRole::Perpetrator) else {
+        return Ok(None);
+    };
+    match find_person(conn, panel, subject, &[])? {
+        PersonMatch::One(person) => case::open_case_of(conn, panel.id, person, subject.role, row.referral_date),
+        PersonMatch::None | PersonMatch::Several => Ok(None),
+    }
+}
+
+/// Whom a register person is among the people on the panel's cases, or (in a dry run, where the
+/// file's earlier lines recorded nobody yet) among the people named on earlier lines.
+fn find_person(
+    conn: &mut PgConnection,
+    panel: &PanelRow,
+    person: &RegisterPerson,
+    named_earlier: &[RegisterPerson],
+) -> QueryResult<PersonMatch> {
+    let found = person::register_match(conn, panel.id, &person.key(), person.date_of_birth)?;
+    if found != PersonMatch::None {
+        return Ok(found);
+    }
+    let same = |p: &&RegisterPerson| {
+        p.key() == person.key()
+            && (p.date_of_birth.is_none() || person.date_of_birth.is_none() || p.date_of_birth == person.date_of_birth)
+    };
+    // A placeholder id: the dry run reports the match and records nothing.
+    Ok(if named_earlier.iter().any(|p| same(&p)) { PersonMatch::One(PersonId(Uuid::nil())) } else { PersonMatch::None })
+}
+
+impl PersonMatch {
+    fn outcome(self) -> PersonOutcome {
+        match self {
+            PersonMatch::None => PersonOutcome::New,
+            PersonMatch::One(_) => PersonOutcome::Existing,
+            PersonMatch::Several => PersonOutcome::Ambiguous,
+        }
+    }
+}
+
+/// A register person as a new record: a name and perhaps a date of birth, nothing invented.
+fn new_person(p: &RegisterPerson, user: UserId) -> NewPerson {
+    NewPerson {
+        normalized_name: p.key(),
+        surname: p.surname.clone(),
+        forenames: p.forenames.clone(),
+        aliases: Vec::new(),
+        date_of_birth: p.date_of_birth,
+        gender: Gender::Unknown,
+        ethnicity: None,
+        bame: TriState::Unknown,
+        disability: TriState::Unknown,
+        lgbt: TriState::Unknown,
+        address_kind: None,
+        address: None,
+        postcode: None,
+        safe_to_contact: None,
+        safe_contact_details: None,
+        notes: None,
+        must_not_receive: p.role.must_not_receive(),
+        health_notes: None,
+        criminal_history: None,
+        school: None,
+        language: None,
+        interpreter_needed: None,
+        gp_practice: None,
+        // Supplied by the panel's own register, not by an organisation.
+        provenance: Provenance::of_new(None, &[]),
+        created_by: user,
+    }
 }
 
 /// What makes two import requests the same request, for `Idempotency-Key`: the file and the
@@ -885,6 +1191,7 @@ fn create_case(
     panel: &PanelRow,
     user: UserId,
     row: &Row,
+    participants: Vec<(PersonId, ParticipantRole)>,
     options: &ImportOptions,
 ) -> Result<case::CaseRow, ApiError> {
     let tool = if panel.kind == PanelKind::Cmarac { RiskTool::CmaracMatrix } else { RiskTool::CustomScore };
@@ -904,7 +1211,7 @@ fn create_case(
         referral_date: row.referral_date,
         referring_agency_id: row.referring_agency,
         co_referring_agency_ids: Vec::new(),
-        participants: Vec::new(),
+        participants,
         professional_judgement_reason: None,
         escalation_incident_count: None,
         location: row.location.as_ref().map(|site| NewLocation {

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod disclosure;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod idempotency;
 pub mod import;

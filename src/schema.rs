@@ -319,6 +319,7 @@ diesel::table! {
         created_at -> Timestamptz,
         resolved_by -> Nullable<Uuid>,
         resolved_at -> Nullable<Timestamptz>,
+        detail -> Nullable<Text>,
     }
 }
 

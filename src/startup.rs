@@ -92,6 +92,7 @@ route_table! {
         GET panels::list_panel_users => Grant::Roles(&[Role::Coordinator, Role::Chair])
     },
     "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
+    "/api/v1/panels/{panel_id}/register" => { GET imports::export_register => PANEL_STAFF },
     "/api/v1/panels/{panel_id}/data-quality" => { GET data_quality::list_data_quality => PANEL_STAFF },
     "/api/v1/panels/{panel_id}/data-quality/{flag_id}/resolve" => {
         POST data_quality::resolve_data_quality => PANEL_STAFF

@@ -205,6 +205,8 @@ text_enum!(
         WardNotRecorded = "ward_not_recorded",
         ClosureReasonNotRecorded = "closure_reason_not_recorded",
         DuplicateRow = "duplicate_row",
+        OutcomeOnOpenLine = "outcome_on_open_line",
+        PossibleDuplicatePerson = "possible_duplicate_person",
     }
 );
 

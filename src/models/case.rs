@@ -203,6 +203,59 @@ pub fn reference_exists(conn: &mut PgConnection, panel: PanelId, reference: &str
     .get_result(conn)
 }
 
+diesel::define_sql_function! {
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// A location case of the panel that a register line describes again: the same site (case and
+/// surrounding spaces aside), the same issues and the same status. Its id and reference.
+pub fn same_location_case(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    site_name: &str,
+    issues: &[IssueCategory],
+    status: CaseStatus,
+) -> QueryResult<Option<(CaseId, String)>> {
+    let found: Vec<(CaseId, String, Vec<IssueCategory>)> = cases::table
+        .inner_join(locations::table)
+        .filter(cases::panel_id.eq(panel))
+        .filter(cases::status.eq(status))
+        .filter(lower(locations::site_name).eq(site_name.trim().to_lowercase()))
+        .order((cases::created_at, cases::id))
+        .select((cases::id, cases::reference, cases::issue_categories))
+        .load(conn)?;
+    let same = |theirs: &[IssueCategory]| {
+        theirs.len() == issues.len()
+            && theirs.iter().all(|i| issues.contains(i))
+            && issues.iter().all(|i| theirs.contains(i))
+    };
+    Ok(found.into_iter().find(|(_, _, theirs)| same(theirs)).map(|(id, reference, _)| (id, reference)))
+}
+
+/// A case of the panel on which `person` is in `role` and which was open on `on` (referred by
+/// then, not closed before; rejected and withdrawn referrals aside): the case a register line
+/// about the same person in the same period repeats. Its id and reference.
+pub fn open_case_of(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    person: PersonId,
+    role: ParticipantRole,
+    on: NaiveDate,
+) -> QueryResult<Option<(CaseId, String)>> {
+    cases::table
+        .inner_join(case_participants::table)
+        .filter(cases::panel_id.eq(panel))
+        .filter(case_participants::person_id.eq(person))
+        .filter(case_participants::role.eq(role))
+        .filter(cases::status.ne_all(vec![CaseStatus::Rejected, CaseStatus::Withdrawn]))
+        .filter(cases::referral_date.le(on))
+        .filter(cases::closed_on.is_null().or(cases::closed_on.ge(on)))
+        .order((cases::referral_date, cases::id))
+        .select((cases::id, cases::reference))
+        .first(conn)
+        .optional()
+}
+
 pub fn insert_location(conn: &mut PgConnection, new: &NewLocation) -> QueryResult<LocationId> {
     diesel::insert_into(locations::table).values(new).returning(locations::id).get_result(conn)
 }

@@ -16,6 +16,8 @@ pub struct FlagRow {
     pub kind: DataQualityKind,
     pub import_id: Option<Uuid>,
     pub line: Option<i32>,
+    /// What the register said, where the flag keeps it (an open line's outcome).
+    pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -27,6 +29,7 @@ pub fn flag(
     kind: DataQualityKind,
     import: Option<Uuid>,
     line: Option<i32>,
+    detail: Option<&str>,
 ) -> QueryResult<()> {
     diesel::insert_into(data_quality_flags::table)
         .values((
@@ -35,6 +38,7 @@ pub fn flag(
             data_quality_flags::kind.eq(kind),
             data_quality_flags::import_id.eq(import),
             data_quality_flags::line.eq(line),
+            data_quality_flags::detail.eq(detail),
         ))
         .on_conflict_do_nothing()
         .execute(conn)

@@ -20,6 +20,7 @@ pub mod panel;
 pub mod person;
 pub mod person_detail;
 pub mod policy;
+pub mod register;
 pub mod research_note;
 pub mod session;
 pub mod transfer;

@@ -122,6 +122,54 @@ impl Provenance {
     }
 }
 
+/// The key people are matched on: forenames and surname, normalised.
+pub fn name_key(forenames: &str, surname: &str) -> String {
+    crate::domain::normalize_org_name(&format!("{forenames} {surname}"))
+}
+
+/// Whom a name (and perhaps a date of birth) from a register names among the people already known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonMatch {
+    /// Nobody known by it.
+    None,
+    /// Exactly one visible person.
+    One(PersonId),
+    /// More than one: the register cannot say which.
+    Several,
+}
+
+/// The people on the panel's cases (children aside) with exactly this name key and, when
+/// `date_of_birth` is given, that date of birth or none recorded. A register carries no more
+/// than a name and a date, so only an exact, unique match links a line to someone already known
+/// on the panel; a near match is for a person to judge, as on a referral. Registers are imported
+/// by the panel's staff, who see every case of the panel.
+pub fn register_match(
+    conn: &mut PgConnection,
+    panel: PanelId,
+    key: &str,
+    date_of_birth: Option<NaiveDate>,
+) -> QueryResult<PersonMatch> {
+    let on_panel = case_participants::table
+        .inner_join(cases::table)
+        .filter(cases::panel_id.eq(panel))
+        .filter(case_participants::role.ne(ParticipantRole::Child))
+        .select(case_participants::person_id);
+    let mut query = people::table
+        .filter(people::normalized_name.eq(key))
+        .filter(people::id.eq_any(on_panel))
+        .select(people::id)
+        .into_boxed();
+    if let Some(dob) = date_of_birth {
+        query = query.filter(people::date_of_birth.eq(dob).or(people::date_of_birth.is_null()));
+    }
+    let found: Vec<PersonId> = query.order((people::created_at, people::id)).limit(2).load(conn)?;
+    Ok(match found[..] {
+        [] => PersonMatch::None,
+        [one] => PersonMatch::One(one),
+        _ => PersonMatch::Several,
+    })
+}
+
 pub fn insert(conn: &mut PgConnection, new: &NewPerson) -> QueryResult<PersonId> {
     diesel::insert_into(people::table).values(new).returning(people::id).get_result(conn)
 }

@@ -33,6 +33,8 @@ pub struct FlagResponse {
     import_id: Option<Uuid>,
     /// The register's line the case came from.
     line: Option<i32>,
+    /// What the register said, where the flag keeps it (an open line's outcome, verbatim).
+    detail: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -45,6 +47,7 @@ impl FlagResponse {
             kind: f.kind,
             import_id: f.import_id,
             line: f.line,
+            detail: f.detail,
             created_at: f.created_at,
         }
     }

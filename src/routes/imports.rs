@@ -1,4 +1,5 @@
-//! POST /api/v1/panels/{panel_id}/imports: a register as `text/csv` or an Excel workbook.
+//! A panel's register in and out: POST /api/v1/panels/{panel_id}/imports takes one as `text/csv`
+//! or an Excel workbook; GET /api/v1/panels/{panel_id}/register gives it back in either.
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
@@ -10,6 +11,7 @@ use crate::audit::{self, Audit, Event};
 use crate::db::Db;
 use crate::domain::{AuditAction, AuthUser, LawfulBasis, PanelId, Problems, SpecialCategoryCondition};
 use crate::error::{ApiError, Forbidden};
+use crate::export;
 use crate::extract::{IdempotencyKey, Query};
 use crate::idempotency;
 use crate::import::{self, ImportOptions, RegisterFormat};
@@ -161,4 +163,59 @@ pub async fn import_cases(
     tracing::info!(panel.id = %panel_id, created, dry_run, "register import");
     let status = if dry_run || created == 0 { StatusCode::OK } else { StatusCode::CREATED };
     Ok(HttpResponse::build(status).json(answer))
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterFileFormat {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterQuery {
+    #[serde(default)]
+    format: RegisterFileFormat,
+}
+
+/// GET /api/v1/panels/{panel_id}/register: the panel's register as CSV (default) or an Excel
+/// workbook (`format=xlsx`), through the caller's field policy.
+pub async fn export_register(
+    db: Db,
+    user: AuthUser,
+    audit: Audit,
+    path: web::Path<PanelPath>,
+    query: Query<RegisterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let panel_id = PanelId(path.panel_id);
+    if !user.is_staff_on(panel_id) {
+        return Err(ApiError::Forbidden(Forbidden::PanelStaffOnly));
+    }
+    let format = query.0.format;
+    let (file, rows) = audit::audited(&db, audit, move |conn| {
+        let panel = panel::get(conn, panel_id)?;
+        let register = export::build(conn, &panel, user.field_access(panel_id))?;
+        let file = match format {
+            RegisterFileFormat::Csv => export::to_csv(&register)?,
+            RegisterFileFormat::Xlsx => export::to_xlsx(&register)?,
+        };
+        let ids = register.cases.iter().map(|c| c.0).collect();
+        let event = Event::ok(AuditAction::Disclose, "case", ids).on_panel(panel_id).disclosing(register.disclosed);
+        Ok(((file, register.lines.len()), event))
+    })
+    .await?;
+    tracing::info!(panel.id = %panel_id, rows, "register export");
+    let (media, extension) = match format {
+        RegisterFileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        RegisterFileFormat::Xlsx => (XLSX, "xlsx"),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(media)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"register-{panel_id}.{extension}\""),
+        ))
+        .body(file))
 }

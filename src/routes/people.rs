@@ -10,7 +10,7 @@ use crate::disclosure::Redactor;
 use crate::disclosure::{self, Subject};
 use crate::domain::{
     AddressKind, AgencyId, AuditAction, AuthUser, CaseId, Gender, IsoDate, ParticipantRole, PersonId, Problems,
-    ShortText, Tag, TriState, UserId, double_option, normalize_org_name, optional_text, required_text,
+    ShortText, Tag, TriState, UserId, double_option, optional_text, required_text,
 };
 use crate::error::{ApiError, Forbidden};
 use crate::extract::{AccessPurpose, IfMatch, Json};
@@ -43,11 +43,6 @@ pub struct PersonInput {
     interpreter_needed: Option<bool>,
     /// Tag health.
     gp_practice: Option<String>,
-}
-
-/// The key people are matched on: forenames and surname, normalised.
-pub fn person_key(forenames: &str, surname: &str) -> String {
-    normalize_org_name(&format!("{forenames} {surname}"))
 }
 
 impl PersonInput {
@@ -103,7 +98,7 @@ impl PersonInput {
             .collect();
         let provenance = Provenance::of_new(supplier, &carried);
         Some(NewPerson {
-            normalized_name: person_key(&forenames, &surname),
+            normalized_name: person::name_key(&forenames, &surname),
             surname,
             forenames,
             aliases: aliases.into_iter().collect::<Option<Vec<_>>>()?.into_iter().map(ShortText::into_inner).collect(),
@@ -304,7 +299,7 @@ pub async fn match_people(
     let mut p = Problems::default();
     let surname = p.check(required_text("surname", &req.surname, 200));
     let forenames = p.check(optional_text("forenames", req.forenames.as_deref(), 200));
-    let key = p.finish(|| Some(person_key(&forenames?.unwrap_or_default(), &surname?)))?;
+    let key = p.finish(|| Some(person::name_key(&forenames?.unwrap_or_default(), &surname?)))?;
     let dob = req.date_of_birth.map(IsoDate::get);
     let rows = audit::audited(&db, audit, move |conn| {
         let rows = person::likely_matches(conn, &user, &key, dob)?;
@@ -641,7 +636,7 @@ pub async fn update_person(
         changes.supplied_by(user.agency_id, &all_roles);
         let after = changes.applied_to(&current);
         if changes.surname.is_some() || changes.forenames.is_some() {
-            changes.normalized_name = Some(person_key(&after.forenames, &after.surname));
+            changes.normalized_name = Some(person::name_key(&after.forenames, &after.surname));
         }
         let changed = person::changed_values(&current, &after);
         let row = if changed.is_empty() {

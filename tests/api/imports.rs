@@ -563,3 +563,188 @@ async fn a_line_closed_without_a_reason_imports_closed_with_the_reason_not_recor
     let flags = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.cmarac), &w.coordinator.access).await.json();
     assert_eq!(flags["items"][0]["kind"], "closure_reason_not_recorded");
 }
+
+async fn post_register(w: &crate::cases::World, panel: uuid::Uuid, file: &str, query: &str, token: &str) -> Res {
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/panels/{panel}/imports?{query}"))
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("content-type", "text/csv"))
+        .set_payload(file.to_owned());
+    w.app.call(req).await
+}
+
+async fn case_by_reference(w: &crate::cases::World, panel: uuid::Uuid, reference: &str) -> Value {
+    let page =
+        w.app.get(&format!("/api/v1/cases?panel_id={panel}&reference={reference}"), &w.coordinator.access).await.json();
+    let id = page["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no case {reference}: {page}")).to_owned();
+    w.app.get(&format!("/api/v1/cases/{id}"), &w.coordinator.access).await.json()
+}
+
+#[actix_web::test]
+async fn an_open_line_with_an_outcome_imports_open_with_the_outcome_kept_on_its_flag() {
+    let w = world().await;
+    let file = "Reference,Status,Referral Date,Closure Reasons,Ward,Referring Agency\r\n\
+                CM-301,Open,2025-04-01,Engaging well with the outreach team,Harlesden,Peabody Trust\r\n";
+    let strict = post_register(&w, w.cmarac, file, &format!("{QUERY}&strict=true"), &w.coordinator.access).await;
+    assert_eq!(strict.status, 422);
+    assert!(
+        strict.field_errors().contains(&("lines[2].status".into(), "closure_recorded_on_a_case_not_closed".into())),
+        "{}",
+        String::from_utf8_lossy(&strict.body)
+    );
+    let dry = post_register(&w, w.cmarac, file, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await.json();
+    assert_eq!(dry["lines"][0]["flags"], json!(["outcome_on_open_line"]), "{dry}");
+    let real = post_register(&w, w.cmarac, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    let case = case_by_reference(&w, w.cmarac, "CM-301").await;
+    assert_eq!(case["status"], "open");
+    assert_eq!(case["closure"], Value::Null, "an open case has no closure, {case}");
+    let flags = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.cmarac), &w.coordinator.access).await.json();
+    let flag = flags["items"].as_array().unwrap().iter().find(|f| f["kind"] == "outcome_on_open_line").unwrap().clone();
+    assert_eq!(
+        (flag["reference"].clone(), flag["detail"].clone(), flag["line"].clone()),
+        (json!("CM-301"), json!("Engaging well with the outreach team"), json!(2)),
+        "the outcome is kept verbatim for a coordinator to settle"
+    );
+}
+
+/// A MARAC register that names its people: the same victim and perpetrator on two lines, the
+/// later first in the file, then the register again with a line for a period the panel holds.
+#[actix_web::test]
+async fn register_people_are_linked_like_a_referral_and_repeats_found_in_imported_history() {
+    let w = world().await;
+    let file = "Ref,Status,Referral date,Victim's name,DOB,Perpetrator,Closure date,Closure reason,Referring agency,Ward\r\n\
+                M-2,Open,2025-06-01,Jane Smith,1990-04-03,\"BLOGGS, Joe\",,,Metropolitan Police,Harlesden\r\n\
+                M-1,Closed,2025-01-10,\"SMITH, Jane\",03/04/1990,Joe Bloggs,2025-03-01,Moved out of borough,Metropolitan Police,Harlesden\r\n";
+    let dry = post_register(&w, w.marac, file, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await.json();
+    assert_eq!(dry["invalid"], 0, "{dry}");
+    let people = |report: &Value, line: usize| report["lines"][line]["people"].clone();
+    // Lines are created in referral order, so the earlier case's people are new and the later
+    // line finds them.
+    assert_eq!(
+        people(&dry, 1),
+        json!([{ "role": "victim", "outcome": "new" }, { "role": "perpetrator", "outcome": "new" }])
+    );
+    assert_eq!(
+        people(&dry, 0),
+        json!([{ "role": "victim", "outcome": "existing" }, { "role": "perpetrator", "outcome": "existing" }])
+    );
+    let real = post_register(&w, w.marac, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    assert_eq!(people(&real.json(), 0), people(&dry, 0), "the dry run foretold the real run");
+    let first = case_by_reference(&w, w.marac, "M-1").await;
+    let later = case_by_reference(&w, w.marac, "M-2").await;
+    assert_eq!(later["criteria"]["repeat"], true, "{later}");
+    assert_eq!(later["repeat_of_case_id"], first["id"]);
+    let ids = |c: &Value| {
+        let mut ids: Vec<String> =
+            c["participants"].as_array().unwrap().iter().map(|p| p["person"]["id"].as_str().unwrap().into()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&first).len(), 2, "{first}");
+    assert_eq!(ids(&first), ids(&later), "the same two people, not recorded twice");
+
+    // The same victim again in a period the panel already holds (M-2 is open): flagged on M-2,
+    // not imported twice.
+    let again = "Ref,Status,Referral date,Victim's name,DOB,Perpetrator,Referring agency,Ward\r\n\
+                 M-9,Open,2025-07-15,Jane Smith,1990-04-03,Joe Bloggs,Metropolitan Police,Harlesden\r\n";
+    let report = post_register(&w, w.marac, again, QUERY, &w.coordinator.access).await.json();
+    assert_eq!(
+        (report["lines"][0]["outcome"].clone(), report["lines"][0]["duplicate_of_case"].clone()),
+        (json!("duplicate"), json!("M-2")),
+        "{report}"
+    );
+    assert_eq!(report["created"], 0);
+    let flags = w.app.get(&format!("/api/v1/panels/{}/data-quality", w.marac), &w.coordinator.access).await.json();
+    assert!(
+        flags["items"].as_array().unwrap().iter().any(|f| f["kind"] == "duplicate_row" && f["reference"] == "M-2"),
+        "{flags}"
+    );
+}
+
+#[actix_web::test]
+async fn a_jag_line_for_a_location_the_panel_holds_is_flagged_not_imported_twice() {
+    let w = world().await;
+    let first = "Ref,Location,Issue,Status,Referral Date,Ward\r\nJ-1,Church Road car park,Drug dealing,Open,2025-02-01,Harlesden\r\n";
+    assert_eq!(post_register(&w, w.jag, first, QUERY, &w.coordinator.access).await.status, 201);
+    let again = "Location,Issues,Status,Referral Date,Ward\r\nchurch road car park ,Drug dealing,Open,2025-03-01,Harlesden\r\n\
+                 Church Road car park,Robbery,Open,2025-03-01,Harlesden\r\n";
+    let report = post_register(&w, w.jag, again, QUERY, &w.coordinator.access).await.json();
+    assert_eq!(report["lines"][0]["duplicate_of_case"], "J-1", "{report}");
+    assert_eq!(report["lines"][1]["outcome"], "create", "another issue at the same place is another case");
+    assert_eq!((report["created"].clone(), report["duplicates"].clone()), (json!(1), json!(1)));
+}
+
+#[actix_web::test]
+async fn an_exported_register_imports_into_an_empty_panel_as_itself() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let file = "Reference,Status,Referral Date,Closure Date,Closure Reason,Ward,Vulnerabilities,Referring Agency,Entry Score,Exit Score,Name,Date of birth,Perpetrator\r\n\
+                CM-001,Closed,01/02/2025,15/06/2025,Moved into supported accommodation,Harlesden,\"Being exploited, e.g. financially or losing control of home; Substance misuse\",ST. MUNGO'S,40,25,Amy Jones,1980-01-02,\r\n\
+                CM-002,Open,2025-03-10,,,\"=HYPERLINK(\"\"http://x.example\"\")\",\"Mental Health, gambling\",Peabody Trust,35,,\"de la Cruz, Maria\",,Sam Doe\r\n\
+                CM-003,Monitoring,2025-04-11,,,@Barn Hill,Hoarding,,33,,,,\r\n";
+    let imported = post_register(&w, w.cmarac, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(imported.status, 201, "{}", String::from_utf8_lossy(&imported.body));
+    let url = |panel: uuid::Uuid, format: &str| format!("/api/v1/panels/{panel}/register?format={format}");
+    let exported = w.app.get(&url(w.cmarac, "csv"), &w.coordinator.access).await;
+    assert_eq!(exported.status, 200, "{}", String::from_utf8_lossy(&exported.body));
+    assert_eq!(exported.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    let csv = String::from_utf8(exported.body.clone()).unwrap();
+    let csv = csv.strip_prefix('\u{feff}').expect("a byte-order mark, for Excel");
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "Reference,Status,Referral date,Referring agency,Ward,Name,Date of birth,Perpetrator,Perpetrator date of birth,\
+         Vulnerabilities,Entry score,Exit score,Closure date,Closure reason,Closure category"
+    );
+    assert_eq!(
+        lines[1],
+        "CM-001,Closed,2025-02-01,St Mungos,Harlesden,\"Jones, Amy\",1980-01-02,,,\
+         Being exploited; Substance misuse,40,25,2025-06-15,Moved into supported accommodation,Supported accommodation"
+    );
+    assert!(lines[2].contains(",\"'=HYPERLINK(\"\"http://x.example\"\")\","), "formulas neutralised: {}", lines[2]);
+    assert!(lines[2].contains(",\"de la Cruz, Maria\",,\"Doe, Sam\",,Mental health; gambling,"), "{}", lines[2]);
+    assert!(
+        lines[3].starts_with("CM-003,Monitoring,2025-04-11,,'@Barn Hill,,,,,Self neglect hoarding,33,"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(w.app.get(&url(w.cmarac, "csv"), &w.police.access).await.status, 403, "panel staff only");
+
+    // Into an empty panel, from the CSV and from the workbook: the same register comes back.
+    let members = [w.housing_agency, w.police_agency];
+    for format in ["csv", "xlsx"] {
+        let panel = w.app.create_panel(&w.admin, &format!("Second CMARAC {format}"), "cmarac", &members).await;
+        let coordinator = w
+            .app
+            .user(
+                &w.admin,
+                &format!("second-{format}@test.example"),
+                Some(w.housing_agency),
+                json!([{ "role": "coordinator", "panel_id": panel }]),
+            )
+            .await;
+        let file = w.app.get(&url(w.cmarac, format), &w.coordinator.access).await;
+        let media = if format == "csv" {
+            "text/csv"
+        } else {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        };
+        assert!(file.header("content-type").unwrap().starts_with(media));
+        let req = TestRequest::post()
+            .uri(&format!("/api/v1/panels/{panel}/imports?{QUERY}"))
+            .insert_header(("authorization", format!("Bearer {}", coordinator.access)))
+            .insert_header(("content-type", media))
+            .set_payload(file.body.clone());
+        let again = w.app.call(req).await;
+        assert_eq!(again.status, 201, "{format}: {}", String::from_utf8_lossy(&again.body));
+        assert_eq!(again.json()["created"], 3);
+        let round = w.app.get(&url(panel, "csv"), &coordinator.access).await;
+        assert_eq!(
+            String::from_utf8_lossy(&round.body),
+            String::from_utf8_lossy(&exported.body),
+            "{format} round trip"
+        );
+    }
+}
