@@ -10,12 +10,13 @@ use chrono::NaiveDate;
 use diesel::PgConnection;
 
 use crate::domain::{
-    AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis, PanelKind,
-    ParticipantRole, PersonId, RiskTool, SpecialCategoryCondition, UserId, Vulnerability,
+    AgencyId, AssessmentStage, CaseStatus, ClosureCategory, ConsentStatus, IssueCategory, LawfulBasis,
+    NominationSource, PanelKind, ParticipantRole, PersonId, RiskTool, SpecialCategoryCondition, UserId, Vulnerability,
 };
 use crate::error::ApiError;
 use crate::models::assessment::{self, NewAssessment};
 use crate::models::case::{self, CaseRow, NewCase, NewLocation};
+use crate::models::location_case;
 use crate::models::panel::PanelRow;
 use crate::models::person;
 
@@ -64,6 +65,8 @@ pub struct Admission {
     pub professional_judgement_reason: Option<String>,
     pub escalation_incident_count: Option<i32>,
     pub location: Option<NewLocation>,
+    /// Where a JAG nomination came from (`None`: not recorded).
+    pub nomination_source: Option<NominationSource>,
     pub ward_code: Option<String>,
     pub area_text: Option<String>,
     pub vulnerabilities: Vec<Vulnerability>,
@@ -166,6 +169,9 @@ pub fn admit(conn: &mut PgConnection, panel: &PanelRow, a: Admission) -> Result<
         created_by: a.recorded_by,
     };
     let row = case::insert(conn, &new, &a.participants)?;
+    if panel.kind == PanelKind::Jag {
+        location_case::start(conn, row.id, a.nomination_source)?;
+    }
     for assessment in &a.assessments {
         assessment::insert(conn, row.id, assessment)?;
     }

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::admission::{self, Admission, Consent, RecordedClosure, Source};
 use crate::domain::{
     AgencyId, AssessmentStage, CaseId, CaseStatus, ClosureCategory, ConsentStatus, DataQualityKind, Gender,
-    IssueCategory, LawfulBasis, PanelKind, ParticipantRole, PersonId, RiskTool, SpecialCategoryCondition, TriState,
-    UserId, Vulnerability, normalize_org_name,
+    IssueCategory, LawfulBasis, NominationSource, PanelKind, ParticipantRole, PersonId, RiskTool,
+    SpecialCategoryCondition, TriState, UserId, Vulnerability, normalize_org_name,
 };
 use crate::error::{ApiError, FieldProblem};
 use crate::models::assessment::NewAssessment;
@@ -1222,8 +1222,13 @@ fn create_case(
             locality: None,
             latitude: None,
             longitude: None,
+            address: None,
+            postcode: None,
+            uprn: None,
             created_by: user,
         }),
+        // A register line naming the organisation that nominated the place came from a partner.
+        nomination_source: row.referring_agency.map(|_| NominationSource::Partner),
         ward_code: None,
         area_text: row.area_text.clone(),
         vulnerabilities: row.vulnerabilities.clone(),

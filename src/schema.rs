@@ -211,6 +211,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_links (id) {
+        id -> Uuid,
+        location_case_id -> Uuid,
+        person_case_id -> Uuid,
+        reason -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     case_participants (case_id, person_id, role) {
         case_id -> Uuid,
         person_id -> Uuid,
@@ -309,6 +320,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    community_triggers (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        case_id -> Nullable<Uuid>,
+        received_on -> Date,
+        summary -> Text,
+        acknowledged_on -> Nullable<Date>,
+        threshold_met -> Nullable<Bool>,
+        threshold_decided_on -> Nullable<Date>,
+        review_held_on -> Nullable<Date>,
+        recommendations -> Nullable<Text>,
+        applicant_informed_on -> Nullable<Date>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     data_quality_flags (id) {
         id -> Uuid,
         panel_id -> Uuid,
@@ -366,6 +397,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    interventions (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        panel_id -> Uuid,
+        tool -> Text,
+        used_on -> Date,
+        agency_id -> Nullable<Uuid>,
+        court_reference -> Nullable<Text>,
+        expires_on -> Nullable<Date>,
+        breach_of -> Nullable<Uuid>,
+        notes -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    location_cases (case_id) {
+        case_id -> Uuid,
+        nomination_source -> Nullable<Text>,
+        adopted_on -> Nullable<Date>,
+        locality_group -> Nullable<Text>,
+        lead_agency_id -> Nullable<Uuid>,
+        scan -> Nullable<Text>,
+        analysis -> Nullable<Text>,
+        response -> Nullable<Text>,
+        assessment -> Nullable<Text>,
+        version -> Int4,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     locations (id) {
         id -> Uuid,
         site_name -> Text,
@@ -377,6 +442,9 @@ diesel::table! {
         longitude -> Nullable<Float8>,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        address -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        uprn -> Nullable<Text>,
     }
 }
 
@@ -656,6 +724,7 @@ diesel::joinable!(case_grants -> agencies (agency_id));
 diesel::joinable!(case_grants -> cases (case_id));
 diesel::joinable!(case_imports -> panels (panel_id));
 diesel::joinable!(case_imports -> users (imported_by));
+diesel::joinable!(case_links -> users (created_by));
 diesel::joinable!(case_participants -> cases (case_id));
 diesel::joinable!(case_participants -> people (person_id));
 diesel::joinable!(case_reference_counters -> panels (panel_id));
@@ -665,6 +734,9 @@ diesel::joinable!(case_transfers -> panels (other_panel_id));
 diesel::joinable!(case_transfers -> users (recorded_by));
 diesel::joinable!(cases -> locations (location_id));
 diesel::joinable!(cases -> panels (panel_id));
+diesel::joinable!(community_triggers -> cases (case_id));
+diesel::joinable!(community_triggers -> panels (panel_id));
+diesel::joinable!(community_triggers -> users (created_by));
 diesel::joinable!(data_quality_flags -> case_imports (import_id));
 diesel::joinable!(data_quality_flags -> cases (case_id));
 diesel::joinable!(data_quality_flags -> panels (panel_id));
@@ -674,6 +746,13 @@ diesel::joinable!(discussion_notes -> agenda_items (agenda_item_id));
 diesel::joinable!(discussion_notes -> users (created_by));
 diesel::joinable!(field_policy_version -> users (changed_by));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(interventions -> agencies (agency_id));
+diesel::joinable!(interventions -> cases (case_id));
+diesel::joinable!(interventions -> panels (panel_id));
+diesel::joinable!(interventions -> users (created_by));
+diesel::joinable!(location_cases -> agencies (lead_agency_id));
+diesel::joinable!(location_cases -> cases (case_id));
+diesel::joinable!(location_cases -> users (updated_by));
 diesel::joinable!(locations -> users (created_by));
 diesel::joinable!(meetings -> panels (panel_id));
 diesel::joinable!(minutes_versions -> meetings (meeting_id));
@@ -721,16 +800,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_field_changes,
     case_grants,
     case_imports,
+    case_links,
     case_participants,
     case_reference_counters,
     case_status_history,
     case_transfers,
     cases,
+    community_triggers,
     data_quality_flags,
     discussion_notes,
     field_policy,
     field_policy_version,
     idempotency_keys,
+    interventions,
+    location_cases,
     locations,
     login_throttles,
     meetings,

@@ -17,8 +17,9 @@ use crate::error::ApiError;
 use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
-    actions, agencies, alerts, assessments, audit, auth, cases, closures, data_quality, exclusions, grants, health,
-    imports, meetings, metrics, panels, participants, people, person_details, policy, research_notes, transfers, users,
+    actions, agencies, alerts, assessments, audit, auth, cases, closures, community_triggers, data_quality, exclusions,
+    grants, health, imports, location_cases, meetings, metrics, panels, participants, people, person_details, policy,
+    research_notes, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -93,6 +94,14 @@ route_table! {
     },
     "/api/v1/panels/{panel_id}/imports" => { POST imports::import_cases => PANEL_STAFF },
     "/api/v1/panels/{panel_id}/register" => { GET imports::export_register => PANEL_STAFF },
+    "/api/v1/panels/{panel_id}/community-triggers" => {
+        GET community_triggers::list_community_triggers => PANEL_STAFF,
+        POST community_triggers::create_community_trigger => PANEL_STAFF,
+    },
+    "/api/v1/panels/{panel_id}/community-triggers/{trigger_id}" => {
+        GET community_triggers::get_community_trigger => PANEL_STAFF,
+        PATCH community_triggers::update_community_trigger => PANEL_STAFF,
+    },
     "/api/v1/panels/{panel_id}/data-quality" => { GET data_quality::list_data_quality => PANEL_STAFF },
     "/api/v1/panels/{panel_id}/data-quality/{flag_id}/resolve" => {
         POST data_quality::resolve_data_quality => PANEL_STAFF
@@ -119,6 +128,18 @@ route_table! {
         POST grants::create_grant => PANEL_STAFF,
     },
     "/api/v1/cases/{case_id}/grants/{grant_id}" => { DELETE grants::revoke_grant => PANEL_STAFF },
+    "/api/v1/cases/{case_id}/problem-solving" => {
+        GET location_cases::get_problem_solving => CASE_WORK,
+        PATCH location_cases::update_problem_solving => CASE_WORK,
+    },
+    "/api/v1/cases/{case_id}/interventions" => {
+        GET location_cases::list_interventions => CASE_WORK,
+        POST location_cases::create_intervention => CASE_WORK,
+    },
+    "/api/v1/cases/{case_id}/links" => {
+        GET location_cases::list_links => CASE_WORK,
+        POST location_cases::create_link => PANEL_STAFF,
+    },
     "/api/v1/cases/{case_id}/research-notes" => {
         GET research_notes::list_research_notes => CASE_WORK,
         POST research_notes::create_research_note => CASE_WORK,

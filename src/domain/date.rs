@@ -15,6 +15,21 @@ pub const LATEST: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect("a va
 pub const NOT_AN_ISO_DATE: &str = "not_an_iso_date";
 pub const DATE_OUT_OF_RANGE: &str = "date_out_of_range_1900_2199";
 
+/// The date `n` working days (Monday to Friday) after `from`. Bank holidays are not known to
+/// the service, so a timescale that spans one is a day short rather than late.
+pub fn add_working_days(from: NaiveDate, n: u32) -> NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let mut day = from;
+    let mut left = n;
+    while left > 0 {
+        day = day.succ_opt().unwrap_or(day);
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    day
+}
+
 /// A checked date: `YYYY-MM-DD`, between `EARLIEST` and `LATEST`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IsoDate(NaiveDate);

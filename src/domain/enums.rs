@@ -253,6 +253,66 @@ text_enum!(
 );
 
 text_enum!(
+    /// ASB tools and interventions, DOMAIN.md §7.7.
+    InterventionTool {
+        VerbalWarning = "verbal_warning",
+        WarningLetter = "warning_letter",
+        AcceptableBehaviourAgreement = "acceptable_behaviour_agreement",
+        CommunityProtectionWarning = "community_protection_warning",
+        CommunityProtectionNotice = "community_protection_notice",
+        FixedPenaltyNotice = "fixed_penalty_notice",
+        Pspo = "pspo",
+        DispersalDirection = "dispersal_direction",
+        CivilInjunction = "civil_injunction",
+        CriminalBehaviourOrder = "criminal_behaviour_order",
+        ClosureNotice = "closure_notice",
+        ClosureOrderPartial = "closure_order_partial",
+        ClosureOrderFull = "closure_order_full",
+        ClosureOrderBreach = "closure_order_breach",
+        AbsoluteGroundPossession = "absolute_ground_possession",
+        CommunityRemedy = "community_remedy",
+        Warrant = "warrant",
+        MobileCctvDeployment = "mobile_cctv_deployment",
+        MultiAgencyOperation = "multi_agency_operation",
+        DesignOutCrime = "design_out_crime",
+        SupportReferral = "support_referral",
+    }
+);
+
+impl InterventionTool {
+    /// Tools that impose terms a person or premises can breach; a breach is recorded against one.
+    pub fn can_be_breached(self) -> bool {
+        matches!(
+            self,
+            Self::AcceptableBehaviourAgreement
+                | Self::CommunityProtectionWarning
+                | Self::CommunityProtectionNotice
+                | Self::Pspo
+                | Self::DispersalDirection
+                | Self::CivilInjunction
+                | Self::CriminalBehaviourOrder
+                | Self::ClosureNotice
+                | Self::ClosureOrderPartial
+                | Self::ClosureOrderFull
+        )
+    }
+
+    pub fn is_closure_order(self) -> bool {
+        matches!(self, Self::ClosureNotice | Self::ClosureOrderPartial | Self::ClosureOrderFull)
+    }
+}
+
+text_enum!(
+    /// Where a JAG nomination came from, DOMAIN.md §6.3.
+    NominationSource {
+        Partner = "partner",
+        HotspotAnalysis = "hotspot_analysis",
+        Partnership = "partnership",
+        CommunityTrigger = "community_trigger",
+    }
+);
+
+text_enum!(
     /// JAG issue categories, DOMAIN.md §7.6.
     IssueCategory {
         DrugDealing = "drug_dealing",

@@ -85,6 +85,31 @@ pub struct Breakdowns {
     issue_category: Vec<Cell>,
 }
 
+/// Location-case figures (DOMAIN.md §8.3), for JAG panels.
+#[derive(Serialize)]
+pub struct JagFigures {
+    /// Cases open at the period's end (nominated by then, not closed by then; rejected, withdrawn
+    /// and transferred cases aside), by locality group (else the location's locality), ward and issue.
+    open_by_locality: Vec<Cell>,
+    open_by_ward: Vec<Cell>,
+    open_by_issue: Vec<Cell>,
+    /// Cases closed in the period, likewise.
+    closed_by_locality: Vec<Cell>,
+    closed_by_ward: Vec<Cell>,
+    closed_by_issue: Vec<Cell>,
+    /// Interventions used in the period, by tool; breaches are those recorded against an order.
+    interventions_by_tool: Vec<Cell>,
+    breaches: Count,
+    /// Cases closed in the period with an enforcement outcome (`enforcement_effective`), and the rest.
+    closed_by_enforcement: Count,
+    closed_otherwise: Count,
+    /// Over cases closed in the period with an adoption date (recorded, else the day they were accepted).
+    median_days_adoption_to_closure: Option<f64>,
+    /// Nominations in the period of a location nominated before within 12 months (the same UPRN
+    /// where both have one, else the same site name).
+    repeat_nominations: Count,
+}
+
 #[derive(Serialize)]
 pub struct Time {
     median_days_referral_to_first_hearing: Option<f64>,
@@ -107,6 +132,9 @@ pub struct PanelMetrics {
     breakdowns: Breakdowns,
     actions: Actions,
     time: Time,
+    /// JAG panels only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jag: Option<JagFigures>,
     suppression: Suppression,
 }
 
@@ -418,6 +446,7 @@ pub fn panel_metrics(
     let risk_reduction =
         if panel.kind == PanelKind::Cmarac { Some(risk_reduction(conn, &mut b, p, from, to)?) } else { None };
 
+    let jag = if panel.kind == PanelKind::Jag { Some(jag_figures(conn, &mut b, p, from, to)?) } else { None };
     let actions = action_figures(conn, p, from, to)?;
     let medians = medians(conn, p, from, to)?;
     let mut breakdown = |name: &str| breakdowns.remove(name).unwrap_or_default();
@@ -497,6 +526,7 @@ pub fn panel_metrics(
                 medians.to_closure,
             ),
         },
+        jag,
         suppression: Suppression { applied: suppress, k: panel.settings.suppression_k, suppressed: b.suppressed },
     })
 }
@@ -557,5 +587,101 @@ fn risk_reduction(
         exit_sum: b.derived("risk_reduction.exit_sum", &[r.counted], r.exit_sum),
         change_pct: b.pct_over("risk_reduction.change_pct", &[r.counted], exit - entry, entry),
         cases_whose_score_fell: b.pct("risk_reduction.cases_whose_score_fell", r.fell, r.counted),
+    })
+}
+
+#[derive(QueryableByName)]
+struct AdoptionMedian {
+    #[diesel(sql_type = Nullable<Double>)]
+    median: Option<f64>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The location cases of a panel with where they are and when they were adopted.
+const LOCATION_CASES: &str = "WITH loc AS (
+    SELECT c.id, c.referral_date, c.closed_on, c.status, c.issue_categories, c.closure_categories,
+           coalesce(lc.locality_group, l.locality, 'not recorded') AS locality,
+           coalesce(l.ward_code, c.ward_code, l.area_text, c.area_text, 'not recorded') AS ward,
+           coalesce(lc.adopted_on, (SELECT min((h.changed_at AT TIME ZONE 'Europe/London')::date)
+                                      FROM case_status_history h WHERE h.case_id = c.id AND h.to_status = 'accepted'))
+             AS adopted_on,
+           l.uprn, lower(btrim(l.site_name)) AS site
+      FROM cases c LEFT JOIN locations l ON l.id = c.location_id LEFT JOIN location_cases lc ON lc.case_id = c.id
+     WHERE c.panel_id = $1),
+  open AS (SELECT * FROM loc WHERE referral_date <= $3 AND (closed_on IS NULL OR closed_on > $3)
+                                 AND status NOT IN ('rejected', 'withdrawn', 'transferred_out')),
+  closed AS (SELECT * FROM loc WHERE closed_on BETWEEN $2 AND $3) ";
+
+/// DOMAIN.md §8.3, in two statements: the breakdowns and totals, then the median.
+fn jag_figures(
+    conn: &mut PgConnection,
+    b: &mut Builder,
+    panel: PanelId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<JagFigures> {
+    let rows: Vec<DimKeyN> = diesel::sql_query(format!(
+        "{LOCATION_CASES}
+         SELECT 'open_by_locality' AS dim, locality AS key, count(*) AS n FROM open GROUP BY 2
+         UNION ALL SELECT 'open_by_ward', ward, count(*) FROM open GROUP BY 2
+         UNION ALL SELECT 'open_by_issue', i, count(*) FROM open, unnest(issue_categories) i GROUP BY 2
+         UNION ALL SELECT 'closed_by_locality', locality, count(*) FROM closed GROUP BY 2
+         UNION ALL SELECT 'closed_by_ward', ward, count(*) FROM closed GROUP BY 2
+         UNION ALL SELECT 'closed_by_issue', i, count(*) FROM closed, unnest(issue_categories) i GROUP BY 2
+         UNION ALL SELECT 'interventions_by_tool', tool, count(*) FROM interventions
+                    WHERE panel_id = $1 AND used_on BETWEEN $2 AND $3 GROUP BY 2
+         UNION ALL SELECT 'total', 'breaches', count(*) FROM interventions
+                    WHERE panel_id = $1 AND used_on BETWEEN $2 AND $3 AND breach_of IS NOT NULL
+         UNION ALL SELECT 'total', 'closed_by_enforcement', count(*) FROM closed
+                    WHERE 'enforcement_effective' = ANY (closure_categories)
+         UNION ALL SELECT 'total', 'closed_otherwise', count(*) FROM closed
+                    WHERE NOT 'enforcement_effective' = ANY (closure_categories)
+         UNION ALL SELECT 'total', 'repeat_nominations', count(*) FROM loc n
+                    WHERE n.referral_date BETWEEN $2 AND $3 AND EXISTS (
+                      SELECT 1 FROM loc e
+                       WHERE e.id <> n.id AND e.referral_date BETWEEN n.referral_date - 365 AND n.referral_date
+                         AND (e.referral_date < n.referral_date OR e.id < n.id)
+                         AND CASE WHEN n.uprn IS NOT NULL AND e.uprn IS NOT NULL THEN e.uprn = n.uprn
+                                  ELSE e.site = n.site END)
+         ORDER BY 1, 2"
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    let median: AdoptionMedian = diesel::sql_query(format!(
+        "{LOCATION_CASES}
+         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - adopted_on) AS median, count(*) AS n
+           FROM closed WHERE adopted_on IS NOT NULL"
+    ))
+    .bind::<SqlUuid, _>(panel.0)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(conn)?;
+    let mut dims: std::collections::HashMap<String, Vec<(String, i64)>> = std::collections::HashMap::new();
+    for r in rows {
+        dims.entry(r.dim).or_default().push((r.key, r.n));
+    }
+    let mut dim = |name: &str| dims.remove(name).unwrap_or_default();
+    let totals = dim("total");
+    let total = |key: &str| totals.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
+    Ok(JagFigures {
+        open_by_locality: b.breakdown("jag.open_by_locality", dim("open_by_locality")),
+        open_by_ward: b.breakdown("jag.open_by_ward", dim("open_by_ward")),
+        open_by_issue: b.breakdown("jag.open_by_issue", dim("open_by_issue")),
+        closed_by_locality: b.breakdown("jag.closed_by_locality", dim("closed_by_locality")),
+        closed_by_ward: b.breakdown("jag.closed_by_ward", dim("closed_by_ward")),
+        closed_by_issue: b.breakdown("jag.closed_by_issue", dim("closed_by_issue")),
+        interventions_by_tool: b.breakdown("jag.interventions_by_tool", dim("interventions_by_tool")),
+        breaches: b.count("jag.breaches", total("breaches")),
+        closed_by_enforcement: b.count("jag.closed_by_enforcement", total("closed_by_enforcement")),
+        closed_otherwise: b.count("jag.closed_otherwise", total("closed_otherwise")),
+        median_days_adoption_to_closure: b.derived(
+            "jag.median_days_adoption_to_closure",
+            &[median.n],
+            median.median.map(|v| (v * 10.0).round() / 10.0),
+        ),
+        repeat_nominations: b.count("jag.repeat_nominations", total("repeat_nominations")),
     })
 }

@@ -118,6 +118,10 @@ pub struct NewLocation {
     pub locality: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    /// The Unique Property Reference Number, where the place has one.
+    pub uprn: Option<String>,
     pub created_by: UserId,
 }
 
@@ -132,6 +136,9 @@ pub struct LocationRow {
     pub locality: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]

@@ -11,8 +11,8 @@ use crate::db::Db;
 use crate::disclosure::{self, Redactor, Subject};
 use crate::domain::{
     AgencyId, AuditAction, AuthUser, CaseId, CaseStatus, ClosureCategory, ConsentStatus, IsoDate, IssueCategory,
-    LawfulBasis, LocationId, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role, SpecialCategoryCondition,
-    Tag, UserId, Vulnerability, double_option, optional_text, required_text,
+    LawfulBasis, LocationId, NominationSource, PanelId, PanelKind, ParticipantRole, PersonId, Problems, Role,
+    SpecialCategoryCondition, Tag, UserId, Vulnerability, double_option, optional_text, required_text,
 };
 use crate::error::{ApiError, FieldProblem, Forbidden};
 use crate::extract::{AccessPurpose, IdempotencyKey, IfMatch, Json, Query};
@@ -80,6 +80,9 @@ pub struct LocationInput {
     locality: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
+    address: Option<String>,
+    postcode: Option<String>,
+    uprn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +98,8 @@ pub struct CreateCaseRequest {
     #[serde(default)]
     participants: Vec<ParticipantInput>,
     location: Option<LocationInput>,
+    /// JAG: where the nomination came from; `partner` when absent and a referring agency is named.
+    nomination_source: Option<NominationSource>,
     ward_code: Option<String>,
     area_text: Option<String>,
     #[serde(default)]
@@ -146,6 +151,7 @@ struct ParsedReferral {
     escalation_incident_count: Option<i32>,
     participants: Vec<Participant>,
     location: Option<NewLocation>,
+    nomination_source: Option<NominationSource>,
     ward_code: Option<String>,
     area_text: Option<String>,
     vulnerabilities: Vec<Vulnerability>,
@@ -209,6 +215,12 @@ impl CreateCaseRequest {
             let ward = p.check(optional_text("location.ward_code", l.ward_code.as_deref(), 50));
             let area = p.check(optional_text("location.area_text", l.area_text.as_deref(), 200));
             let locality = p.check(optional_text("location.locality", l.locality.as_deref(), 200));
+            let address = p.check(optional_text("location.address", l.address.as_deref(), 500));
+            let postcode = p.check(optional_text("location.postcode", l.postcode.as_deref(), 10));
+            let uprn = p.check(optional_text("location.uprn", l.uprn.as_deref(), 12));
+            if uprn.as_ref().is_some_and(|u| u.as_ref().is_some_and(|u| !u.chars().all(|c| c.is_ascii_digit()))) {
+                p.push("location.uprn", "not_a_uprn");
+            }
             if l.latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
                 p.push("location.latitude", "out_of_range");
             }
@@ -223,6 +235,9 @@ impl CreateCaseRequest {
                 locality: locality.flatten(),
                 latitude: l.latitude,
                 longitude: l.longitude,
+                address: address.flatten(),
+                postcode: postcode.flatten(),
+                uprn: uprn.flatten(),
                 created_by: user.0,
             }
         });
@@ -277,6 +292,7 @@ impl CreateCaseRequest {
                 escalation_incident_count: escalation,
                 participants,
                 location,
+                nomination_source: self.nomination_source,
                 ward_code: ward_code?,
                 area_text: area_text?,
                 vulnerabilities: dedup(&self.vulnerabilities),
@@ -374,6 +390,9 @@ fn check_referral_rules(r: &ParsedReferral, kind: PanelKind, today: NaiveDate) -
             if r.location.is_some() {
                 push("location", "only_for_jag");
             }
+            if r.nomination_source.is_some() {
+                push("nomination_source", "only_for_jag");
+            }
         }
         PanelKind::Cmarac => {
             if !roles.contains(&ParticipantRole::VulnerablePerson) && !roles.contains(&ParticipantRole::Victim) {
@@ -381,6 +400,9 @@ fn check_referral_rules(r: &ParsedReferral, kind: PanelKind, today: NaiveDate) -
             }
             if r.location.is_some() {
                 push("location", "only_for_jag");
+            }
+            if r.nomination_source.is_some() {
+                push("nomination_source", "only_for_jag");
             }
         }
         PanelKind::Jag => {
@@ -438,6 +460,9 @@ pub struct LocationResponse {
     locality: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
+    address: Option<String>,
+    postcode: Option<String>,
+    uprn: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -554,6 +579,9 @@ impl CaseResponse {
                     locality: l.locality,
                     latitude: l.latitude,
                     longitude: l.longitude,
+                    address: l.address,
+                    postcode: l.postcode,
+                    uprn: l.uprn,
                 }),
             ),
             None => (None, None, None, None),
@@ -852,6 +880,8 @@ pub async fn create_case(
             professional_judgement_reason: referral.professional_judgement_reason,
             escalation_incident_count: referral.escalation_incident_count,
             location: referral.location,
+            // A JAG nomination referred through the API comes from its referring organisation.
+            nomination_source: referral.nomination_source.or(Some(NominationSource::Partner)),
             ward_code: referral.ward_code,
             area_text: referral.area_text,
             vulnerabilities: referral.vulnerabilities,

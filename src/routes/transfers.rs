@@ -240,6 +240,7 @@ fn admit_arrival(
         professional_judgement_reason: None,
         escalation_incident_count: None,
         location: None,
+        nomination_source: None,
         ward_code: None,
         area_text: None,
         vulnerabilities: origin.vulnerabilities.clone(),

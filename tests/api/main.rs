@@ -17,6 +17,7 @@ mod helpers;
 mod http_basics;
 mod imports;
 mod layering;
+mod location_cases;
 mod meetings;
 mod metrics;
 mod migrations;
