@@ -100,6 +100,16 @@ pub struct LineReport {
     /// The people the line names, and whether each is someone already known.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<PersonReport>,
+    /// Text of a multi-valued cell that matched no code, kept verbatim as the "other" text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_as_other: Vec<KeptAsOther>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeptAsOther {
+    /// The column's code (`vulnerability`, `issue`).
+    pub column: &'static str,
+    pub text: String,
 }
 
 impl LineReport {
@@ -113,6 +123,7 @@ impl LineReport {
             duplicate_of: None,
             duplicate_of_case: None,
             people: Vec::new(),
+            kept_as_other: Vec::new(),
         }
     }
 }
@@ -548,9 +559,19 @@ fn closure_for(text: &str) -> ClosureCategory {
 /// Splits a multi-valued cell ("ASB, Substance Misuse") into codes and the text that matched none.
 /// Labels may hold commas and slashes themselves ("Being exploited, e.g. financially…", "Rough
 /// sleeping / bedding down"), so the longest run of pieces that names a code is taken first.
-fn split_codes<T: Copy + PartialEq>(cell: &str, map: fn(&str) -> Option<T>, other: T) -> (Vec<T>, Option<String>) {
+fn split_codes<T: Copy + PartialEq>(
+    cell: &str,
+    map: fn(&str) -> Option<T>,
+    words: &[(T, &[&str])],
+    other: T,
+) -> (Vec<T>, Option<String>) {
     let mut codes = Vec::new();
     let mut unmatched = Vec::new();
+    let add = |code: T, codes: &mut Vec<T>| {
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    };
     for part in cell.split([';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
         let pieces: Vec<&str> = part.split([',', '/']).collect();
         let mut start = 0;
@@ -561,15 +582,18 @@ fn split_codes<T: Copy + PartialEq>(cell: &str, map: fn(&str) -> Option<T>, othe
             });
             match longest {
                 Some((end, code)) => {
-                    if !codes.contains(&code) {
-                        codes.push(code);
-                    }
+                    add(code, &mut codes);
                     start = end;
                 }
                 None => {
                     let piece = pieces[start].trim();
-                    if !piece.is_empty() {
+                    // A description rather than a label: the categories its words name.
+                    let said = keyword_codes(piece, words);
+                    if said.is_empty() && !piece.is_empty() {
                         unmatched.push(piece.to_owned());
+                    }
+                    for code in said {
+                        add(code, &mut codes);
                     }
                     start += 1;
                 }
@@ -582,7 +606,85 @@ fn split_codes<T: Copy + PartialEq>(cell: &str, map: fn(&str) -> Option<T>, othe
     (codes, (!unmatched.is_empty()).then(|| unmatched.join("; ")))
 }
 
-/// Where `piece`, a slice of `whole`, starts in it.
+/// The codes whose phrases a free-text description contains, in the order they appear. A phrase
+/// matches where each of its words begins a word of the text, in a row ("rough sleep" is in
+/// "rough sleepers"); at each word the longest phrase wins and its words are used up, so "hate
+/// crime" does not also count as "crime".
+fn keyword_codes<T: Copy + PartialEq>(text: &str, words: &[(T, &[&str])]) -> Vec<T> {
+    let key = normalize_org_name(text);
+    let text: Vec<&str> = key.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut codes = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let found = words
+            .iter()
+            .flat_map(|(code, phrases)| phrases.iter().map(move |p| (*code, p.split(' ').collect::<Vec<_>>())))
+            .filter(|(_, phrase)| {
+                text.len() - i >= phrase.len() && text[i..].iter().zip(phrase).all(|(w, p)| w.starts_with(p))
+            })
+            .max_by_key(|(_, phrase)| phrase.len());
+        match found {
+            Some((code, phrase)) => {
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
+                i += phrase.len();
+            }
+            None => i += 1,
+        }
+    }
+    codes
+}
+
+/// Phrases that name a vulnerability in a register's free text (DOMAIN.md §7.4).
+const VULNERABILITY_WORDS: &[(Vulnerability, &[&str])] = &[
+    (Vulnerability::MentalHealth, &["mental health", "mental ill", "psychosis", "depress", "schizo", "bipolar"]),
+    (Vulnerability::SubstanceMisuse, &["substance", "drug", "alcohol", "addict"]),
+    (Vulnerability::Cuckooing, &["cuckoo"]),
+    (Vulnerability::HateCrime, &["hate crime", "hate incident"]),
+    (Vulnerability::Homelessness, &["homeless", "rough sleep", "no fixed abode", "nfa"]),
+    (Vulnerability::BeingExploited, &["exploit", "losing control of home"]),
+    (Vulnerability::AntiSocialBehaviour, &["asb", "anti social", "antisocial"]),
+    (Vulnerability::Crime, &["crime", "criminal"]),
+    (Vulnerability::FireRisk, &["fire"]),
+    (Vulnerability::FinancialAbuseFraud, &["financial abuse", "fraud", "scam"]),
+    (Vulnerability::PropertyMaintenanceRisk, &["tenancy", "property maintenance", "maintaining property"]),
+    (Vulnerability::SelfNeglectHoarding, &["self neglect", "hoard"]),
+    (Vulnerability::LearningDisability, &["learning disab", "learning difficult"]),
+    (Vulnerability::PhysicalHealth, &["physical health", "mobility"]),
+    (Vulnerability::RiskToSelfOrOthers, &["self harm", "suicid", "harm to self", "harm to others"]),
+    (Vulnerability::Offending, &["offend"]),
+];
+
+/// Phrases that name a JAG issue in a register's description of the problem (DOMAIN.md §7.6).
+const ISSUE_WORDS: &[(IssueCategory, &[&str])] = &[
+    (
+        IssueCategory::DrugDealing,
+        &["drug dealing", "dealing", "dealers", "drug supply", "county lines", "drug activity"],
+    ),
+    (
+        IssueCategory::DrugUse,
+        &["drug use", "drug using", "using drugs", "drug taking", "needles", "paraphernalia", "cannabis", "crack"],
+    ),
+    (IssueCategory::Cuckooing, &["cuckoo"]),
+    (IssueCategory::OnStreetSexWork, &["sex work", "prostitut", "kerb crawl", "soliciting"]),
+    (IssueCategory::Robbery, &["robber", "mugging"]),
+    (IssueCategory::ParkingObstruction, &["parking", "obstruct", "delivery drivers", "delivery mopeds"]),
+    (
+        IssueCategory::NuisanceVehicles,
+        &["motorbike", "motorcycle", "moped", "car meet", "nuisance vehicle", "off road bike", "vehicle nuisance"],
+    ),
+    (IssueCategory::RoughSleeping, &["rough sleep", "sleeping rough", "bedding down", "encampment", "tents"]),
+    (IssueCategory::IntimidationHarassment, &["intimidat", "harass", "threatening", "aggressive"]),
+    (IssueCategory::NeighbourDispute, &["neighbour dispute", "neighbour"]),
+    (IssueCategory::Noise, &["noise", "noisy", "loud music", "parties"]),
+    (IssueCategory::AsbNuisance, &["asb", "anti social", "antisocial", "nuisance", "fly tipping", "littering"]),
+    (IssueCategory::Loitering, &["loiter", "congregat", "gathering", "hanging around"]),
+    (IssueCategory::StreetDrinking, &["street drink", "drinking", "drunk", "alcohol"]),
+    (IssueCategory::CriminalDamage, &["criminal damage", "graffiti", "vandal", "damage"]),
+    (IssueCategory::Violence, &["violence", "violent", "assault", "fight", "stabbing", "weapon"]),
+];
+
 fn offset(whole: &str, piece: &str) -> usize {
     piece.as_ptr() as usize - whole.as_ptr() as usize
 }
@@ -747,7 +849,7 @@ fn check_line(
     let closure_categories = match cell(Column::ClosureCategory) {
         None => closure_reason.as_deref().map(closure_for).into_iter().collect(),
         Some(named) => {
-            let (categories, unknown) = split_codes(named, closure_code_for, ClosureCategory::Other);
+            let (categories, unknown) = split_codes(named, closure_code_for, &[], ClosureCategory::Other);
             if unknown.is_some() {
                 problem("closure_category", "unknown_closure_category");
             }
@@ -813,10 +915,10 @@ fn check_line(
     let entry_score = score(Column::EntryScore, "entry_score");
     let exit_score = score(Column::ExitScore, "exit_score");
     let (vulnerabilities, vulnerability_other_text) = cell(Column::Vulnerability)
-        .map_or((Vec::new(), None), |v| split_codes(v, vulnerability_for, Vulnerability::Other));
+        .map_or((Vec::new(), None), |v| split_codes(v, vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other));
     let location = cell(Column::Location).map(str::to_owned);
-    let (issue_categories, issue_other_text) =
-        cell(Column::Issue).map_or((Vec::new(), None), |v| split_codes(v, issue_for, IssueCategory::Other));
+    let (issue_categories, issue_other_text) = cell(Column::Issue)
+        .map_or((Vec::new(), None), |v| split_codes(v, issue_for, ISSUE_WORDS, IssueCategory::Other));
     if panel.kind != PanelKind::Jag {
         if location.is_some() {
             problems.push(FieldProblem::new("location", "only_for_jag"));
@@ -956,6 +1058,13 @@ pub fn run(
                     report.problems.push(FieldProblem::new("reference", "duplicate_in_file"));
                 }
                 report.flags = row.flags.iter().map(|f| f.as_str()).collect();
+                let other_texts =
+                    [(Column::Vulnerability, &row.vulnerability_other_text), (Column::Issue, &row.issue_other_text)];
+                for (column, text) in other_texts {
+                    if let Some(text) = text {
+                        report.kept_as_other.push(KeptAsOther { column: column.code(), text: text.clone() });
+                    }
+                }
                 if let Some((case_id, reference)) = held {
                     report.flags = vec![DataQualityKind::DuplicateRow.as_str()];
                     report.duplicate_of_case = Some(reference);
@@ -1286,14 +1395,48 @@ mod tests {
             "Being exploited e.g. financially or losing control of home; Crime",
             "Being exploited, e.g. financially or losing control of home, crime",
         ] {
-            let (codes, other) = split_codes(cell, vulnerability_for, Vulnerability::Other);
+            let (codes, other) = split_codes(cell, vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other);
             assert_eq!(codes, vec![Vulnerability::BeingExploited, Vulnerability::Crime], "{cell}");
             assert_eq!(other, None, "{cell}");
         }
-        let (codes, other) =
-            split_codes("Rough sleeping / bedding down, Noise, knife crime", issue_for, IssueCategory::Other);
+        let (codes, other) = split_codes(
+            "Rough sleeping / bedding down, Noise, knife crime",
+            issue_for,
+            ISSUE_WORDS,
+            IssueCategory::Other,
+        );
         assert_eq!(codes, vec![IssueCategory::RoughSleeping, IssueCategory::Noise, IssueCategory::Other]);
         assert_eq!(other.as_deref(), Some("knife crime"));
+    }
+
+    #[test]
+    fn descriptions_map_to_every_category_their_words_name() {
+        let issues = |cell| split_codes(cell, issue_for, ISSUE_WORDS, IssueCategory::Other);
+        use IssueCategory as I;
+        for (cell, expected) in [
+            ("Drug dealing and rough sleepers in the stairwell", vec![I::DrugDealing, I::RoughSleeping]),
+            (
+                "Youths congregating, causing ASB and intimidating residents",
+                vec![I::Loitering, I::AsbNuisance, I::IntimidationHarassment],
+            ),
+            ("Motorbikes riding on pavements", vec![I::NuisanceVehicles]),
+            ("Delivery mopeds parking on the footway", vec![I::ParkingObstruction]),
+            ("Street drinking and urination", vec![I::StreetDrinking]),
+            ("Sex workers and kerb crawlers", vec![I::OnStreetSexWork]),
+            ("Robberies on the footbridge", vec![I::Robbery]),
+            ("Cuckooing at flat 12", vec![I::Cuckooing]),
+            ("Noise complaints from parties", vec![I::Noise]),
+            ("Graffiti and criminal damage to the lifts", vec![I::CriminalDamage]),
+        ] {
+            assert_eq!(issues(cell), (expected, None), "{cell}");
+        }
+        assert_eq!(issues("Pigeons"), (vec![I::Other], Some("Pigeons".to_owned())), "left as it was written");
+        let vulnerabilities = |cell| split_codes(cell, vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other).0;
+        assert_eq!(vulnerabilities("Victim of hate crime"), vec![Vulnerability::HateCrime], "not crime as well");
+        assert_eq!(
+            vulnerabilities("Alcohol dependency and self-neglect"),
+            vec![Vulnerability::SubstanceMisuse, Vulnerability::SelfNeglectHoarding]
+        );
     }
 
     #[test]
@@ -1337,17 +1480,20 @@ mod tests {
 
     #[test]
     fn register_cells_map_to_codes_and_keep_the_rest_as_text() {
-        let (codes, other) = split_codes("ASB, Substance Misuse", vulnerability_for, Vulnerability::Other);
+        let (codes, other) =
+            split_codes("ASB, Substance Misuse", vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other);
         assert_eq!(codes, vec![Vulnerability::AntiSocialBehaviour, Vulnerability::SubstanceMisuse]);
         assert_eq!(other, None);
         let (codes, other) = split_codes(
             "Anti-Social Behaviour, Crime, Other (please specify in the next field)",
             vulnerability_for,
+            VULNERABILITY_WORDS,
             Vulnerability::Other,
         );
         assert_eq!(codes, vec![Vulnerability::AntiSocialBehaviour, Vulnerability::Crime, Vulnerability::Other]);
         assert_eq!(other, None);
-        let (codes, other) = split_codes("Mental Health, gambling", vulnerability_for, Vulnerability::Other);
+        let (codes, other) =
+            split_codes("Mental Health, gambling", vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other);
         assert_eq!(codes, vec![Vulnerability::MentalHealth, Vulnerability::Other]);
         assert_eq!(other.as_deref(), Some("gambling"));
     }

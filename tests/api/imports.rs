@@ -686,6 +686,7 @@ async fn an_exported_register_imports_into_an_empty_panel_as_itself() {
                 CM-003,Monitoring,2025-04-11,,,@Barn Hill,Hoarding,,33,,,,\r\n";
     let imported = post_register(&w, w.cmarac, file, QUERY, &w.coordinator.access).await;
     assert_eq!(imported.status, 201, "{}", String::from_utf8_lossy(&imported.body));
+    assert_eq!(imported.json()["lines"][1]["kept_as_other"], json!([{ "column": "vulnerability", "text": "gambling" }]));
     let url = |panel: uuid::Uuid, format: &str| format!("/api/v1/panels/{panel}/register?format={format}");
     let exported = w.app.get(&url(w.cmarac, "csv"), &w.coordinator.access).await;
     assert_eq!(exported.status, 200, "{}", String::from_utf8_lossy(&exported.body));
