@@ -22,6 +22,7 @@ use crate::error::{ApiError, FieldProblem};
 use crate::models::assessment::NewAssessment;
 use crate::models::case::{self, NewLocation};
 use crate::models::data_quality;
+use crate::models::location_case;
 use crate::models::panel::PanelRow;
 use crate::models::person::{self, NewPerson, PersonMatch, Provenance};
 use crate::schema::{agency_names, case_imports};
@@ -78,8 +79,11 @@ pub enum LineOutcome {
     Create,
     Exists,
     Invalid,
-    /// The same line, word for word, as an earlier one (`duplicate_of`): not imported again.
+    /// The same line, word for word, as an earlier one (`duplicate_of`), or a case the panel
+    /// holds (`duplicate_of_case`): not imported again.
     Duplicate,
+    /// A totals line ("Total", "Grand total") under the register: not a case.
+    Summary,
 }
 
 #[derive(Debug, Serialize)]
@@ -178,11 +182,14 @@ struct Row {
     vulnerabilities: Vec<Vulnerability>,
     vulnerability_other_text: Option<String>,
     referring_agency: Option<AgencyId>,
+    /// Organisations named with the first in the referring-agency cell ("Police / Housing").
+    co_referrers: Vec<AgencyId>,
     /// The data-quality flags this line's case carries.
     flags: Vec<DataQualityKind>,
     entry_score: Option<i32>,
     exit_score: Option<i32>,
-    location: Option<String>,
+    location: RegisterPlace,
+    lead_agency: Option<AgencyId>,
     issue_categories: Vec<IssueCategory>,
     issue_other_text: Option<String>,
 }
@@ -209,10 +216,17 @@ pub enum Column {
     DateOfBirth,
     PerpetratorName,
     PerpetratorDateOfBirth,
+    /// A location's street address (JAG); its site name when the register has no location column.
+    Address,
+    Postcode,
+    Uprn,
+    Locality,
+    /// The organisation leading a location case (JAG).
+    LeadAgency,
 }
 
 impl Column {
-    pub const ALL: [Column; 17] = [
+    pub const ALL: [Column; 22] = [
         Column::Reference,
         Column::Status,
         Column::ReferralDate,
@@ -230,6 +244,11 @@ impl Column {
         Column::DateOfBirth,
         Column::PerpetratorName,
         Column::PerpetratorDateOfBirth,
+        Column::Address,
+        Column::Postcode,
+        Column::Uprn,
+        Column::Locality,
+        Column::LeadAgency,
     ];
 
     /// The code a caller names the column by in a mapping, and the report names it by.
@@ -252,6 +271,11 @@ impl Column {
             Column::DateOfBirth => "date_of_birth",
             Column::PerpetratorName => "perpetrator_name",
             Column::PerpetratorDateOfBirth => "perpetrator_date_of_birth",
+            Column::Address => "address",
+            Column::Postcode => "postcode",
+            Column::Uprn => "uprn",
+            Column::Locality => "locality",
+            Column::LeadAgency => "lead_agency",
         }
     }
 
@@ -273,28 +297,89 @@ fn column_for(header: &str) -> Option<Column> {
 
 fn known_column(key: &str) -> Option<Column> {
     Some(match key {
-        "reference" | "ref" | "case reference" | "case ref" | "case number" | "case no" => Column::Reference,
+        "reference" | "ref" | "case reference" | "case ref" | "case number" | "case no" | "ref no"
+        | "reference number" | "case id" | "id" | "urn" | "jag ref" | "marac ref" | "cmarac ref" => Column::Reference,
         "status" | "case status" | "current status" | "referred" => Column::Status,
-        "referral date" | "date referred" | "date of referral" | "referred on" | "received" => Column::ReferralDate,
-        "closure date" | "date closed" | "closed on" | "close date" => Column::ClosureDate,
-        "closure reason" | "reason for closure" | "outcome" | "closure" => Column::ClosureReason,
+        "referral date" | "date referred" | "date of referral" | "referred on" | "received" | "date received"
+        | "referral received" | "date of nomination" | "nomination date" | "date nominated" | "nominated on" => {
+            Column::ReferralDate
+        }
+        "closure date" | "date closed" | "closed on" | "close date" | "date of closure" | "closed date"
+        | "date case closed" | "end date" => Column::ClosureDate,
+        "closure reason"
+        | "reason for closure"
+        | "outcome"
+        | "closure"
+        | "reason closed"
+        | "closing reason"
+        | "closure reason outcome"
+        | "outcome closure reason"
+        | "case outcome"
+        | "outcome of case" => Column::ClosureReason,
         "closure category" | "closure categories" | "outcome category" => Column::ClosureCategory,
-        "ward" | "area" | "ward area" => Column::Ward,
-        "vulnerability" | "vulnerabilities" => Column::Vulnerability,
-        "referring agency" | "referrer" | "referred by" | "agency" => Column::ReferringAgency,
+        "ward" | "area" | "ward area" | "ward name" | "area ward" => Column::Ward,
+        "vulnerability"
+        | "vulnerabilities"
+        | "vulnerability type"
+        | "vulnerabilities identified"
+        | "presenting issue"
+        | "concern"
+        | "need" => Column::Vulnerability,
+        "referring agency"
+        | "referrer"
+        | "referred by"
+        | "agency"
+        | "referring organisation"
+        | "referral source"
+        | "source of referral"
+        | "referring partner"
+        | "nominated by"
+        | "nominating agency"
+        | "nominating organisation" => Column::ReferringAgency,
         "entry score" | "risk score at entry" | "entry risk score" => Column::EntryScore,
         "exit score" | "risk score at exit" | "exit risk score" => Column::ExitScore,
-        "location" | "site" | "location name" => Column::Location,
-        "issue" | "issues" | "issue category" => Column::Issue,
+        "location" | "site" | "location name" | "hotspot" | "premises" => Column::Location,
+        "issue"
+        | "issues"
+        | "issue category"
+        | "issue type"
+        | "issue description"
+        | "problem"
+        | "problem description"
+        | "description of issue"
+        | "nature of problem"
+        | "issues identified" => Column::Issue,
         "name" | "full name" | "victim" | "victim name" | "client" | "client name" | "subject" | "subject name"
-        | "person" | "service user" | "vulnerable person" => Column::Name,
+        | "person" | "service user" | "service user name" | "vulnerable person" | "name of victim"
+        | "name of client" => Column::Name,
         "dob" | "date of birth" | "victim dob" | "victim date of birth" | "client dob" | "d o b" => Column::DateOfBirth,
-        "perpetrator" | "perpetrator name" | "alleged perpetrator" | "perp" | "perpetrator s name" => {
+        "perpetrator" | "perpetrator name" | "alleged perpetrator" | "perp" | "alleged perpetrator name" => {
             Column::PerpetratorName
         }
         "perpetrator dob" | "perpetrator date of birth" | "perp dob" => Column::PerpetratorDateOfBirth,
-        _ => return None,
+        "address" | "site address" | "property address" | "location address" => Column::Address,
+        "postcode" | "post code" => Column::Postcode,
+        "uprn" => Column::Uprn,
+        "locality" | "locality group" | "neighbourhood" => Column::Locality,
+        "lead agency" | "lead" | "lead organisation" | "lead partner" => Column::LeadAgency,
+        _ => return score_column(key),
     })
+}
+
+/// A score column named in words: a risk score "at referral", "initial", "closing", "final"….
+fn score_column(key: &str) -> Option<Column> {
+    let words: Vec<&str> = key.split(' ').collect();
+    let has = |any: &[&str]| words.iter().any(|w| any.contains(w));
+    if !has(&["score", "risk", "rag", "matrix"]) {
+        return None;
+    }
+    if has(&["entry", "referral", "initial", "start", "opening", "baseline"]) {
+        Some(Column::EntryScore)
+    } else if has(&["exit", "closure", "closing", "final", "end"]) {
+        Some(Column::ExitScore)
+    } else {
+        None
+    }
 }
 
 /// How the register is sent.
@@ -306,10 +391,46 @@ pub enum RegisterFormat {
     },
 }
 
-/// A register's header and lines, each with the line (row) number the file itself shows.
+/// A register's rows, title and header rows included, each with the line (row) number the file
+/// itself shows.
 struct Sheet {
-    headers: csv::StringRecord,
-    lines: Vec<(u64, csv::StringRecord)>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+/// How many of a register's first rows may come before its header (titles, notes, blank rows).
+const HEADER_SEARCH_ROWS: usize = 10;
+
+impl Sheet {
+    /// The header and the lines below it. The header is the first row, among the first few that
+    /// hold anything, naming at least two columns the import knows (or the caller maps); failing
+    /// that, the first such row. Registers often carry a title or a note above the header.
+    fn split_header(
+        self,
+        mapping: &[(String, Option<Column>)],
+    ) -> Result<(csv::StringRecord, Vec<(u64, csv::StringRecord)>), ApiError> {
+        let known = |r: &csv::StringRecord| {
+            r.iter()
+                .filter(|h| {
+                    let mapped = mapping.iter().find(|(header, _)| normalize_org_name(header) == normalize_org_name(h));
+                    mapped.map_or_else(|| column_for(h).is_some(), |(_, c)| c.is_some())
+                })
+                .count()
+        };
+        let filled: Vec<usize> = (0..self.rows.len())
+            .filter(|i| self.rows[*i].1.iter().any(|c| !c.trim().is_empty()))
+            .take(HEADER_SEARCH_ROWS)
+            .collect();
+        let at = filled
+            .iter()
+            .copied()
+            .find(|i| known(&self.rows[*i].1) >= 2)
+            .or(filled.first().copied())
+            .ok_or_else(|| ApiError::bad_field("file", "no_known_columns"))?;
+        let mut rows = self.rows;
+        let lines = rows.split_off(at + 1);
+        let header = rows.pop().map(|(_, h)| h).unwrap_or_default();
+        Ok((header, lines))
+    }
 }
 
 /// A CSV register as spreadsheets save it: with a byte-order mark, CRLF line ends and, in much of
@@ -318,9 +439,12 @@ struct Sheet {
 fn read_csv(file: &[u8]) -> Result<Sheet, ApiError> {
     let unreadable = || ApiError::bad_field("file", "unreadable_csv");
     let text = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file);
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).delimiter(delimiter_of(text)).from_reader(text);
-    let headers = reader.headers().map_err(|_| unreadable())?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter_of(text))
+        .from_reader(text);
     let (mut counted_to, mut line) = (0usize, 1u64);
     let mut lines = Vec::new();
     for record in reader.records() {
@@ -332,16 +456,15 @@ fn read_csv(file: &[u8]) -> Result<Sheet, ApiError> {
         }
         line += text[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
         counted_to = start;
-        if lines.len() > MAX_ROWS {
+        if lines.len() > MAX_ROWS + HEADER_SEARCH_ROWS {
             return Err(ApiError::bad_field("file", "too_many_rows"));
         }
         lines.push((line, record));
     }
-    Ok(Sheet { headers, lines })
+    Ok(Sheet { rows: lines })
 }
 
-/// An Excel workbook's sheet: the first non-empty row is the header; line numbers are the
-/// spreadsheet's row numbers; dates read as YYYY-MM-DD, whole numbers without a decimal point.
+/// An Excel workbook's sheet: line numbers are the spreadsheet's row numbers; dates read as YYYY-MM-DD, whole numbers without a decimal point.
 fn read_xlsx(file: &[u8], sheet: Option<&str>) -> Result<Sheet, ApiError> {
     use calamine::{Data, Reader};
     let mut book =
@@ -368,28 +491,25 @@ fn read_xlsx(file: &[u8], sheet: Option<&str>) -> Result<Sheet, ApiError> {
         Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
         Data::Error(_) => String::new(),
     };
-    let mut rows = range
+    let rows: Vec<_> = range
         .rows()
         .enumerate()
-        .map(|(i, row)| (first_row + i as u64 + 1, csv::StringRecord::from(row.iter().map(text).collect::<Vec<_>>())));
-    let headers = rows
-        .by_ref()
-        .find(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
-        .map(|(_, r)| r)
-        .ok_or_else(|| ApiError::bad_field("file", "no_known_columns"))?;
-    let lines: Vec<_> = rows.take(MAX_ROWS + 1).collect();
-    if lines.len() > MAX_ROWS {
+        .map(|(i, row)| (first_row + i as u64 + 1, csv::StringRecord::from(row.iter().map(text).collect::<Vec<_>>())))
+        .take(MAX_ROWS + HEADER_SEARCH_ROWS + 1)
+        .collect();
+    if rows.len() > MAX_ROWS + HEADER_SEARCH_ROWS {
         return Err(ApiError::bad_field("file", "too_many_rows"));
     }
-    Ok(Sheet { headers, lines })
+    Ok(Sheet { rows })
 }
 
-/// The field separator of a CSV file: `;` when its first line holds more of them than commas
-/// (outside quotes), else `,`.
+/// The field separator of a CSV file: `;` when its first lines (a title may come before the
+/// header) hold more of them than commas (outside quotes), else `,`.
 fn delimiter_of(text: &[u8]) -> u8 {
-    let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first_lines: Vec<u8> =
+        text.split(|b| *b == b'\n').take(HEADER_SEARCH_ROWS).flat_map(|l| l.iter().copied()).collect();
     let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
-    for b in first_line {
+    for b in &first_lines {
         match b {
             b'"' => quoted = !quoted,
             b',' if !quoted => commas += 1,
@@ -400,7 +520,6 @@ fn delimiter_of(text: &[u8]) -> u8 {
     if semicolons > commas { b';' } else { b',' }
 }
 
-/// A register's date, in the forms councils write them, within the years the service supports.
 /// A cell trimmed, and without the apostrophe a register out (`export::neutralised`) or a
 /// spreadsheet user puts before text that would otherwise run as a formula.
 fn unquoted(cell: &str) -> &str {
@@ -411,25 +530,59 @@ fn unquoted(cell: &str) -> &str {
     }
 }
 
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let raw = raw.trim();
-    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(raw, f).ok())
-        .filter(|d| (crate::domain::EARLIEST..=crate::domain::LATEST).contains(d))
+/// Whether a cell says nothing: empty, or one of the placeholders registers put in a gap ("-",
+/// "N/A", "Unknown", "TBC"). A gap is imported as not recorded, like an empty cell.
+fn is_blank(cell: &str) -> bool {
+    const PLACEHOLDERS: &[&str] =
+        &["", "na", "n a", "none", "nil", "unknown", "not known", "not recorded", "tbc", "tbd"];
+    cell.chars().all(|c| matches!(c, '-' | '?' | '.' | ' ' | '\u{2013}' | '\u{2014}'))
+        || PLACEHOLDERS.contains(&normalize_org_name(cell).as_str())
 }
 
+/// A register's date, in the forms councils write them (ISO, day first with `/`, `-`, `.` or
+/// spaces, two- or four-digit years, month names), within the years the service supports.
+fn parse_date(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    // A four-digit year is tried first: "%y" would read "01/02/2025" as the year 20.
+    [
+        "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%B-%Y",
+        "%d/%m/%y", "%d-%m-%y", "%d.%m.%y", "%d %b %y", "%d-%b-%y",
+    ]
+    .iter()
+    .find_map(|f| {
+        NaiveDate::parse_from_str(raw, f).ok().filter(|d| (crate::domain::EARLIEST..=crate::domain::LATEST).contains(d))
+    })
+    .filter(|d| (crate::domain::EARLIEST..=crate::domain::LATEST).contains(d))
+}
+
+/// A status as registers write it: a code, a known word, or a phrase that begins with one
+/// ("Closed - outcome achieved", "Open (monitoring)").
 fn status_for(raw: &str) -> Option<CaseStatus> {
-    Some(match normalize_org_name(raw).as_str() {
+    let key = normalize_org_name(raw);
+    status_word(&key).or_else(|| {
+        let words: Vec<&str> = key.split(' ').collect();
+        (1..words.len()).rev().find_map(|n| status_word(&words[..n].join(" ")))
+    })
+}
+
+fn status_word(key: &str) -> Option<CaseStatus> {
+    Some(match key {
         "referred" | "new" | "nominated" | "submitted" => CaseStatus::Referred,
         "screening" => CaseStatus::Screening,
         "accepted" | "adopted" => CaseStatus::Accepted,
         "rejected" | "declined" | "not accepted" => CaseStatus::Rejected,
-        "open" | "live" | "active" | "listed" | "heard" | "under review" | "plan agreed" | "interventions underway" => {
-            CaseStatus::Open
-        }
+        "open"
+        | "live"
+        | "active"
+        | "ongoing"
+        | "current"
+        | "listed"
+        | "heard"
+        | "under review"
+        | "plan agreed"
+        | "interventions underway" => CaseStatus::Open,
         "monitoring" => CaseStatus::Monitoring,
-        "closed" | "resolved" | "escalated" => CaseStatus::Closed,
+        "closed" | "case closed" | "resolved" | "escalated" | "complete" | "completed" => CaseStatus::Closed,
         "transferred out" | "transferred" => CaseStatus::TransferredOut,
         "withdrawn" => CaseStatus::Withdrawn,
         _ => return None,
@@ -689,6 +842,16 @@ fn offset(whole: &str, piece: &str) -> usize {
     piece.as_ptr() as usize - whole.as_ptr() as usize
 }
 
+/// Where a JAG line's problem is, as the register describes it.
+#[derive(Debug, Clone, Default)]
+struct RegisterPlace {
+    site: Option<String>,
+    address: Option<String>,
+    postcode: Option<String>,
+    uprn: Option<String>,
+    locality: Option<String>,
+}
+
 /// A person a register line names: a name as registers write it ("Jane Smith" or "SMITH, Jane")
 /// and perhaps a date of birth.
 #[derive(Debug, Clone)]
@@ -777,6 +940,36 @@ fn agency_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<Option<Age
         .optional()
 }
 
+/// The organisations a referring-agency cell names: one by its name or alias, or several joined
+/// ("Police / Housing", "IDVA and Police") when every piece is one, first the referrer; at most
+/// six, as on a referral. `None` when the cell names no organisation the service knows.
+fn agencies_named(conn: &mut PgConnection, cell: &str) -> QueryResult<Option<Vec<AgencyId>>> {
+    if let Some(one) = agency_by_name(conn, cell)? {
+        return Ok(Some(vec![one]));
+    }
+    let spaced = format!(" {} ", cell.replace(['/', '&', ',', ';', '+'], " and "));
+    let pieces: Vec<&str> = spaced.split(" and ").map(str::trim).filter(|p| !p.is_empty()).collect();
+    if pieces.len() < 2 || pieces.len() > 6 {
+        return Ok(None);
+    }
+    let mut found: Vec<AgencyId> = Vec::new();
+    for piece in pieces {
+        match agency_by_name(conn, piece)? {
+            Some(a) if !found.contains(&a) => found.push(a),
+            Some(_) => {}
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(found))
+}
+
+/// A line whose first filled cell says it sums up the register rather than records a case.
+fn is_totals_line(record: &csv::StringRecord) -> bool {
+    let first = record.iter().map(normalize_org_name).find(|c| !c.is_empty()).unwrap_or_default();
+    matches!(first.as_str(), "total" | "totals" | "grand total" | "sub total" | "subtotal")
+        || first.starts_with("total ")
+}
+
 /// A line that cannot be imported: its reference, if it has one, and why.
 type RefusedLine = (Option<String>, Vec<FieldProblem>);
 
@@ -789,7 +982,7 @@ fn check_line(
     today: NaiveDate,
     strict: bool,
 ) -> QueryResult<Result<Row, RefusedLine>> {
-    let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(unquoted).filter(|v| !v.is_empty());
+    let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).map(unquoted).filter(|v| !is_blank(v));
     let mut problems = Vec::new();
     let mut problem = |field: &str, code: &str| problems.push(FieldProblem::new(field, code));
 
@@ -881,6 +1074,7 @@ fn check_line(
     if closure_reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         problem("closure_reason", "too_long");
     }
+    let mut co_referrers = Vec::new();
     let referring_agency = match cell(Column::ReferringAgency) {
         None if strict => {
             problem("referring_agency", "required");
@@ -890,13 +1084,17 @@ fn check_line(
             flags.push(DataQualityKind::ReferringAgencyNotRecorded);
             None
         }
-        Some(name) => {
-            let found = agency_by_name(conn, name)?;
-            if found.is_none() {
-                problem("referring_agency", "unknown_agency");
+        Some(name) => match agencies_named(conn, name)? {
+            Some(mut agencies) => {
+                let first = agencies.remove(0);
+                co_referrers = agencies;
+                Some(first)
             }
-            found
-        }
+            None => {
+                problem("referring_agency", "unknown_agency");
+                None
+            }
+        },
     };
     let mut score = |c: Column, field: &str| match cell(c) {
         None => None,
@@ -916,15 +1114,45 @@ fn check_line(
     let exit_score = score(Column::ExitScore, "exit_score");
     let (vulnerabilities, vulnerability_other_text) = cell(Column::Vulnerability)
         .map_or((Vec::new(), None), |v| split_codes(v, vulnerability_for, VULNERABILITY_WORDS, Vulnerability::Other));
-    let location = cell(Column::Location).map(str::to_owned);
+    let place = RegisterPlace {
+        // A register without a location column names the place by its address.
+        site: cell(Column::Location).or(cell(Column::Address)).map(|s| s.chars().take(200).collect()),
+        address: cell(Column::Address).map(|a| a.chars().take(500).collect()),
+        postcode: cell(Column::Postcode).map(str::to_owned),
+        uprn: cell(Column::Uprn).map(|u| u.replace(' ', "")),
+        locality: cell(Column::Locality).map(|l| l.chars().take(200).collect()),
+    };
+    if place.postcode.as_ref().is_some_and(|p| p.chars().count() > 10) {
+        problems.push(FieldProblem::new("postcode", "too_long"));
+    }
+    if place.uprn.as_ref().is_some_and(|u| u.len() > 12 || !u.chars().all(|c| c.is_ascii_digit())) {
+        problems.push(FieldProblem::new("uprn", "not_a_uprn"));
+    }
+    let lead_agency = match cell(Column::LeadAgency) {
+        None => None,
+        Some(name) => {
+            let found = agency_by_name(conn, name)?;
+            if found.is_none() {
+                problems.push(FieldProblem::new("lead_agency", "unknown_agency"));
+            }
+            found
+        }
+    };
     let (issue_categories, issue_other_text) = cell(Column::Issue)
         .map_or((Vec::new(), None), |v| split_codes(v, issue_for, ISSUE_WORDS, IssueCategory::Other));
     if panel.kind != PanelKind::Jag {
-        if location.is_some() {
-            problems.push(FieldProblem::new("location", "only_for_jag"));
-        }
-        if !issue_categories.is_empty() {
-            problems.push(FieldProblem::new("issue", "only_for_jag"));
+        let jag_only = [
+            (Column::Location, place.site.is_some()),
+            (Column::Issue, !issue_categories.is_empty()),
+            (Column::Postcode, place.postcode.is_some()),
+            (Column::Uprn, place.uprn.is_some()),
+            (Column::Locality, place.locality.is_some()),
+            (Column::LeadAgency, lead_agency.is_some()),
+        ];
+        for (column, given) in jag_only {
+            if given {
+                problems.push(FieldProblem::new(column.code(), "only_for_jag"));
+            }
         }
     }
     let area_text = cell(Column::Ward).map(|w| w.chars().take(200).collect());
@@ -957,10 +1185,12 @@ fn check_line(
         vulnerabilities,
         vulnerability_other_text,
         referring_agency,
+        co_referrers,
         flags,
         entry_score,
         exit_score,
-        location,
+        location: place,
+        lead_agency,
         issue_categories,
         issue_other_text,
     }))
@@ -985,14 +1215,20 @@ pub fn run(
         RegisterFormat::Csv => read_csv(file)?,
         RegisterFormat::Xlsx { sheet } => read_xlsx(file, sheet.as_deref())?,
     };
-    let headers = sheet.headers;
+    let (headers, data) = sheet.split_header(&options.mapping)?;
     let mut columns = HashMap::new();
     let mut column_report = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let named = options.mapping.iter().find(|(header, _)| normalize_org_name(header) == normalize_org_name(h));
         let column = match named {
             Some((_, column)) => *column,
-            None => column_for(h),
+            // A CMARAC register's "Issues" are the person's vulnerabilities; a JAG register's
+            // "Vulnerabilities" the place's issues.
+            None => column_for(h).map(|c| match (panel.kind, c) {
+                (PanelKind::Cmarac, Column::Issue) => Column::Vulnerability,
+                (PanelKind::Jag, Column::Vulnerability) => Column::Issue,
+                _ => c,
+            }),
         };
         // A column read twice is read from its first header; the others are reported ignored.
         let column = column.filter(|c| !columns.contains_key(c));
@@ -1009,11 +1245,15 @@ pub fn run(
     let mut rows: Vec<(u64, Row)> = Vec::new();
     let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
     let mut held_duplicates = Vec::new();
-    for (line, record) in sheet.lines {
+    for (line, record) in data {
         if lines.len() >= MAX_ROWS {
             return Err(ApiError::bad_field("file", "too_many_rows"));
         }
         if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if is_totals_line(&record) {
+            lines.push(LineReport::new(line, None, LineOutcome::Summary));
             continue;
         }
         // A line repeated word for word is imported once, and the case it made is flagged.
@@ -1148,6 +1388,9 @@ pub fn run(
             flags.push((DataQualityKind::OutcomeOnOpenLine, Some(outcome)));
         }
         let case = create_case(conn, panel, user, row, participants, options)?;
+        if let Some(lead) = row.lead_agency {
+            location_case::set_lead(conn, case.id, lead)?;
+        }
         if row.reference.is_none() {
             reported.reference = Some(case.reference);
         }
@@ -1187,7 +1430,7 @@ pub fn run(
 /// issues and status for a location case; the same subject on a case open at the line's
 /// referral date for a person case.
 fn held_case(conn: &mut PgConnection, panel: &PanelRow, row: &Row) -> QueryResult<Option<(CaseId, String)>> {
-    if let Some(site) = &row.location {
+    if let Some(site) = &row.location.site {
         return case::same_location_case(conn, panel.id, site, &row.issue_categories, row.status);
     }
     let Some(subject) = row.people.first().filter(|p| p.role != ParticipantRole::Perpetrator) else {
@@ -1319,21 +1562,21 @@ fn create_case(
         },
         referral_date: row.referral_date,
         referring_agency_id: row.referring_agency,
-        co_referring_agency_ids: Vec::new(),
+        co_referring_agency_ids: row.co_referrers.clone(),
         participants,
         professional_judgement_reason: None,
         escalation_incident_count: None,
-        location: row.location.as_ref().map(|site| NewLocation {
-            site_name: site.chars().take(200).collect(),
+        location: row.location.site.as_ref().map(|site| NewLocation {
+            site_name: site.clone(),
             description: None,
             ward_code: None,
             area_text: row.area_text.clone(),
-            locality: None,
+            locality: row.location.locality.clone(),
             latitude: None,
             longitude: None,
-            address: None,
-            postcode: None,
-            uprn: None,
+            address: row.location.address.clone(),
+            postcode: row.location.postcode.clone(),
+            uprn: row.location.uprn.clone(),
             created_by: user,
         }),
         // A register line naming the organisation that nominated the place came from a partner.

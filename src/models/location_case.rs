@@ -39,6 +39,14 @@ pub fn start(conn: &mut PgConnection, case: CaseId, source: Option<NominationSou
         .map(drop)
 }
 
+/// Records the organisation leading a location case.
+pub fn set_lead(conn: &mut PgConnection, case: CaseId, lead: AgencyId) -> QueryResult<()> {
+    diesel::update(location_cases::table.find(case))
+        .set(location_cases::lead_agency_id.eq(lead))
+        .execute(conn)
+        .map(drop)
+}
+
 /// The case's problem-solving record, locked for an edit when `for_update`; `NotFound` for a
 /// case that is not a location case.
 pub fn problem_solving(conn: &mut PgConnection, case: CaseId, for_update: bool) -> QueryResult<ProblemSolvingRow> {

@@ -686,7 +686,10 @@ async fn an_exported_register_imports_into_an_empty_panel_as_itself() {
                 CM-003,Monitoring,2025-04-11,,,@Barn Hill,Hoarding,,33,,,,\r\n";
     let imported = post_register(&w, w.cmarac, file, QUERY, &w.coordinator.access).await;
     assert_eq!(imported.status, 201, "{}", String::from_utf8_lossy(&imported.body));
-    assert_eq!(imported.json()["lines"][1]["kept_as_other"], json!([{ "column": "vulnerability", "text": "gambling" }]));
+    assert_eq!(
+        imported.json()["lines"][1]["kept_as_other"],
+        json!([{ "column": "vulnerability", "text": "gambling" }])
+    );
     let url = |panel: uuid::Uuid, format: &str| format!("/api/v1/panels/{panel}/register?format={format}");
     let exported = w.app.get(&url(w.cmarac, "csv"), &w.coordinator.access).await;
     assert_eq!(exported.status, 200, "{}", String::from_utf8_lossy(&exported.body));
@@ -748,4 +751,107 @@ async fn an_exported_register_imports_into_an_empty_panel_as_itself() {
             "{format} round trip"
         );
     }
+}
+
+/// A CMARAC register as a council prints it: a title above the header, its own words for the
+/// columns, placeholders in the gaps, dates with month names, status phrases, two organisations
+/// in one cell and a totals line at the foot.
+#[actix_web::test]
+async fn a_register_as_printed_imports_with_its_title_placeholders_and_totals() {
+    let w = world().await;
+    with_st_mungos(&w).await;
+    let file = "Brent Community MARAC register 2024/25,,,,,,,,,\r\n\
+                Produced for the partnership board,,,,,,,,,\r\n\
+                ,,,,,,,,,\r\n\
+                Case ID,Date received,Presenting issues,Referral source,Ward,Risk score at referral,Closing risk score,Current status,Date of closure,Reason closed\r\n\
+                CM-501,3 Feb 2025,\"Mental health issues, alcohol dependency\",Metropolitan Police / Peabody Trust,Harlesden,38,20,Closed - outcome achieved,30/06/25,Referred to CMHT and engaging\r\n\
+                CM-502,10-Mar-2025,Hoarding and self neglect,N/A,-,33,n/a,Monitoring - review in June,,\r\n\
+                Total,,,,,,,,,2\r\n";
+    let report = post_register(&w, w.cmarac, file, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await;
+    assert_eq!(report.status, 200, "{}", String::from_utf8_lossy(&report.body));
+    let report = report.json();
+    let read: Vec<(String, Value)> = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["header"].as_str().unwrap().to_owned(), c["column"].clone()))
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("Case ID".into(), json!("reference")),
+            ("Date received".into(), json!("referral_date")),
+            ("Presenting issues".into(), json!("vulnerability")),
+            ("Referral source".into(), json!("referring_agency")),
+            ("Ward".into(), json!("ward")),
+            ("Risk score at referral".into(), json!("entry_score")),
+            ("Closing risk score".into(), json!("exit_score")),
+            ("Current status".into(), json!("status")),
+            ("Date of closure".into(), json!("closure_date")),
+            ("Reason closed".into(), json!("closure_reason")),
+        ]
+    );
+    assert_eq!(report["invalid"], 0, "{report}");
+    let outcomes: Vec<(i64, &str)> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_i64().unwrap(), l["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, vec![(5, "create"), (6, "create"), (7, "summary")], "line numbers are the file's own");
+    assert_eq!(
+        report["lines"][1]["flags"],
+        json!(["referring_agency_not_recorded", "ward_not_recorded"]),
+        "placeholders are gaps"
+    );
+
+    let real = post_register(&w, w.cmarac, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    let first = case_by_reference(&w, w.cmarac, "CM-501").await;
+    assert_eq!(
+        (first["status"].clone(), first["referral_date"].clone(), first["closure"]["closed_on"].clone()),
+        (json!("closed"), json!("2025-02-03"), json!("2025-06-30"))
+    );
+    assert_eq!(first["vulnerabilities"], json!(["mental_health", "substance_misuse"]));
+    assert_eq!(first["closure"]["categories"], json!(["mental_health_service_engaged"]));
+    assert_eq!(first["referring_agency_id"], json!(w.police_agency));
+    assert_eq!(first["co_referring_agency_ids"], json!([w.housing_agency]));
+    let second = case_by_reference(&w, w.cmarac, "CM-502").await;
+    assert_eq!((second["status"].clone(), second["referral_date"].clone()), (json!("monitoring"), json!("2025-03-10")));
+    assert_eq!(second["vulnerabilities"], json!(["self_neglect_hoarding"]));
+}
+
+#[actix_web::test]
+async fn a_jag_register_carries_addresses_uprns_localities_and_leads() {
+    let w = world().await;
+    let file = "Address,Postcode,UPRN,Locality,Lead agency,Nature of problem,Status,Nomination date,Ward\r\n\
+                \"Flat block B, Stonebridge Estate\",NW10 8AA,100 023 336 956,Harlesden & Kensal,Peabody Trust,Drug dealing in the stairwell,Adopted,2025-02-01,Stonebridge\r\n";
+    let real = post_register(&w, w.jag, file, QUERY, &w.coordinator.access).await;
+    assert_eq!(real.status, 201, "{}", String::from_utf8_lossy(&real.body));
+    let reference = real.json()["lines"][0]["reference"].as_str().unwrap().to_owned();
+    let case = case_by_reference(&w, w.jag, &reference).await;
+    assert_eq!(case["location"]["site_name"], "Flat block B, Stonebridge Estate", "named by its address");
+    assert_eq!(
+        (case["location"]["postcode"].clone(), case["location"]["uprn"].clone(), case["location"]["locality"].clone()),
+        (json!("NW10 8AA"), json!("100023336956"), json!("Harlesden & Kensal"))
+    );
+    assert_eq!(case["issue_categories"], json!(["drug_dealing"]));
+    let record = w
+        .app
+        .get(&format!("/api/v1/cases/{}/problem-solving", case["id"].as_str().unwrap()), &w.coordinator.access)
+        .await;
+    assert_eq!(record.json()["lead_agency_id"], json!(w.housing_agency));
+    let on_cmarac = post_register(
+        &w,
+        w.cmarac,
+        "Reference,Status,Referral date,UPRN\r\nCM-9,Open,2025-01-01,123\r\n",
+        QUERY,
+        &w.coordinator.access,
+    )
+    .await;
+    assert!(
+        on_cmarac.field_errors().contains(&("lines[2].uprn".into(), "only_for_jag".into())),
+        "{}",
+        String::from_utf8_lossy(&on_cmarac.body)
+    );
 }
