@@ -175,7 +175,7 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
     let account = crate::models::session::find_login_account(&mut conn, &email)?
         .filter(|a| a.active)
         .ok_or_else(|| anyhow::anyhow!("no active user {email}"))?;
-    let roles = crate::models::session::roles_of(&mut conn, account.id)?;
+    let roles = crate::models::session::roles_in_force(&mut conn, account.id)?;
     if !crate::domain::is_staff_on(&roles, panel_id) {
         anyhow::bail!("{email} is not a coordinator or chair of that panel");
     }

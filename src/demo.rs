@@ -29,7 +29,7 @@ pub fn create_admin(conn: &mut PgConnection, email: &str, password: &SecretStrin
         display_name: text("System administrator"),
         agency_id: None,
         password_hash: password::hash(checked.secret())?,
-        roles: vec![RoleGrant { role: Role::SystemAdmin, panel_id: None }],
+        roles: vec![RoleGrant::standing(Role::SystemAdmin, None)],
         active: true,
     };
     let row = user::create(conn, &new).map_err(|e| anyhow::anyhow!("could not create the admin: {e}"))?;
@@ -194,5 +194,5 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<Option<Vec<(String, Strin
 type DemoUser = (&'static str, &'static str, Option<crate::domain::AgencyId>, Vec<RoleGrant>, &'static str);
 
 fn grant(role: Role, panel: Option<PanelId>) -> RoleGrant {
-    RoleGrant { role, panel_id: panel }
+    RoleGrant::standing(role, panel)
 }

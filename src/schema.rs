@@ -682,6 +682,8 @@ diesel::table! {
         user_id -> Uuid,
         role -> Text,
         panel_id -> Nullable<Uuid>,
+        valid_from -> Nullable<Date>,
+        valid_to -> Nullable<Date>,
     }
 }
 

@@ -11,6 +11,21 @@ use crate::domain::{AgencyId, FieldAccessLevel, PanelId, Role, SessionId, Tag, U
 pub struct RoleGrant {
     pub role: Role,
     pub panel_id: Option<PanelId>,
+    /// The first and last day the role is held (London dates, inclusive); `None` is open.
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_to: Option<chrono::NaiveDate>,
+}
+
+impl RoleGrant {
+    /// A role held with no end date.
+    pub fn standing(role: Role, panel_id: Option<PanelId>) -> Self {
+        Self { role, panel_id, valid_from: None, valid_to: None }
+    }
+
+    /// Whether the role is held on `day`.
+    pub fn in_force_on(&self, day: chrono::NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= day) && self.valid_to.is_none_or(|t| t >= day)
+    }
 }
 
 /// The signed-in caller, as the database says it is now.

@@ -64,6 +64,11 @@ pub struct RoleDto {
     pub role: Role,
     #[serde(default)]
     pub panel_id: Option<uuid::Uuid>,
+    /// The first and last day the role is held (inclusive); absent or null for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<IsoDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<IsoDate>,
 }
 
 impl RoleDto {
@@ -82,9 +87,17 @@ impl RoleDto {
             match (dto.role.scope(), panel_id) {
                 (RoleScope::Panel, None) => problems.push(format!("{field}[{i}].panel_id"), "required_for_role"),
                 (RoleScope::Global, Some(_)) => problems.push(format!("{field}[{i}].panel_id"), "not_allowed_for_role"),
+                _ if dto.valid_to.is_some_and(|to| dto.valid_from.is_some_and(|from| to < from)) => {
+                    problems.push(format!("{field}[{i}].valid_to"), "before_valid_from")
+                }
                 _ => {
-                    let grant = RoleGrant { role: dto.role, panel_id };
-                    if !out.contains(&grant) {
+                    let grant = RoleGrant {
+                        role: dto.role,
+                        panel_id,
+                        valid_from: dto.valid_from.map(IsoDate::get),
+                        valid_to: dto.valid_to.map(IsoDate::get),
+                    };
+                    if !out.iter().any(|g| g.role == grant.role && g.panel_id == grant.panel_id) {
                         out.push(grant);
                     }
                 }
@@ -94,7 +107,12 @@ impl RoleDto {
     }
 
     pub fn render(grant: &RoleGrant) -> Self {
-        Self { role: grant.role, panel_id: grant.panel_id.map(|p| p.0) }
+        Self {
+            role: grant.role,
+            panel_id: grant.panel_id.map(|p| p.0),
+            valid_from: grant.valid_from.map(IsoDate::from_stored),
+            valid_to: grant.valid_to.map(IsoDate::from_stored),
+        }
     }
 }
 

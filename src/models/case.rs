@@ -866,8 +866,8 @@ mod tests {
             session_id: SessionId(uuid::Uuid::new_v4()),
             agency_id: agency,
             roles: vec![
-                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
-                RoleGrant { role, panel_id: Some(PanelId(uuid::Uuid::new_v4())) },
+                RoleGrant::standing(role, Some(PanelId(uuid::Uuid::new_v4()))),
+                RoleGrant::standing(role, Some(PanelId(uuid::Uuid::new_v4()))),
             ],
             policy: Arc::from(Vec::new()),
         }

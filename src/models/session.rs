@@ -105,6 +105,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SessionCheckQuery 
                     (SELECT grants FROM policy) AS policy
                FROM p JOIN users u ON u.id = p.user_id JOIN sessions s ON s.id = p.session_id AND s.user_id = u.id
                LEFT JOIN user_roles r ON r.user_id = u.id
+                    AND (r.valid_from IS NULL OR r.valid_from <= (now() AT TIME ZONE 'Europe/London')::date)
+                    AND (r.valid_to IS NULL OR r.valid_to >= (now() AT TIME ZONE 'Europe/London')::date)
               ORDER BY r.role, r.panel_id",
         );
         Ok(())
@@ -146,7 +148,8 @@ pub fn check_session(
     }
     let agency_id = s.agency_id;
     let policy = policy_grants(&s.policy);
-    let roles = rows.into_iter().filter_map(|r| Some(RoleGrant { role: r.role?, panel_id: r.role_panel_id })).collect();
+    // The statement reads only the roles in force today; their dates are not needed after that.
+    let roles = rows.into_iter().filter_map(|r| Some(RoleGrant::standing(r.role?, r.role_panel_id))).collect();
     Ok((Some(AuthUser { user_id: claims.user_id, session_id: claims.session_id, agency_id, roles, policy }), bucket))
 }
 
@@ -173,13 +176,46 @@ fn policy_grants(rows: &serde_json::Value) -> Arc<[PolicyGrant]> {
         .collect()
 }
 
+/// A role as stored: its holder, scope and dates.
+#[derive(Queryable)]
+pub struct RoleRow {
+    pub user_id: UserId,
+    pub role: Role,
+    pub panel_id: Option<PanelId>,
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_to: Option<chrono::NaiveDate>,
+}
+
+impl RoleRow {
+    pub fn grant(&self) -> RoleGrant {
+        RoleGrant { role: self.role, panel_id: self.panel_id, valid_from: self.valid_from, valid_to: self.valid_to }
+    }
+}
+
+/// Every role of these users, with its dates, in force or not, by user, role and panel.
+pub fn role_rows(conn: &mut PgConnection, users: &[UserId]) -> QueryResult<Vec<RoleRow>> {
+    user_roles::table
+        .filter(user_roles::user_id.eq_any(users))
+        .select((
+            user_roles::user_id,
+            user_roles::role,
+            user_roles::panel_id,
+            user_roles::valid_from,
+            user_roles::valid_to,
+        ))
+        .order((user_roles::user_id, user_roles::role, user_roles::panel_id))
+        .load(conn)
+}
+
+/// Every role the user holds, with its dates, in force or not (the user record shows them all).
 pub fn roles_of(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {
-    let rows: Vec<(Role, Option<PanelId>)> = user_roles::table
-        .filter(user_roles::user_id.eq(user))
-        .select((user_roles::role, user_roles::panel_id))
-        .order((user_roles::role, user_roles::panel_id))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(role, panel_id)| RoleGrant { role, panel_id }).collect())
+    Ok(role_rows(conn, &[user])?.iter().map(RoleRow::grant).collect())
+}
+
+/// The roles the user holds today (London date): those that grant anything.
+pub fn roles_in_force(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<RoleGrant>> {
+    let today = crate::models::action::london_today(conn)?;
+    Ok(roles_of(conn, user)?.into_iter().filter(|r| r.in_force_on(today)).collect())
 }
 
 /// What sign-in needs to know about an account.

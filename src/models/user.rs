@@ -1,6 +1,6 @@
 //! User accounts and their roles.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::domain::{AgencyId, Email, PanelId, Role, RoleGrant, ShortText, UserId};
@@ -49,6 +49,8 @@ pub struct UserFilter {
     pub panel_id: Option<PanelId>,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    /// Only users holding a role whose last day falls between these dates.
+    pub roles_ending: Option<(NaiveDate, NaiveDate)>,
 }
 
 pub fn get(conn: &mut PgConnection, id: UserId) -> QueryResult<UserRow> {
@@ -60,8 +62,11 @@ pub fn list(conn: &mut PgConnection, filter: &UserFilter, page: &PageRequest) ->
     if let Some(agency) = filter.agency_id {
         query = query.filter(users::agency_id.eq(agency));
     }
-    if filter.panel_id.is_some() || filter.role.is_some() {
+    if filter.panel_id.is_some() || filter.role.is_some() || filter.roles_ending.is_some() {
         let mut holders = user_roles::table.select(user_roles::user_id).into_boxed();
+        if let Some((from, to)) = filter.roles_ending {
+            holders = holders.filter(user_roles::valid_to.between(from, to));
+        }
         if let Some(panel) = filter.panel_id {
             holders = holders.filter(user_roles::panel_id.eq(panel));
         }
@@ -78,12 +83,7 @@ pub fn list(conn: &mut PgConnection, filter: &UserFilter, page: &PageRequest) ->
 
 /// Roles of several users at once, for a page of users.
 pub fn roles_of_many(conn: &mut PgConnection, ids: &[UserId]) -> QueryResult<Vec<(UserId, RoleGrant)>> {
-    let rows: Vec<(UserId, Role, Option<PanelId>)> = user_roles::table
-        .filter(user_roles::user_id.eq_any(ids))
-        .select((user_roles::user_id, user_roles::role, user_roles::panel_id))
-        .order((user_roles::user_id, user_roles::role, user_roles::panel_id))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(user, role, panel_id)| (user, RoleGrant { role, panel_id })).collect())
+    Ok(session::role_rows(conn, ids)?.iter().map(|r| (r.user_id, r.grant())).collect())
 }
 
 pub fn count_users(conn: &mut PgConnection) -> QueryResult<i64> {
@@ -167,7 +167,15 @@ fn replace_roles(conn: &mut PgConnection, id: UserId, roles: &[RoleGrant]) -> Qu
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
     let rows: Vec<_> = roles
         .iter()
-        .map(|r| (user_roles::user_id.eq(id), user_roles::role.eq(r.role), user_roles::panel_id.eq(r.panel_id)))
+        .map(|r| {
+            (
+                user_roles::user_id.eq(id),
+                user_roles::role.eq(r.role),
+                user_roles::panel_id.eq(r.panel_id),
+                user_roles::valid_from.eq(r.valid_from),
+                user_roles::valid_to.eq(r.valid_to),
+            )
+        })
         .collect();
     diesel::insert_into(user_roles::table).values(rows).execute(conn).map(drop)
 }

@@ -94,7 +94,7 @@ fn check_meeting(conn: &mut diesel::PgConnection, panel: PanelId, f: &MeetingFie
         problems.push(FieldProblem::new("virtual_link", "required_for_mode"));
     }
     if let Some(chair) = f.chair_user_id {
-        let roles = crate::models::session::roles_of(conn, chair)?;
+        let roles = crate::models::session::roles_in_force(conn, chair)?;
         if !crate::domain::is_staff_on(&roles, panel) {
             problems.push(FieldProblem::new("chair_user_id", "not_a_chair_of_this_panel"));
         }

@@ -54,6 +54,8 @@ pub struct ListUsersQuery {
     panel_id: Option<Uuid>,
     role: Option<Role>,
     active: Option<bool>,
+    /// Only users holding a role whose last day falls within this many days from today.
+    roles_expiring_within_days: Option<u16>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -152,14 +154,22 @@ async fn hash_password(state: &AppState, password: NewPassword) -> Result<String
 pub async fn list_users(db: Db, _user: AuthUser, query: Query<ListUsersQuery>) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::from_query(q.limit, q.cursor.as_deref())?;
-    let filter = UserFilter {
+    if q.roles_expiring_within_days.is_some_and(|d| d > 366) {
+        return Err(ApiError::bad_field("roles_expiring_within_days", "out_of_range"));
+    }
+    let mut filter = UserFilter {
         agency_id: q.agency_id.map(AgencyId),
         panel_id: q.panel_id.map(PanelId),
         role: q.role,
         active: q.active,
+        roles_ending: None,
     };
     let (rows, roles) = db
         .run(move |conn| {
+            if let Some(days) = q.roles_expiring_within_days {
+                let today = crate::models::action::london_today(conn)?;
+                filter.roles_ending = Some((today, today + chrono::Duration::days(i64::from(days))));
+            }
             let rows = user::list(conn, &filter, &page)?;
             let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
             Ok((rows, user::roles_of_many(conn, &ids)?))

@@ -142,7 +142,7 @@ async fn unauthenticated_calls_get_401_and_ungranted_roles_get_403_before_valida
             user_id: confer::domain::UserId(rep.user_id),
             session_id: confer::domain::SessionId(uuid::Uuid::nil()),
             agency_id: None,
-            roles: vec![confer::domain::RoleGrant { role: confer::domain::Role::AgencyRep, panel_id: None }],
+            roles: vec![confer::domain::RoleGrant::standing(confer::domain::Role::AgencyRep, None)],
             policy: std::sync::Arc::new([]),
         }) {
             // Granted: any refusal now is an object-level one, never the function check.

@@ -127,3 +127,47 @@ async fn a_password_change_takes_effect_and_cuts_off_old_tokens() {
     assert_eq!(app.login_as("p@test.example", PASSWORD).await.status, 401);
     assert_eq!(app.login_as("p@test.example", "a brand new passphrase").await.status, 200);
 }
+
+#[actix_web::test]
+async fn a_role_grants_only_between_its_dates_and_the_list_shows_those_ending() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let police = app.create_agency(&admin, "Police", "police").await;
+    let panel = app.create_panel(&admin, "MARAC", "marac", &[police]).await;
+    let day = |n: i64| (chrono::Utc::now().date_naive() + chrono::Duration::days(n)).to_string();
+    let role = |from: i64, to: i64| json!([{ "role": "agency_rep", "panel_id": panel, "valid_from": day(from), "valid_to": day(to) }]);
+    let cases = format!("/api/v1/cases?panel_id={panel}");
+
+    let current = app.user(&admin, "current@test.example", Some(police), role(-30, 10)).await;
+    assert_eq!(app.get(&cases, &current.access).await.status, 200, "in force today");
+    let ended = app.user(&admin, "ended@test.example", Some(police), role(-30, -1)).await;
+    assert_eq!(app.get(&cases, &ended.access).await.status, 403, "ended yesterday");
+    let future = app.user(&admin, "future@test.example", Some(police), role(1, 20)).await;
+    assert_eq!(app.get(&cases, &future.access).await.status, 403, "starts tomorrow");
+
+    // Ending a membership early is a role change: the caller's tokens stop at once.
+    let id = app.get("/api/v1/me", &current.access).await.json()["id"].as_str().unwrap().to_owned();
+    let record = app.get(&format!("/api/v1/users/{id}"), &admin.access).await;
+    assert_eq!(record.json()["roles"][0]["valid_to"], json!(day(10)));
+    let etag = record.header("etag").unwrap();
+    let ended_now =
+        app.patch(&format!("/api/v1/users/{id}"), &admin.access, Some(&etag), json!({ "roles": role(-30, -1) })).await;
+    assert_eq!(ended_now.status, 200, "{}", String::from_utf8_lossy(&ended_now.body));
+    assert_eq!(app.get(&cases, &current.access).await.status, 401);
+
+    let soon = app.get("/api/v1/users?roles_expiring_within_days=30", &admin.access).await.json();
+    let emails: Vec<&str> = soon["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["future@test.example"], "ends within 30 days; the ended ones are past");
+    let soon = app.get("/api/v1/users?roles_expiring_within_days=10", &admin.access).await.json();
+    assert_eq!(soon["items"], json!([]), "day 20 is not within 10");
+
+    let backwards = app
+        .post(
+            "/api/v1/users",
+            Some(&admin.access),
+            json!({ "email": "x@test.example", "display_name": "X", "agency_id": police,
+            "password": PASSWORD, "roles": role(5, 1) }),
+        )
+        .await;
+    assert_eq!(backwards.field_errors(), vec![("roles[0].valid_to".into(), "before_valid_from".into())]);
+}

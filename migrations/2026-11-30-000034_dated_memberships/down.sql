@@ -1,0 +1,1 @@
+ALTER TABLE user_roles DROP COLUMN valid_from, DROP COLUMN valid_to;
