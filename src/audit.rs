@@ -118,12 +118,30 @@ impl Audit {
         }
     }
 
-    /// For sign-in events, where the user is known only once the credentials are checked.
+    /// For a scheduled job's events (`route` names the job): no user, no request.
+    pub fn job(name: &'static str) -> Self {
+        Self {
+            request_id: format!("job-{}", Uuid::new_v4().simple()),
+            route: format!("job:{name}"),
+            method: "JOB".to_owned(),
+            user_id: None,
+            org_id: None,
+            roles: Vec::new(),
+            written: Arc::default(),
+        }
+    }
+
+    /// Records a job's event in the transaction of the change it describes.
+    pub fn record_job_event(&self, conn: &mut PgConnection, event: Event) -> Result<(), ApiError> {
+        self.record(conn, event)
+    }
+
     /// The request's id, as returned in `X-Request-Id`.
     pub fn request_id(&self) -> &str {
         &self.request_id
     }
 
+    /// For sign-in events, where the user is known only once the credentials are checked.
     pub fn as_user(mut self, user: Option<UserId>) -> Self {
         self.user_id = user;
         self

@@ -24,6 +24,9 @@ commands:
                            EMAIL (a coordinator or chair of that panel); prints the report
   audit verify             seal queued audit events, recompute the hash chain; exits 1 at the
                            first broken link
+  retention run [--dry-run] [--today YYYY-MM-DD]
+                           erase the ended cases whose retention ran out (as of today, London
+                           date, or the date given); --dry-run lists them; prints a JSON report
   help                     show this text
 
 Configuration comes from environment variables; see .env.example.";
@@ -49,6 +52,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         "seed-demo" => seed_demo(&config),
         "import" => import_register(&config, &args[1..]),
         "audit" if args.get(1).map(String::as_str) == Some("verify") => return audit_verify(&config),
+        "retention" if args.get(1).map(String::as_str) == Some("run") => retention_run(&config, &args[2..]),
         other => {
             eprintln!("confer: unknown command {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -213,6 +217,31 @@ fn import_register(config: &Config, args: &[String]) -> anyhow::Result<()> {
 
 /// `confer audit verify`: seals any queued events, then exit 0 when the chain verifies, 1 at the
 /// first broken link.
+fn retention_run(config: &Config, args: &[String]) -> anyhow::Result<()> {
+    let usage = "usage: confer retention run [--dry-run] [--today YYYY-MM-DD]";
+    let (mut dry_run, mut today) = (false, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--dry-run" => dry_run = true,
+            "--today" => {
+                let raw = it.next().ok_or_else(|| anyhow::anyhow!("{usage}"))?;
+                today =
+                    Some(crate::domain::IsoDate::parse(raw).map_err(|code| anyhow::anyhow!("--today: {code}"))?.get());
+            }
+            _ => anyhow::bail!("{usage}"),
+        }
+    }
+    let mut conn = connect(config)?;
+    let today = match today {
+        Some(day) => day,
+        None => crate::models::action::london_today(&mut conn)?,
+    };
+    let report = crate::retention::run(&mut conn, today, dry_run).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
 fn audit_verify(config: &Config) -> ExitCode {
     let result = connect(config).and_then(|mut conn| {
         crate::audit::seal(&mut conn)?;

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod passwords;
 pub mod request_context;
 pub mod request_id;
+pub mod retention;
 pub mod routes;
 pub mod schema;
 pub mod source;

@@ -233,6 +233,7 @@ diesel::table! {
         ended_reason -> Nullable<Text>,
         relationship_to_victim -> Nullable<Text>,
         relationship_to_perpetrator -> Nullable<Text>,
+        age_at_referral -> Nullable<Int4>,
     }
 }
 
@@ -316,6 +317,7 @@ diesel::table! {
         safety_plan -> Nullable<Text>,
         safety_plan_supplied_by -> Nullable<Uuid>,
         co_referring_agency_ids -> Array<Uuid>,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -414,6 +416,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    legal_holds (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        reason -> Text,
+        placed_by -> Uuid,
+        placed_at -> Timestamptz,
+        lifted_by -> Nullable<Uuid>,
+        lifted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     location_cases (case_id) {
         case_id -> Uuid,
         nomination_source -> Nullable<Text>,
@@ -495,6 +509,15 @@ diesel::table! {
         agency_id -> Uuid,
         isa_signed_on -> Nullable<Date>,
         active -> Bool,
+    }
+}
+
+diesel::table! {
+    panel_retention (panel_id) {
+        panel_id -> Uuid,
+        years_after_end -> Int4,
+        updated_by -> Uuid,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -646,6 +669,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    retention_policies (panel_kind) {
+        panel_kind -> Text,
+        years_after_end -> Int4,
+        version -> Int4,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     risk_assessments (id) {
         id -> Uuid,
         case_id -> Uuid,
@@ -752,6 +785,7 @@ diesel::joinable!(interventions -> agencies (agency_id));
 diesel::joinable!(interventions -> cases (case_id));
 diesel::joinable!(interventions -> panels (panel_id));
 diesel::joinable!(interventions -> users (created_by));
+diesel::joinable!(legal_holds -> cases (case_id));
 diesel::joinable!(location_cases -> agencies (lead_agency_id));
 diesel::joinable!(location_cases -> cases (case_id));
 diesel::joinable!(location_cases -> users (updated_by));
@@ -761,6 +795,8 @@ diesel::joinable!(minutes_versions -> meetings (meeting_id));
 diesel::joinable!(minutes_versions -> users (created_by));
 diesel::joinable!(panel_members -> agencies (agency_id));
 diesel::joinable!(panel_members -> panels (panel_id));
+diesel::joinable!(panel_retention -> panels (panel_id));
+diesel::joinable!(panel_retention -> users (updated_by));
 diesel::joinable!(panel_settings_versions -> panels (panel_id));
 diesel::joinable!(people -> users (created_by));
 diesel::joinable!(person_addresses -> agencies (supplied_by));
@@ -777,6 +813,7 @@ diesel::joinable!(research_notes -> agencies (agency_id));
 diesel::joinable!(research_notes -> cases (case_id));
 diesel::joinable!(research_notes -> meetings (meeting_id));
 diesel::joinable!(research_notes -> users (created_by));
+diesel::joinable!(retention_policies -> users (updated_by));
 diesel::joinable!(risk_assessments -> agencies (agency_id));
 diesel::joinable!(risk_assessments -> cases (case_id));
 diesel::joinable!(risk_assessments -> users (created_by));
@@ -815,12 +852,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     field_policy_version,
     idempotency_keys,
     interventions,
+    legal_holds,
     location_cases,
     locations,
     login_throttles,
     meetings,
     minutes_versions,
     panel_members,
+    panel_retention,
     panel_settings_versions,
     panels,
     people,
@@ -830,6 +869,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_buckets,
     refresh_tokens,
     research_notes,
+    retention_policies,
     risk_assessments,
     sessions,
     user_roles,

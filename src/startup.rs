@@ -19,7 +19,7 @@ use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, community_triggers, data_quality, exclusions,
     grants, health, imports, location_cases, meetings, metrics, panels, participants, people, person_details, policy,
-    research_notes, transfers, users,
+    research_notes, retention, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -28,6 +28,8 @@ const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
 const CASE_WORK: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva]);
 /// Panel staff: screening, closure and imports.
 const PANEL_STAFF: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair]);
+/// Information-governance work on a case (legal holds): panel staff and the governance role.
+const GOVERNANCE: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair, Role::InformationGovernance]);
 /// The directory of organisations and panels: everyone but managers, who reach only aggregates.
 const DIRECTORY: Grant =
     Grant::Roles(&[Role::SystemAdmin, Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva, Role::Auditor]);
@@ -140,6 +142,11 @@ route_table! {
         GET location_cases::list_links => CASE_WORK,
         POST location_cases::create_link => PANEL_STAFF,
     },
+    "/api/v1/cases/{case_id}/legal-holds" => { GET retention::list_legal_holds => GOVERNANCE },
+    "/api/v1/cases/{case_id}/legal-hold" => {
+        POST retention::place_legal_hold => GOVERNANCE,
+        DELETE retention::lift_legal_hold => GOVERNANCE,
+    },
     "/api/v1/cases/{case_id}/research-notes" => {
         GET research_notes::list_research_notes => CASE_WORK,
         POST research_notes::create_research_note => CASE_WORK,
@@ -177,6 +184,11 @@ route_table! {
     },
     "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
     "/api/v1/alerts" => { GET alerts::list_alerts => Grant::Roles(&[Role::Auditor, Role::Coordinator]) },
+    "/api/v1/retention" => {
+        GET retention::get_retention => Grant::Roles(&[Role::SystemAdmin, Role::InformationGovernance])
+    },
+    "/api/v1/retention/{panel_kind}" => { PUT retention::put_retention_policy => ADMIN },
+    "/api/v1/panels/{panel_id}/retention" => { PUT retention::put_panel_retention => ADMIN },
     "/api/v1/field-policy" => {
         GET policy::get_field_policy => Grant::Roles(&[Role::SystemAdmin, Role::Auditor]),
         PUT policy::put_field_policy => ADMIN,
@@ -269,6 +281,7 @@ pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::i
     let drain_delay = config.shutdown_drain_delay;
     // Its own connection: behind 32 queued requests a pooled one arrives too late, or not at all.
     actix_web::rt::spawn(seal_audit_events(crate::db::pool_of(config, 1)));
+    actix_web::rt::spawn(erase_expired_cases(crate::db::pool_of(config, 1)));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
@@ -296,6 +309,27 @@ pub fn server(listener: TcpListener, config: &Config, state: AppState) -> std::i
         handle.stop(true).await;
     });
     Ok(server)
+}
+
+/// How often `serve` runs the erasure job (issue 15, DP-2); its first run is a minute after start.
+const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Runs the erasure job (`retention::run`) as of today's London date, for as long as the server
+/// runs. Several servers may run it at once: each takes only cases no other holds.
+async fn erase_expired_cases(pool: crate::db::PgPool) {
+    let mut wait = std::time::Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = RETENTION_INTERVAL;
+        let ran = crate::db::run(&pool, |conn| {
+            let today = crate::models::action::london_today(conn)?;
+            crate::retention::run(conn, today, false)
+        })
+        .await;
+        if let Err(e) = ran {
+            tracing::warn!(error = %e, "retention: the erasure job did not run; it runs again later");
+        }
+    }
 }
 
 /// Links newly written audit events into the hash chain every `audit::SEAL_INTERVAL`, for as long

@@ -119,6 +119,7 @@ text_enum!(
         Idva = "idva",
         Manager = "manager",
         Auditor = "auditor",
+        InformationGovernance = "information_governance",
     }
 );
 
@@ -613,7 +614,12 @@ impl Role {
         match self {
             Role::SystemAdmin => RoleScope::Global,
             Role::Auditor => RoleScope::GlobalOrPanel,
-            Role::Coordinator | Role::Chair | Role::AgencyRep | Role::Idva | Role::Manager => RoleScope::Panel,
+            Role::Coordinator
+            | Role::Chair
+            | Role::AgencyRep
+            | Role::Idva
+            | Role::Manager
+            | Role::InformationGovernance => RoleScope::Panel,
         }
     }
 

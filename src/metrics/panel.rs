@@ -206,10 +206,10 @@ fn heard_figures(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: N
                     bool_or(pe.disability = 'yes') FILTER (WHERE cp.role <> 'perpetrator') AS disability,
                     bool_or(pe.disability = 'unknown') FILTER (WHERE cp.role <> 'perpetrator') AS disability_unknown,
                     bool_or(pe.gender = 'male') FILTER (WHERE cp.role <> 'perpetrator') AS male,
-                    bool_or(date_part('year', age(hc.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17)
+                    bool_or(coalesce(cp.age_at_referral, date_part('year', age(hc.referral_date, pe.date_of_birth))) BETWEEN 16 AND 17)
                       FILTER (WHERE cp.role = 'victim') AS aged_16_17,
                     count(*) FILTER (WHERE cp.role = 'perpetrator'
-                      AND date_part('year', age(hc.referral_date, pe.date_of_birth)) <= 17) AS young_perpetrators
+                      AND coalesce(cp.age_at_referral, date_part('year', age(hc.referral_date, pe.date_of_birth))) <= 17) AS young_perpetrators
                FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
               WHERE cp.case_id = hc.id AND cp.role IN ('victim', 'vulnerable_person', 'perpetrator')) v ON true"
     ))

@@ -112,11 +112,11 @@ pub fn safelives_return(
         victim_exists!("pe.gender = 'male'"),
         ") AS male_victims,
                 count(*) FILTER (WHERE ",
-        victim_exists!("date_part('year', age(c.referral_date, pe.date_of_birth)) BETWEEN 16 AND 17"),
+        victim_exists!("coalesce(cp.age_at_referral, date_part('year', age(c.referral_date, pe.date_of_birth))) BETWEEN 16 AND 17"),
         ") AS victims_16_17,
                 coalesce(sum((SELECT count(*) FROM case_participants cp JOIN people pe ON pe.id = cp.person_id
                    WHERE cp.case_id = c.id AND cp.role = 'perpetrator'
-                     AND date_part('year', age(c.referral_date, pe.date_of_birth)) <= 17)), 0)::bigint AS perpetrators_17_or_under
+                     AND coalesce(cp.age_at_referral, date_part('year', age(c.referral_date, pe.date_of_birth))) <= 17)), 0)::bigint AS perpetrators_17_or_under
            FROM meetings m
            JOIN agenda_items ai ON ai.meeting_id = m.id AND ai.outcome = 'heard'
            JOIN cases c ON c.id = ai.case_id

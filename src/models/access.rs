@@ -216,6 +216,19 @@ pub fn person_identity_visible_ids(
         .into_boxed()
 }
 
+/// A case for information-governance work (legal holds, share decisions): for its panel's
+/// coordinators and chairs, and the information-governance role on its panel; `NotFound` for
+/// anyone else, like a case that does not exist. The case's panel.
+pub fn governed_case(conn: &mut PgConnection, user: &AuthUser, id: CaseId) -> Result<PanelId, ApiError> {
+    let panel: PanelId = cases::table.find(id).select(cases::panel_id).first(conn)?;
+    let roles = user.roles_on(panel);
+    if roles.iter().any(|r| matches!(r, Role::Coordinator | Role::Chair | Role::InformationGovernance)) {
+        Ok(panel)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// Panels on which the user holds a role that works with cases.
 pub fn member_panels(user: &AuthUser) -> Vec<PanelId> {
     user.panels_with(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva])

@@ -203,6 +203,11 @@ pub fn next_reference(conn: &mut PgConnection, panel: PanelId, kind: PanelKind, 
     }
 }
 
+/// Whether the case was erased at the end of its retention (only its stub is left).
+pub fn is_erased(conn: &mut PgConnection, id: CaseId) -> QueryResult<bool> {
+    cases::table.find(id).select(cases::erased_at.is_not_null()).first(conn)
+}
+
 pub fn reference_exists(conn: &mut PgConnection, panel: PanelId, reference: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         cases::table.filter(cases::panel_id.eq(panel)).filter(cases::reference.eq(reference)),

@@ -24,6 +24,7 @@ pub mod person_detail;
 pub mod policy;
 pub mod register;
 pub mod research_note;
+pub mod retention;
 pub mod session;
 pub mod transfer;
 pub mod user;

@@ -1129,6 +1129,9 @@ pub async fn reopen_case(
                 requested: "open",
             });
         }
+        if case::is_erased(conn, id)? {
+            return Err(ApiError::unprocessable("case_id", "case_erased"));
+        }
         let row = case::reopen(conn, &current, &reason, user.user_id)?;
         altered(conn, row.id, &user)
     })

@@ -24,6 +24,7 @@ pub mod people;
 pub mod person_details;
 pub mod policy;
 pub mod research_notes;
+pub mod retention;
 pub mod transfers;
 pub mod users;
 

@@ -24,6 +24,7 @@ mod migrations;
 mod panels;
 mod process;
 mod research;
+mod retention;
 mod security;
 mod transfers;
 mod two_servers;
