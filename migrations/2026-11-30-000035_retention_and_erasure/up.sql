@@ -122,7 +122,10 @@ BEGIN
      WHERE c.id = p_case AND ci.panel_id = c.panel_id;
 
     -- People on no case that is kept: every identifying value goes; the coded values the figures
-    -- count (gender, ethnicity group flags, disability, LGBT) stay.
+    -- count (gender, ethnicity group flags, disability, LGBT) stay. Their rows are locked first,
+    -- so a job erasing another of their cases at the same time waits and then sees it erased.
+    PERFORM 1 FROM people WHERE id IN (SELECT person_id FROM case_participants WHERE case_id = p_case)
+      ORDER BY id FOR UPDATE;
     SELECT coalesce(array_agg(pe.id), '{}') INTO gone
       FROM people pe
      WHERE pe.id IN (SELECT person_id FROM case_participants WHERE case_id = p_case)
