@@ -710,6 +710,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    share_decisions (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        decided_by -> Text,
+        decided_on -> Date,
+        reason -> Text,
+        lawful_basis -> Text,
+        organisation_ids -> Array<Uuid>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     user_roles (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -818,6 +832,8 @@ diesel::joinable!(risk_assessments -> agencies (agency_id));
 diesel::joinable!(risk_assessments -> cases (case_id));
 diesel::joinable!(risk_assessments -> users (created_by));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(share_decisions -> cases (case_id));
+diesel::joinable!(share_decisions -> users (recorded_by));
 diesel::joinable!(user_roles -> panels (panel_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> agencies (agency_id));
@@ -872,6 +888,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_policies,
     risk_assessments,
     sessions,
+    share_decisions,
     user_roles,
     users,
 );

@@ -19,7 +19,7 @@ use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, community_triggers, data_quality, exclusions,
     grants, health, imports, location_cases, meetings, metrics, panels, participants, people, person_details, policy,
-    research_notes, retention, transfers, users,
+    research_notes, retention, share_decisions, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -28,7 +28,8 @@ const ADMIN: Grant = Grant::Roles(&[Role::SystemAdmin]);
 const CASE_WORK: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair, Role::AgencyRep, Role::Idva]);
 /// Panel staff: screening, closure and imports.
 const PANEL_STAFF: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair]);
-/// Information-governance work on a case (legal holds): panel staff and the governance role.
+/// Information-governance work on a case (legal holds, share decisions): panel staff and the
+/// governance role.
 const GOVERNANCE: Grant = Grant::CaseData(&[Role::Coordinator, Role::Chair, Role::InformationGovernance]);
 /// The directory of organisations and panels: everyone but managers, who reach only aggregates.
 const DIRECTORY: Grant =
@@ -141,6 +142,10 @@ route_table! {
     "/api/v1/cases/{case_id}/links" => {
         GET location_cases::list_links => CASE_WORK,
         POST location_cases::create_link => PANEL_STAFF,
+    },
+    "/api/v1/cases/{case_id}/share-decisions" => {
+        GET share_decisions::list_share_decisions => GOVERNANCE,
+        POST share_decisions::create_share_decision => GOVERNANCE,
     },
     "/api/v1/cases/{case_id}/legal-holds" => { GET retention::list_legal_holds => GOVERNANCE },
     "/api/v1/cases/{case_id}/legal-hold" => {

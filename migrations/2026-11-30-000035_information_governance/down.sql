@@ -1,5 +1,6 @@
 DROP FUNCTION erase_case(uuid, date);
 DROP VIEW case_retention;
+DROP TABLE share_decisions;
 ALTER TABLE case_participants DROP COLUMN age_at_referral;
 ALTER TABLE cases DROP COLUMN erased_at;
 DROP TABLE legal_holds;

@@ -40,6 +40,23 @@ CREATE TABLE legal_holds (
 );
 CREATE UNIQUE INDEX legal_holds_one_open ON legal_holds (case_id) WHERE lifted_at IS NULL;
 
+-- A decision to share without consent (DP-1), its own record on the case: who decided, when,
+-- why, on what lawful basis, and with which organisations.
+CREATE TABLE share_decisions (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    case_id uuid NOT NULL REFERENCES cases (id),
+    decided_by text NOT NULL CHECK (char_length(decided_by) BETWEEN 1 AND 200),
+    decided_on date NOT NULL,
+    reason text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 5000),
+    lawful_basis text NOT NULL,
+    organisation_ids uuid[] NOT NULL CHECK (cardinality(organisation_ids) BETWEEN 1 AND 30
+                                            AND array_position(organisation_ids, NULL) IS NULL),
+    recorded_by uuid NOT NULL REFERENCES users (id),
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX share_decisions_case ON share_decisions (case_id, recorded_at);
+GRANT SELECT, INSERT ON share_decisions TO confer_app;
+
 -- An erased case keeps a stub: panel, dates, status and codes, so every figure of a past period
 -- is the same after erasure. Ages are kept as numbers on the participation, not as dates of birth.
 ALTER TABLE cases ADD COLUMN erased_at timestamptz;
@@ -105,6 +122,7 @@ BEGIN
     UPDATE case_grants SET reason = '[erased]' WHERE case_id = p_case;
     UPDATE case_transfers SET reason = '[erased]', idva_handover_to = NULL, other_reference = NULL WHERE case_id = p_case;
     UPDATE data_quality_flags SET detail = NULL WHERE case_id = p_case;
+    UPDATE share_decisions SET decided_by = '[erased]', reason = '[erased]' WHERE case_id = p_case;
     UPDATE alerts SET reason = '[erased]' WHERE case_id = p_case;
     UPDATE case_links SET reason = '[erased]' WHERE location_case_id = p_case OR person_case_id = p_case;
     UPDATE interventions SET notes = NULL, court_reference = NULL WHERE case_id = p_case;

@@ -22,6 +22,10 @@ pub struct Volume {
     /// Cases that arrived from, and left for, another area's MARAC, by transfer date.
     transfers_in: Count,
     transfers_out: Count,
+    /// Referrals received in the period whose subject had not consented to sharing (DP-1), and
+    /// the decisions to share without consent recorded for the period's dates.
+    referrals_without_consent: Count,
+    share_decisions: Count,
 }
 
 #[derive(Serialize)]
@@ -417,6 +421,20 @@ pub fn panel_metrics(
     let heard = h.heard;
     let routes = referral_routes(conn, p, from, to)?;
     let (transfers_in, transfers_out) = crate::models::transfer::counts(conn, p, from, to)?;
+    let without_consent = count(
+        conn,
+        "SELECT count(*) AS n FROM cases WHERE panel_id = $1 AND referral_date BETWEEN $2 AND $3
+            AND consent_status <> 'given'",
+        p,
+        period,
+    )?;
+    let share_decisions = count(
+        conn,
+        "SELECT count(*) AS n FROM share_decisions s JOIN cases c ON c.id = s.case_id
+          WHERE c.panel_id = $1 AND s.decided_on BETWEEN $2 AND $3",
+        p,
+        period,
+    )?;
 
     // Rates per 10,000 adult females always run over the 12 months to the period end.
     let population = match panel.settings.adult_female_population_16_plus {
@@ -472,6 +490,8 @@ pub fn panel_metrics(
             heard_per_referral: b.pct("volume.heard_per_referral", heard, referred),
             transfers_in: b.count("volume.transfers_in", transfers_in),
             transfers_out: b.count("volume.transfers_out", transfers_out),
+            referrals_without_consent: b.count("volume.referrals_without_consent", without_consent),
+            share_decisions: b.count("volume.share_decisions", share_decisions),
         },
         repeat_rate: b.pct("repeat_rate", h.repeats_heard, heard),
         referral_routes: b.weighted_breakdown("referral_routes", routes),

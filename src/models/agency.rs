@@ -38,6 +38,11 @@ pub struct AgencyFilter {
     pub active: Option<bool>,
 }
 
+/// Which of `ids` name organisations the service knows.
+pub fn known_among(conn: &mut PgConnection, ids: &[AgencyId]) -> QueryResult<Vec<AgencyId>> {
+    agencies::table.filter(agencies::id.eq_any(ids)).select(agencies::id).load(conn)
+}
+
 pub fn get(conn: &mut PgConnection, id: AgencyId) -> QueryResult<AgencyRow> {
     agencies::table.find(id).select(AgencyRow::as_select()).first(conn)
 }

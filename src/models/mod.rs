@@ -26,6 +26,7 @@ pub mod register;
 pub mod research_note;
 pub mod retention;
 pub mod session;
+pub mod share_decision;
 pub mod transfer;
 pub mod user;
 

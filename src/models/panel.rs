@@ -8,7 +8,7 @@ use crate::domain::{AgencyId, MeetingCadence, PanelId, PanelKind, RepeatWindowAn
 use crate::error::{ApiError, FieldProblem};
 use crate::models::after_cursor;
 use crate::pagination::PageRequest;
-use crate::schema::{agencies, panel_members, panel_settings_versions, panels};
+use crate::schema::{panel_members, panel_settings_versions, panels};
 
 /// The per-panel rules DOMAIN.md §3.4 says vary locally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable, Insertable, AsChangeset)]
@@ -237,7 +237,7 @@ fn name_conflict(e: diesel::result::Error) -> ApiError {
 
 fn check_members(conn: &mut PgConnection, members: &[Member]) -> Result<(), ApiError> {
     let ids: Vec<AgencyId> = members.iter().map(|m| m.agency_id).collect();
-    let known: Vec<AgencyId> = agencies::table.filter(agencies::id.eq_any(&ids)).select(agencies::id).load(conn)?;
+    let known = super::agency::known_among(conn, &ids)?;
     let problems: Vec<FieldProblem> = members
         .iter()
         .enumerate()

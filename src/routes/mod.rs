@@ -25,6 +25,7 @@ pub mod person_details;
 pub mod policy;
 pub mod research_notes;
 pub mod retention;
+pub mod share_decisions;
 pub mod transfers;
 pub mod users;
 

@@ -11,6 +11,7 @@ mod dates;
 mod disclosure;
 mod faults;
 mod flood;
+mod governance;
 mod grants;
 mod health;
 mod helpers;

@@ -1,0 +1,72 @@
+//! Information governance beyond retention (issue 15): decisions to share without consent and
+//! the information-governance role's reach.
+
+use serde_json::{Value, json};
+
+use crate::cases::{days_ago, marac_referral, victim, world};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_decision_to_share_without_consent_is_its_own_record_and_is_counted() {
+    let w = world().await;
+    let mut body = marac_referral(
+        w.marac,
+        &days_ago(4),
+        json!([{ "role": "victim", "person": victim("Refused") }, { "role": "perpetrator", "person": { "surname": "P" } }]),
+        json!({ "criteria": { "professional_judgement": { "reason": "Serious risk" } } }),
+    );
+    body["consent"] = json!({ "status": "refused", "victim_aware": true, "non_consent_reason": "Fears retaliation" });
+    let case = w.refer(&w.idva, body).await;
+    let consented = w.marac_case(15).await;
+    let url = |c: &Value| format!("/api/v1/cases/{}/share-decisions", id(c));
+    let decision = json!({ "decided_by": "A. Chair, MARAC chair", "decided_on": days_ago(4),
+                           "reason": "High risk of serious harm outweighs the refusal", "lawful_basis": "public_task",
+                           "organisation_ids": [w.police_agency, w.housing_agency, w.police_agency] });
+
+    let ig_panel = w.marac;
+    let ig = w
+        .app
+        .user(&w.admin, "dpo@test.example", None, json!([{ "role": "information_governance", "panel_id": ig_panel }]))
+        .await;
+    assert_eq!(w.app.post(&url(&case), Some(&w.idva.access), decision.clone()).await.status, 403, "not the referrer");
+    let recorded = w.app.post(&url(&case), Some(&w.coordinator.access), decision.clone()).await;
+    assert_eq!(recorded.status, 201, "{}", String::from_utf8_lossy(&recorded.body));
+    assert_eq!(recorded.json()["organisation_ids"], json!([w.police_agency, w.housing_agency]), "each once");
+    let given = w.app.post(&url(&consented), Some(&w.coordinator.access), decision.clone()).await;
+    assert_eq!(given.field_errors(), vec![("case_id".into(), "consent_given".into())]);
+    let mut unknown = decision.clone();
+    unknown["organisation_ids"] = json!([uuid::Uuid::new_v4()]);
+    let unknown = w.app.post(&url(&case), Some(&w.coordinator.access), unknown).await;
+    assert_eq!(unknown.field_errors(), vec![("organisation_ids[0]".into(), "unknown_agency".into())]);
+
+    // The governance role reads the decisions (it holds no case-working role) …
+    let listed = w.app.get(&url(&case), &ig.access).await;
+    assert_eq!(listed.status, 200, "{}", String::from_utf8_lossy(&listed.body));
+    assert_eq!(listed.json()["items"][0]["decided_by"], "A. Chair, MARAC chair");
+    // … on its own panels only; elsewhere a case is as if it did not exist.
+    let jag_case = w
+        .refer(
+            &w.housing,
+            json!({ "panel_id": w.jag, "referral_date": days_ago(2), "issue_categories": ["noise"],
+                    "location": { "site_name": "Parade" },
+                    "consent": { "status": "not_sought", "non_consent_reason": "Location-based case" },
+                    "lawful_basis": "public_task", "special_category_condition": "preventing_detecting_unlawful_acts" }),
+        )
+        .await;
+    assert_eq!(w.app.get(&url(&jag_case), &ig.access).await.status, 404, "another panel's case");
+    assert_eq!(w.app.get(&format!("/api/v1/cases/{}", id(&case)), &ig.access).await.status, 403, "no case reading");
+
+    let m = w
+        .app
+        .get(
+            &format!("/api/v1/panels/{}/metrics?from={}&to={}", w.marac, days_ago(30), days_ago(0)),
+            &w.coordinator.access,
+        )
+        .await
+        .json();
+    assert_eq!(m["volume"]["referrals_without_consent"]["value"], 1, "{}", m["volume"]);
+    assert_eq!(m["volume"]["share_decisions"]["value"], 1);
+}
