@@ -18,8 +18,8 @@ use crate::extract::path_config;
 use crate::request_context;
 use crate::routes::{
     actions, agencies, alerts, assessments, audit, auth, cases, closures, community_triggers, data_quality, exclusions,
-    grants, health, imports, location_cases, meetings, metrics, panels, participants, people, person_details, policy,
-    research_notes, retention, share_decisions, transfers, users,
+    governance, grants, health, imports, location_cases, meetings, metrics, panels, participants, people,
+    person_details, policy, research_notes, retention, share_decisions, transfers, users,
 };
 use crate::state::{AppState, Grant, RouteSpec};
 
@@ -189,6 +189,9 @@ route_table! {
     },
     "/api/v1/audit" => { GET audit::list_audit_events => Grant::Roles(&[Role::Auditor]) },
     "/api/v1/alerts" => { GET alerts::list_alerts => Grant::Roles(&[Role::Auditor, Role::Coordinator]) },
+    "/api/v1/governance/processing" => {
+        GET governance::get_processing_record => Grant::Roles(&[Role::InformationGovernance])
+    },
     "/api/v1/retention" => {
         GET retention::get_retention => Grant::Roles(&[Role::SystemAdmin, Role::InformationGovernance])
     },

@@ -15,6 +15,7 @@ pub mod closure;
 pub mod community_trigger;
 pub mod data_quality;
 pub mod exclusion;
+pub mod governance;
 pub mod grant;
 pub mod location_case;
 pub mod meeting;

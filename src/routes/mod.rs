@@ -12,6 +12,7 @@ pub mod closures;
 pub mod community_triggers;
 pub mod data_quality;
 pub mod exclusions;
+pub mod governance;
 pub mod grants;
 pub mod health;
 pub mod imports;

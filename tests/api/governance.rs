@@ -69,4 +69,28 @@ async fn a_decision_to_share_without_consent_is_its_own_record_and_is_counted() 
         .json();
     assert_eq!(m["volume"]["referrals_without_consent"]["value"], 1, "{}", m["volume"]);
     assert_eq!(m["volume"]["share_decisions"]["value"], 1);
+
+    // The record of processing over the governance role's panels.
+    let url = format!("/api/v1/governance/processing?from={}&to={}", days_ago(30), days_ago(0));
+    assert_eq!(w.app.get(&url, &w.coordinator.access).await.status, 403);
+    let record = w.app.get(&url, &ig.access).await;
+    assert_eq!(record.status, 200, "{}", String::from_utf8_lossy(&record.body));
+    let record = record.json();
+    let panels = record["panels"].as_array().unwrap();
+    assert_eq!(panels.len(), 1);
+    let marac = &panels[0];
+    assert_eq!(marac["panel_id"], json!(w.marac));
+    assert_eq!(
+        marac["lawful_bases"],
+        json!([{ "lawful_basis": "public_task", "special_category_condition": "safeguarding_children_individuals_at_risk", "cases": 2 }])
+    );
+    assert_eq!(
+        (
+            marac["share_decisions"].clone(),
+            marac["referrals_without_consent"].clone(),
+            marac["retention_years_after_end"].clone()
+        ),
+        (json!(1), json!(1), json!(6))
+    );
+    assert_eq!(marac["organisations"].as_array().unwrap().len(), 3, "{marac}");
 }
