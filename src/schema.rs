@@ -317,6 +317,9 @@ diesel::table! {
         safety_plan -> Nullable<Text>,
         safety_plan_supplied_by -> Nullable<Uuid>,
         co_referring_agency_ids -> Array<Uuid>,
+        restricted_at -> Nullable<Timestamptz>,
+        restricted_by -> Nullable<Uuid>,
+        restriction_reason -> Nullable<Text>,
         erased_at -> Nullable<Timestamptz>,
     }
 }
@@ -679,6 +682,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    rights_requests (id) {
+        id -> Uuid,
+        panel_id -> Uuid,
+        kind -> Text,
+        person_id -> Nullable<Uuid>,
+        case_id -> Nullable<Uuid>,
+        received_on -> Date,
+        identity_check -> Text,
+        summary -> Text,
+        extended_reason -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        closed_on -> Nullable<Date>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     risk_assessments (id) {
         id -> Uuid,
         case_id -> Uuid,
@@ -828,6 +851,10 @@ diesel::joinable!(research_notes -> cases (case_id));
 diesel::joinable!(research_notes -> meetings (meeting_id));
 diesel::joinable!(research_notes -> users (created_by));
 diesel::joinable!(retention_policies -> users (updated_by));
+diesel::joinable!(rights_requests -> cases (case_id));
+diesel::joinable!(rights_requests -> panels (panel_id));
+diesel::joinable!(rights_requests -> people (person_id));
+diesel::joinable!(rights_requests -> users (created_by));
 diesel::joinable!(risk_assessments -> agencies (agency_id));
 diesel::joinable!(risk_assessments -> cases (case_id));
 diesel::joinable!(risk_assessments -> users (created_by));
@@ -886,6 +913,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     research_notes,
     retention_policies,
+    rights_requests,
     risk_assessments,
     sessions,
     share_decisions,

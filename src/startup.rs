@@ -147,6 +147,10 @@ route_table! {
         GET share_decisions::list_share_decisions => GOVERNANCE,
         POST share_decisions::create_share_decision => GOVERNANCE,
     },
+    "/api/v1/cases/{case_id}/restriction" => {
+        POST governance::restrict_case => GOVERNANCE,
+        DELETE governance::lift_case_restriction => GOVERNANCE,
+    },
     "/api/v1/cases/{case_id}/legal-holds" => { GET retention::list_legal_holds => GOVERNANCE },
     "/api/v1/cases/{case_id}/legal-hold" => {
         POST retention::place_legal_hold => GOVERNANCE,
@@ -191,6 +195,13 @@ route_table! {
     "/api/v1/alerts" => { GET alerts::list_alerts => Grant::Roles(&[Role::Auditor, Role::Coordinator]) },
     "/api/v1/governance/processing" => {
         GET governance::get_processing_record => Grant::Roles(&[Role::InformationGovernance])
+    },
+    "/api/v1/panels/{panel_id}/rights-requests" => {
+        GET governance::list_rights_requests => Grant::Roles(&[Role::InformationGovernance]),
+        POST governance::create_rights_request => Grant::Roles(&[Role::InformationGovernance]),
+    },
+    "/api/v1/panels/{panel_id}/rights-requests/{request_id}" => {
+        PATCH governance::update_rights_request => Grant::Roles(&[Role::InformationGovernance])
     },
     "/api/v1/retention" => {
         GET retention::get_retention => Grant::Roles(&[Role::SystemAdmin, Role::InformationGovernance])

@@ -1,6 +1,8 @@
 DROP FUNCTION erase_case(uuid, date);
 DROP VIEW case_retention;
 DROP TABLE share_decisions;
+DROP TABLE rights_requests;
+ALTER TABLE cases DROP COLUMN restricted_at, DROP COLUMN restricted_by, DROP COLUMN restriction_reason;
 ALTER TABLE case_participants DROP COLUMN age_at_referral;
 ALTER TABLE cases DROP COLUMN erased_at;
 DROP TABLE legal_holds;

@@ -57,6 +57,37 @@ CREATE TABLE share_decisions (
 CREATE INDEX share_decisions_case ON share_decisions (case_id, recorded_at);
 GRANT SELECT, INSERT ON share_decisions TO confer_app;
 
+-- Restriction of processing (Art. 18): a restricted case is read only by its panel's staff (and
+-- the governance role's records of it) and changed by no one until the restriction is lifted.
+ALTER TABLE cases
+    ADD COLUMN restricted_at timestamptz,
+    ADD COLUMN restricted_by uuid REFERENCES users (id),
+    ADD COLUMN restriction_reason text CHECK (char_length(restriction_reason) <= 2000),
+    ADD CONSTRAINT cases_restriction_check CHECK ((restricted_at IS NULL) = (restricted_by IS NULL));
+
+-- The log of data-subject rights requests a governance officer works through (Art. 15-18, 21):
+-- received, decided, closed, with the one-month deadline extended by up to two months.
+CREATE TABLE rights_requests (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    panel_id uuid NOT NULL REFERENCES panels (id),
+    kind text NOT NULL CHECK (kind IN ('access', 'rectification', 'erasure', 'restriction', 'objection')),
+    person_id uuid REFERENCES people (id),
+    case_id uuid REFERENCES cases (id),
+    received_on date NOT NULL,
+    identity_check text NOT NULL CHECK (char_length(identity_check) BETWEEN 1 AND 500),
+    summary text NOT NULL CHECK (char_length(summary) BETWEEN 1 AND 5000),
+    extended_reason text CHECK (char_length(extended_reason) <= 2000),
+    decision text CHECK (decision IN ('granted', 'partly_granted', 'refused')),
+    decision_reason text CHECK (char_length(decision_reason) <= 5000),
+    closed_on date CHECK (closed_on >= received_on),
+    created_by uuid NOT NULL REFERENCES users (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    version integer NOT NULL DEFAULT 1,
+    CHECK (closed_on IS NULL OR decision IS NOT NULL)
+);
+CREATE INDEX rights_requests_panel ON rights_requests (panel_id, received_on, id);
+GRANT SELECT, INSERT, UPDATE ON rights_requests TO confer_app;
+
 -- An erased case keeps a stub: panel, dates, status and codes, so every figure of a past period
 -- is the same after erasure. Ages are kept as numbers on the participation, not as dates of birth.
 ALTER TABLE cases ADD COLUMN erased_at timestamptz;
@@ -102,6 +133,9 @@ BEGIN
       FROM cases c, people pe
      WHERE cp.case_id = p_case AND c.id = cp.case_id AND pe.id = cp.person_id;
 
+    UPDATE rights_requests SET summary = '[erased]', decision_reason = NULL, identity_check = '[erased]'
+     WHERE case_id = p_case;
+    UPDATE cases SET restriction_reason = NULL WHERE id = p_case;
     UPDATE cases SET professional_judgement_reason = CASE WHEN professional_judgement THEN '[erased]' END,
                      vulnerability_other_text = NULL, issue_other_text = NULL,
                      non_consent_reason = CASE WHEN non_consent_reason IS NOT NULL THEN '[erased]' END,

@@ -304,6 +304,26 @@ impl InterventionTool {
 }
 
 text_enum!(
+    /// A data subject's right a request invokes (UK GDPR Articles 15 to 18 and 21).
+    RightsRequestKind {
+        Access = "access",
+        Rectification = "rectification",
+        Erasure = "erasure",
+        Restriction = "restriction",
+        Objection = "objection",
+    }
+);
+
+text_enum!(
+    /// What was decided on a rights request.
+    RightsDecision {
+        Granted = "granted",
+        PartlyGranted = "partly_granted",
+        Refused = "refused",
+    }
+);
+
+text_enum!(
     /// Where a JAG nomination came from, DOMAIN.md §6.3.
     NominationSource {
         Partner = "partner",

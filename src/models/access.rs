@@ -60,6 +60,8 @@ fn case_predicate(user: &AuthUser, full: bool) -> CasePredicate {
                             .filter(panel_members::active.eq(true))
                             .filter(panel_members::isa_signed_on.is_not_null()),
                     ))
+                    // A restricted case (Art. 18) is for its panel's staff only.
+                    .and(cases::restricted_at.is_null())
                     .and(
                         cases::referring_agency_id
                             .is_not_distinct_from(agency)
@@ -106,9 +108,17 @@ pub struct CaseAccess {
     pub panel_id: PanelId,
     pub is_staff: bool,
     pub sight: Sight,
+    /// Processing is restricted (Art. 18): the case is read, never changed, until it is lifted.
+    pub restricted: bool,
 }
 
 impl CaseAccess {
+    /// 422 `case_restricted` for a restricted case: nothing on it changes until the restriction
+    /// is lifted.
+    pub fn require_unrestricted(&self) -> Result<(), ApiError> {
+        if self.restricted { Err(ApiError::unprocessable("case_id", "case_restricted")) } else { Ok(()) }
+    }
+
     /// This access if the caller sees the case in full; 403 confidentiality-not-acknowledged
     /// when it sees only the research list (it can see the case, so the refusal reveals nothing).
     pub fn require_full(self) -> Result<Self, ApiError> {
@@ -120,12 +130,13 @@ impl CaseAccess {
 
     /// The access a caller has to a case the rule let it see (`case_visible`), in full when
     /// `case_fully_visible` held too.
-    pub fn seen(user: &AuthUser, case_id: CaseId, panel_id: PanelId, full: bool) -> Self {
+    pub fn seen(user: &AuthUser, case_id: CaseId, panel_id: PanelId, full: bool, restricted: bool) -> Self {
         Self {
             case_id,
             panel_id,
             is_staff: user.is_staff_on(panel_id),
             sight: if full { Sight::Full } else { Sight::ResearchList },
+            restricted,
         }
     }
 
@@ -137,14 +148,20 @@ impl CaseAccess {
 
 /// The one lookup behind every `CaseAccess` (with `case::read`, which reads the case whole with
 /// the same predicates): the case's panel and the caller's sight, in one statement, with a row
-/// lock when `lock`.
+/// lock when `lock` (the caller means to change the case: refused while it is restricted).
 fn look_up(conn: &mut PgConnection, user: &AuthUser, id: CaseId, lock: bool) -> Result<CaseAccess, ApiError> {
-    let query = cases::table
-        .filter(cases::id.eq(id))
-        .filter(case_visible(user))
-        .select((cases::panel_id, case_fully_visible(user)));
-    let (panel_id, full): (PanelId, bool) = if lock { query.for_update().first(conn)? } else { query.first(conn)? };
-    Ok(CaseAccess::seen(user, id, panel_id, full))
+    let query = cases::table.filter(cases::id.eq(id)).filter(case_visible(user)).select((
+        cases::panel_id,
+        case_fully_visible(user),
+        cases::restricted_at.is_not_null(),
+    ));
+    let (panel_id, full, restricted): (PanelId, bool, bool) =
+        if lock { query.for_update().first(conn)? } else { query.first(conn)? };
+    let access = CaseAccess::seen(user, id, panel_id, full, restricted);
+    if lock {
+        access.require_unrestricted()?;
+    }
+    Ok(access)
 }
 
 /// A case the caller can see, at least as the research list (what agencies research their own

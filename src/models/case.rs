@@ -64,6 +64,8 @@ pub struct CaseRow {
     pub safety_plan: Option<String>,
     /// The organisation that supplied the safety plan (SECURITY.md 2.4, provenance).
     pub safety_plan_supplied_by: Option<AgencyId>,
+    /// Processing restricted (Art. 18) since then: read by panel staff only, changed by no one.
+    pub restricted_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -591,7 +593,8 @@ pub fn read(
     let (row, full, contents): (CaseRow, bool, serde_json::Value) = read_query(user, id).first(conn)?;
     let contents = serde_json::from_value(contents)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("case contents did not read back: {e}")))?;
-    Ok((CaseAccess::seen(user, id, row.panel_id, full), row, contents))
+    let restricted = row.restricted_at.is_some();
+    Ok((CaseAccess::seen(user, id, row.panel_id, full, restricted), row, contents))
 }
 
 /// `read`'s one statement. Every part of it can be prepared (see the test below): this is the

@@ -84,3 +84,107 @@ pub fn sharing(conn: &mut PgConnection, panel: PanelId, from: NaiveDate, to: Nai
     .bind::<Date, _>(to)
     .get_result(conn)
 }
+
+/// Restricts processing of the case (Art. 18); `false` when it is restricted already.
+pub fn restrict(
+    conn: &mut PgConnection,
+    case: crate::domain::CaseId,
+    reason: &str,
+    by: crate::domain::UserId,
+) -> QueryResult<bool> {
+    use crate::schema::cases;
+    diesel::update(cases::table.find(case).filter(cases::restricted_at.is_null()))
+        .set((
+            cases::restricted_at.eq(chrono::Utc::now()),
+            cases::restricted_by.eq(by),
+            cases::restriction_reason.eq(reason),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Lifts the case's restriction; `false` when it was not restricted.
+pub fn lift_restriction(conn: &mut PgConnection, case: crate::domain::CaseId) -> QueryResult<bool> {
+    use crate::schema::cases;
+    diesel::update(cases::table.find(case).filter(cases::restricted_at.is_not_null()))
+        .set((
+            cases::restricted_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            cases::restricted_by.eq(None::<uuid::Uuid>),
+            cases::restriction_reason.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = crate::schema::rights_requests, treat_none_as_null = true)]
+pub struct RightsRequestRow {
+    #[diesel(skip_update)]
+    pub id: uuid::Uuid,
+    #[diesel(skip_update)]
+    pub panel_id: PanelId,
+    #[diesel(skip_update)]
+    pub kind: crate::domain::RightsRequestKind,
+    pub person_id: Option<crate::domain::PersonId>,
+    pub case_id: Option<crate::domain::CaseId>,
+    #[diesel(skip_update)]
+    pub received_on: NaiveDate,
+    pub identity_check: String,
+    pub summary: String,
+    pub extended_reason: Option<String>,
+    pub decision: Option<crate::domain::RightsDecision>,
+    pub decision_reason: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+    #[diesel(skip_update)]
+    pub created_by: crate::domain::UserId,
+    #[diesel(skip_update)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(skip_update)]
+    pub version: i32,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::schema::rights_requests)]
+pub struct NewRightsRequest {
+    pub panel_id: PanelId,
+    pub kind: crate::domain::RightsRequestKind,
+    pub person_id: Option<crate::domain::PersonId>,
+    pub case_id: Option<crate::domain::CaseId>,
+    pub received_on: NaiveDate,
+    pub identity_check: String,
+    pub summary: String,
+    pub created_by: crate::domain::UserId,
+}
+
+pub fn record_request(conn: &mut PgConnection, new: &NewRightsRequest) -> QueryResult<RightsRequestRow> {
+    use crate::schema::rights_requests;
+    diesel::insert_into(rights_requests::table).values(new).returning(RightsRequestRow::as_returning()).get_result(conn)
+}
+
+pub fn requests_of(conn: &mut PgConnection, panel: PanelId) -> QueryResult<Vec<RightsRequestRow>> {
+    use crate::schema::rights_requests;
+    rights_requests::table
+        .filter(rights_requests::panel_id.eq(panel))
+        .order((rights_requests::received_on, rights_requests::created_at, rights_requests::id))
+        .select(RightsRequestRow::as_select())
+        .load(conn)
+}
+
+/// One request of the panel, locked for an edit.
+pub fn request_for_update(conn: &mut PgConnection, panel: PanelId, id: uuid::Uuid) -> QueryResult<RightsRequestRow> {
+    use crate::schema::rights_requests;
+    rights_requests::table
+        .filter(rights_requests::id.eq(id))
+        .filter(rights_requests::panel_id.eq(panel))
+        .select(RightsRequestRow::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn save_request(conn: &mut PgConnection, row: &RightsRequestRow) -> QueryResult<RightsRequestRow> {
+    use crate::schema::rights_requests;
+    diesel::update(rights_requests::table.find(row.id))
+        .set((row, rights_requests::version.eq(row.version + 1)))
+        .returning(RightsRequestRow::as_returning())
+        .get_result(conn)
+}

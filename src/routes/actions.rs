@@ -305,6 +305,7 @@ pub async fn update_action(
     let out = audit::audited(&db, audit, move |conn| {
         let current = action::get_visible_for_update(conn, &user, id)?;
         let access = access::case_access(conn, &user, current.case_id)?;
+        access.require_unrestricted()?;
         let is_owner = user.agency_id == Some(current.owner_agency_id);
         if !access.is_staff && !is_owner {
             return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
@@ -413,6 +414,7 @@ pub async fn add_action_update(
     let row = audit::audited(&db, audit, move |conn| {
         let current = action::get_visible(conn, &user, id)?;
         let access = access::case_access(conn, &user, current.case_id)?;
+        access.require_unrestricted()?;
         if !access.is_staff && user.agency_id != Some(current.owner_agency_id) {
             return Err(ApiError::Forbidden(Forbidden::NotActionOwner));
         }

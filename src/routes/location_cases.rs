@@ -420,6 +420,7 @@ pub async fn create_link(
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_access(conn, &user, id)?;
         access.require_staff()?;
+        access.require_unrestricted()?;
         require_jag(conn, &access, "case_id")?;
         let other = access::case_sight(conn, &user, person_case)?;
         if panel::get(conn, other.panel_id)?.kind == PanelKind::Jag {

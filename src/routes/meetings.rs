@@ -603,6 +603,10 @@ pub async fn put_agenda(
                     continue;
                 }
                 let row = match access::case_access(conn, &user, case_id) {
+                    Ok(a) if a.restricted => {
+                        problems.push(FieldProblem::new(format!("items[{i}].case_id"), "case_restricted"));
+                        continue;
+                    }
                     Ok(a) if a.panel_id == m.panel_id => case::get(conn, case_id)?,
                     Ok(_) | Err(ApiError::NotFound) => {
                         problems.push(FieldProblem::new(format!("items[{i}].case_id"), "unknown_case"));

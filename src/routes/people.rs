@@ -354,7 +354,8 @@ pub async fn get_person(
         let mut audited_purpose = None;
         if let Some(raw) = purpose.0.as_deref().filter(|_| full) {
             for (s, holds) in shown.iter().zip(purpose_holds.iter_mut()) {
-                let case = access::CaseAccess::seen(&user, s.case_id, s.panel_id, true);
+                // Only the purpose is checked here; nothing on the case is changed.
+                let case = access::CaseAccess::seen(&user, s.case_id, s.panel_id, true, false);
                 if let Ok(checked) = access::check_purpose(conn, &user, &case, raw) {
                     *holds = true;
                     if let Some(reason) = checked.break_glass.as_deref()

@@ -101,6 +101,7 @@ pub async fn create_research_note(
     let meeting_id = meeting_id.map(MeetingId);
     let out = audit::audited(&db, audit, move |conn| {
         let access = access::case_sight(conn, &user, id)?;
+        access.require_unrestricted()?;
         let fields = user.field_access(access.panel_id);
         disclosure::require_writable(&fields, [(Tag::ResearchNotes, "body")])?;
         // `own` and `write` both come through an organisation; a caller without one writes none.

@@ -94,3 +94,93 @@ async fn a_decision_to_share_without_consent_is_its_own_record_and_is_counted() 
     );
     assert_eq!(marac["organisations"].as_array().unwrap().len(), 3, "{marac}");
 }
+
+#[actix_web::test]
+async fn a_restricted_case_is_read_by_panel_staff_only_and_changed_by_no_one() {
+    let w = world().await;
+    let case = w.marac_case(15).await;
+    let c = id(&case);
+    let url = format!("/api/v1/cases/{c}");
+    let restriction = format!("/api/v1/cases/{c}/restriction");
+    assert_eq!(w.app.post(&restriction, Some(&w.idva.access), json!({ "reason": "x" })).await.status, 403);
+    let restricted = w
+        .app
+        .post(&restriction, Some(&w.coordinator.access), json!({ "reason": "Accuracy contested by the victim" }))
+        .await;
+    assert_eq!(restricted.status, 200, "{}", String::from_utf8_lossy(&restricted.body));
+    assert_eq!(w.app.post(&restriction, Some(&w.coordinator.access), json!({ "reason": "again" })).await.status, 409);
+
+    assert_eq!(w.app.get(&url, &w.idva.access).await.status, 404, "the referrer no longer sees it");
+    let read = w.app.get(&url, &w.coordinator.access).await;
+    assert_eq!(read.status, 200, "panel staff still read it");
+    let version = read.json()["version"].as_i64().unwrap();
+    let edit = w
+        .app
+        .patch(&url, &w.coordinator.access, Some(&format!("\"{version}\"")), json!({ "summary": "changed" }))
+        .await;
+    assert_eq!(edit.field_errors(), vec![("case_id".into(), "case_restricted".into())]);
+    let action = w
+        .app
+        .post(
+            &format!("{url}/actions"),
+            Some(&w.coordinator.access),
+            json!({ "description": "Check", "owner_agency_id": w.police_agency, "due_date": days_ago(-7) }),
+        )
+        .await;
+    assert_eq!(action.field_errors(), vec![("case_id".into(), "case_restricted".into())]);
+
+    let ig = w
+        .app
+        .user(&w.admin, "dpo@test.example", None, json!([{ "role": "information_governance", "panel_id": w.marac }]))
+        .await;
+    let lifted = w.app.request(actix_web::http::Method::DELETE, &restriction, Some(&ig.access), None).await;
+    assert_eq!(lifted.status, 200, "{}", String::from_utf8_lossy(&lifted.body));
+    assert_eq!(w.app.request(actix_web::http::Method::DELETE, &restriction, Some(&ig.access), None).await.status, 404);
+    assert_eq!(w.app.get(&url, &w.idva.access).await.status, 200);
+    let edit = w
+        .app
+        .patch(&url, &w.coordinator.access, Some(&format!("\"{version}\"")), json!({ "summary": "changed" }))
+        .await;
+    assert_eq!(edit.status, 200, "{}", String::from_utf8_lossy(&edit.body));
+}
+
+#[actix_web::test]
+async fn rights_requests_are_logged_with_their_deadlines() {
+    let w = world().await;
+    let ig = w
+        .app
+        .user(&w.admin, "dpo@test.example", None, json!([{ "role": "information_governance", "panel_id": w.marac }]))
+        .await;
+    let url = format!("/api/v1/panels/{}/rights-requests", w.marac);
+    let body = json!({ "kind": "access", "received_on": "2025-01-10", "identity_check": "Passport seen in person",
+                       "summary": "Copy of everything held about me" });
+    assert_eq!(w.app.post(&url, Some(&w.coordinator.access), body.clone()).await.status, 403);
+    assert_eq!(
+        w.app.post(&format!("/api/v1/panels/{}/rights-requests", w.jag), Some(&ig.access), body.clone()).await.status,
+        403
+    );
+    let created = w.app.post(&url, Some(&ig.access), body).await;
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let r = created.json();
+    assert_eq!((r["due_on"].clone(), r["overdue"].clone()), (json!("2025-02-10"), json!(true)), "one calendar month");
+    let one = format!("{url}/{}", id(&r));
+    let patch = |version: i64, body: Value| {
+        let (app, token, one) = (&w.app, ig.access.clone(), one.clone());
+        async move { app.patch(&one, &token, Some(&format!("\"{version}\"")), body).await }
+    };
+    let undecided = patch(1, json!({ "closed_on": "2025-03-01" })).await;
+    assert_eq!(undecided.field_errors(), vec![("decision".into(), "required_to_close".into())]);
+    let extended = patch(1, json!({ "extended_reason": "Records held by four organisations" })).await.json();
+    assert_eq!(extended["due_on"], "2025-04-10", "extended by two months");
+    let overdue = w.app.get(&format!("{url}?overdue=true"), &ig.access).await.json();
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 1);
+    let closed = patch(
+        2,
+        json!({ "decision": "partly_granted", "decision_reason": "Third-party data withheld",
+                                  "closed_on": "2025-03-01" }),
+    )
+    .await;
+    assert_eq!(closed.status, 200, "{}", String::from_utf8_lossy(&closed.body));
+    assert_eq!(closed.json()["overdue"], false);
+    assert_eq!(w.app.get(&format!("{url}?overdue=true"), &ig.access).await.json()["items"], json!([]));
+}
