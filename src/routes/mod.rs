@@ -79,6 +79,32 @@ where
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// GET of one case's information-governance records (legal holds, share decisions): for its
+/// panel's staff and the governance role on its panel (`access::governed_case`), every record
+/// (oldest first, as `load` orders), audited as a `consult` of `object_type`.
+pub async fn governed_case_records<R, T>(
+    db: crate::db::Db,
+    user: crate::domain::AuthUser,
+    audit: crate::audit::Audit,
+    case: crate::domain::CaseId,
+    object_type: &'static str,
+    load: fn(&mut diesel::PgConnection, crate::domain::CaseId) -> diesel::QueryResult<Vec<R>>,
+) -> Result<HttpResponse, crate::error::ApiError>
+where
+    R: Into<T> + 'static,
+    T: Serialize + Send + 'static,
+{
+    let out = crate::audit::audited(&db, audit, move |conn| {
+        let panel = crate::models::access::governed_case(conn, &user, case)?;
+        let items: Vec<T> = load(conn, case)?.into_iter().map(Into::into).collect();
+        let event =
+            crate::audit::Event::ok(crate::domain::AuditAction::Consult, object_type, vec![case.0]).on_panel(panel);
+        Ok((Items { items }, event))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 /// `200 OK` with the version's `ETag`.
 pub fn ok_versioned<T: Serialize>(version: i32, body: &T) -> HttpResponse {
     HttpResponse::Ok().insert_header(etag(version)).json(body)

@@ -15,7 +15,7 @@ use crate::extract::{IfMatch, Json, etag};
 use crate::models::access;
 use crate::models::retention::{self, HoldRow, PanelRetentionRow, PolicyRow};
 use crate::routes::cases::CasePath;
-use crate::routes::{Items, created_at};
+use crate::routes::created_at;
 
 #[derive(Serialize)]
 pub struct RetentionResponse {
@@ -147,14 +147,15 @@ pub async fn list_legal_holds(
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let panel = access::governed_case(conn, &user, id)?;
-        let items: Vec<HoldResponse> = retention::holds_of(conn, id)?.into_iter().map(Into::into).collect();
-        Ok((Items { items }, Event::ok(AuditAction::Consult, "legal_hold", vec![id.0]).on_panel(panel)))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    crate::routes::governed_case_records::<HoldRow, HoldResponse>(
+        db,
+        user,
+        audit,
+        CaseId(path.case_id),
+        "legal_hold",
+        retention::holds_of,
+    )
+    .await
 }
 
 /// POST /api/v1/cases/{case_id}/legal-hold: the case is kept past its retention until the hold is

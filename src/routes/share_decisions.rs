@@ -19,7 +19,7 @@ use crate::models::action::london_today;
 use crate::models::share_decision::{self, NewShareDecision, ShareDecisionRow};
 use crate::models::{agency, case};
 use crate::routes::cases::CasePath;
-use crate::routes::{Items, created_at};
+use crate::routes::created_at;
 
 const MAX_ORGANISATIONS: usize = 30;
 
@@ -59,15 +59,15 @@ pub async fn list_share_decisions(
     audit: Audit,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CaseId(path.case_id);
-    let out = audit::audited(&db, audit, move |conn| {
-        let panel = access::governed_case(conn, &user, id)?;
-        let items: Vec<ShareDecisionResponse> =
-            share_decision::of_case(conn, id)?.into_iter().map(Into::into).collect();
-        Ok((Items { items }, Event::ok(AuditAction::Consult, "share_decision", vec![id.0]).on_panel(panel)))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    crate::routes::governed_case_records::<ShareDecisionRow, ShareDecisionResponse>(
+        db,
+        user,
+        audit,
+        CaseId(path.case_id),
+        "share_decision",
+        share_decision::of_case,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
