@@ -279,6 +279,26 @@ impl Column {
         }
     }
 
+    /// What a header read as `self` means on a panel of `kind`: a CMARAC register's "Issues" are
+    /// the person's vulnerabilities, a JAG register's "Vulnerabilities" the place's issues and its
+    /// "Name" the place's; a column that does not apply to the kind (people on a JAG register, a
+    /// location or lead agency on a person register) is ignored and reported so, not refused. A
+    /// caller's own mapping is taken as given.
+    fn as_read_on(self, kind: PanelKind) -> Option<Column> {
+        match (kind, self) {
+            (PanelKind::Cmarac, Column::Issue) => Some(Column::Vulnerability),
+            (PanelKind::Jag, Column::Vulnerability) => Some(Column::Issue),
+            (PanelKind::Jag, Column::Name) => Some(Column::Location),
+            (PanelKind::Jag, Column::DateOfBirth | Column::PerpetratorName | Column::PerpetratorDateOfBirth) => None,
+            (
+                PanelKind::Marac | PanelKind::Cmarac,
+                Column::Location | Column::Issue | Column::Address | Column::Postcode | Column::Uprn,
+            )
+            | (PanelKind::Marac | PanelKind::Cmarac, Column::Locality | Column::LeadAgency) => None,
+            (_, c) => Some(c),
+        }
+    }
+
     pub fn from_code(code: &str) -> Option<Column> {
         Column::ALL.into_iter().find(|c| c.code() == code)
     }
@@ -1222,13 +1242,7 @@ pub fn run(
         let named = options.mapping.iter().find(|(header, _)| normalize_org_name(header) == normalize_org_name(h));
         let column = match named {
             Some((_, column)) => *column,
-            // A CMARAC register's "Issues" are the person's vulnerabilities; a JAG register's
-            // "Vulnerabilities" the place's issues.
-            None => column_for(h).map(|c| match (panel.kind, c) {
-                (PanelKind::Cmarac, Column::Issue) => Column::Vulnerability,
-                (PanelKind::Jag, Column::Vulnerability) => Column::Issue,
-                _ => c,
-            }),
+            None => column_for(h).and_then(|c| Column::as_read_on(c, panel.kind)),
         };
         // A column read twice is read from its first header; the others are reported ignored.
         let column = column.filter(|c| !columns.contains_key(c));

@@ -841,17 +841,21 @@ async fn a_jag_register_carries_addresses_uprns_localities_and_leads() {
         .get(&format!("/api/v1/cases/{}/problem-solving", case["id"].as_str().unwrap()), &w.coordinator.access)
         .await;
     assert_eq!(record.json()["lead_agency_id"], json!(w.housing_agency));
-    let on_cmarac = post_register(
-        &w,
-        w.cmarac,
-        "Reference,Status,Referral date,UPRN\r\nCM-9,Open,2025-01-01,123\r\n",
-        QUERY,
-        &w.coordinator.access,
-    )
-    .await;
+    // The same columns on a person register do not apply: ignored and reported so, not refused;
+    // a caller who maps one there is told it does not apply.
+    let file = "Reference,Status,Referral date,UPRN,Lead agency\r\nCM-9,Open,2025-01-01,123,Peabody Trust\r\n";
+    let on_cmarac =
+        post_register(&w, w.cmarac, file, &format!("{QUERY}&dry_run=true"), &w.coordinator.access).await.json();
+    assert_eq!((on_cmarac["invalid"].clone(), on_cmarac["created"].clone()), (json!(0), json!(1)), "{on_cmarac}");
+    assert_eq!(
+        (on_cmarac["columns"][3]["column"].clone(), on_cmarac["columns"][4]["column"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let mapped = format!("{QUERY}&columns={}", url_encode(r#"{"UPRN": "uprn"}"#));
+    let mapped = post_register(&w, w.cmarac, file, &mapped, &w.coordinator.access).await;
     assert!(
-        on_cmarac.field_errors().contains(&("lines[2].uprn".into(), "only_for_jag".into())),
+        mapped.field_errors().contains(&("lines[2].uprn".into(), "only_for_jag".into())),
         "{}",
-        String::from_utf8_lossy(&on_cmarac.body)
+        String::from_utf8_lossy(&mapped.body)
     );
 }
