@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Audit, Event};
 use crate::db::Db;
-use crate::domain::{AuditAction, AuthUser, CaseId, PanelId, PanelKind, UserId, required_text};
+use crate::domain::{AuditAction, AuthUser, CaseId, PanelId, PanelKind, UserId, double_option, required_text};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, Json, etag};
 use crate::models::access;
@@ -49,8 +49,9 @@ pub struct PeriodInput {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanelPeriodInput {
-    /// `null` returns the panel to its kind's period.
-    years_after_end: Option<i32>,
+    /// Required; `null` returns the panel to its kind's period.
+    #[serde(default, deserialize_with = "double_option")]
+    years_after_end: Option<Option<i32>>,
 }
 
 fn check_years(years: i32) -> Result<i32, ApiError> {
@@ -97,7 +98,12 @@ pub async fn put_panel_retention(
     path: web::Path<PanelPath>,
     body: Json<PanelPeriodInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let years = body.into_inner().years_after_end.map(check_years).transpose()?;
+    let years = body
+        .into_inner()
+        .years_after_end
+        .ok_or_else(|| ApiError::bad_field("years_after_end", "required"))?
+        .map(check_years)
+        .transpose()?;
     let panel = PanelId(path.panel_id);
     let out = audit::audited(&db, audit, move |conn| {
         crate::models::panel::get(conn, panel)?;

@@ -235,6 +235,11 @@ async fn retention_periods_are_set_by_admins_and_audited() {
         .set_json(json!({ "years_after_end": 2 }));
     let panel = w.app.call(panel).await;
     assert_eq!(panel.json()["panels"][0]["years_after_end"], 2);
+    let missing = actix_web::test::TestRequest::put()
+        .uri(&format!("/api/v1/panels/{}/retention", w.jag))
+        .insert_header(("authorization", format!("Bearer {}", w.admin.access)))
+        .set_json(json!({}));
+    assert_eq!(w.app.call(missing).await.field_errors(), vec![("years_after_end".into(), "required".into())]);
     let mut conn = w.app.db.conn();
     #[derive(diesel::QueryableByName)]
     struct N {
