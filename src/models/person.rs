@@ -170,6 +170,10 @@ pub fn register_match(
     })
 }
 
+pub fn exists(conn: &mut PgConnection, id: PersonId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(people::table.find(id))).get_result(conn)
+}
+
 pub fn insert(conn: &mut PgConnection, new: &NewPerson) -> QueryResult<PersonId> {
     diesel::insert_into(people::table).values(new).returning(people::id).get_result(conn)
 }

@@ -271,6 +271,12 @@ pub async fn create_rights_request(
         if b.received_on.get() > today {
             return Err(ApiError::unprocessable("received_on", "in_future"));
         }
+        let person_id = b.person_id.map(PersonId);
+        if let Some(person) = person_id
+            && !crate::models::person::exists(conn, person)?
+        {
+            return Err(ApiError::unprocessable("person_id", "unknown_person"));
+        }
         let case_id = b.case_id.map(CaseId);
         if let Some(case) = case_id {
             match access::governed_case(conn, &user, case) {
@@ -283,7 +289,7 @@ pub async fn create_rights_request(
             &NewRightsRequest {
                 panel_id: panel,
                 kind: b.kind,
-                person_id: b.person_id.map(PersonId),
+                person_id,
                 case_id,
                 received_on: b.received_on.get(),
                 identity_check,

@@ -17,7 +17,7 @@ use crate::extract::{IfMatch, Json};
 use crate::models::access::{self, CaseAccess};
 use crate::models::action::london_today;
 use crate::models::location_case::{self, InterventionRow, LinkRow, NewIntervention, ProblemSolvingRow};
-use crate::models::{case, panel};
+use crate::models::{agency, case, panel};
 use crate::routes::cases::CasePath;
 use crate::routes::{Items, ok_versioned};
 
@@ -292,6 +292,11 @@ pub async fn create_intervention(
         let agency_id = b.agency_id.map(AgencyId).or(user.agency_id);
         if !access.is_staff && agency_id != user.agency_id {
             return Err(ApiError::unprocessable("agency_id", "not_your_agency"));
+        }
+        if let Some(agency) = agency_id
+            && agency::known_among(conn, &[agency])?.is_empty()
+        {
+            return Err(ApiError::unprocessable("agency_id", "unknown_agency"));
         }
         let case = case::get(conn, id)?;
         if case.status.has_ended() {

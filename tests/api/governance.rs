@@ -159,6 +159,10 @@ async fn rights_requests_are_logged_with_their_deadlines() {
         w.app.post(&format!("/api/v1/panels/{}/rights-requests", w.jag), Some(&ig.access), body.clone()).await.status,
         403
     );
+    let mut unknown = body.clone();
+    unknown["person_id"] = json!(uuid::Uuid::new_v4());
+    let unknown = w.app.post(&url, Some(&ig.access), unknown).await;
+    assert_eq!(unknown.field_errors(), vec![("person_id".into(), "unknown_person".into())]);
     let created = w.app.post(&url, Some(&ig.access), body).await;
     assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     let r = created.json();

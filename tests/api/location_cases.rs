@@ -95,6 +95,10 @@ async fn a_location_case_records_its_adoption_plan_and_escalation_ladder() {
     )
     .await;
     assert_eq!(breach.status, 201, "{}", String::from_utf8_lossy(&breach.body));
+    let nobody =
+        record("coordinator", json!({ "tool": "warrant", "used_on": days_ago(1), "agency_id": uuid::Uuid::new_v4() }))
+            .await;
+    assert_eq!(nobody.field_errors(), vec![("agency_id".into(), "unknown_agency".into())]);
     let future = record("coordinator", json!({ "tool": "warrant", "used_on": days_ago(-1) })).await;
     assert_eq!(future.field_errors(), vec![("used_on".into(), "in_future".into())]);
 
