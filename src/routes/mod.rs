@@ -52,6 +52,25 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
+/// Who may read a case's restricted records, as the case's panel: `NotFound` (or 403 where the
+/// caller can already see the case) for anyone else.
+type Reach = fn(
+    &mut diesel::PgConnection,
+    &crate::domain::AuthUser,
+    crate::domain::CaseId,
+) -> Result<crate::domain::PanelId, crate::error::ApiError>;
+
+/// The case seen in full, by its panel's staff only.
+fn staff_reach(
+    conn: &mut diesel::PgConnection,
+    user: &crate::domain::AuthUser,
+    case: crate::domain::CaseId,
+) -> Result<crate::domain::PanelId, crate::error::ApiError> {
+    let access = crate::models::access::case_access(conn, user, case)?;
+    access.require_staff()?;
+    Ok(access.panel_id)
+}
+
 /// GET of one case's records that only its panel staff read (exclusions, grants, closure
 /// requests): the case seen in full, staff only, every record (oldest first, as `load` orders),
 /// audited as a `consult` of `object_type`.
@@ -67,16 +86,7 @@ where
     R: Into<T> + 'static,
     T: Serialize + Send + 'static,
 {
-    let out = crate::audit::audited(&db, audit, move |conn| {
-        let access = crate::models::access::case_access(conn, &user, case)?;
-        access.require_staff()?;
-        let items: Vec<T> = load(conn, case)?.into_iter().map(Into::into).collect();
-        let event = crate::audit::Event::ok(crate::domain::AuditAction::Consult, object_type, vec![case.0])
-            .on_panel(access.panel_id);
-        Ok((Items { items }, event))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    case_records(db, user, audit, case, object_type, load, staff_reach).await
 }
 
 /// GET of one case's information-governance records (legal holds, share decisions): for its
@@ -94,8 +104,24 @@ where
     R: Into<T> + 'static,
     T: Serialize + Send + 'static,
 {
+    case_records(db, user, audit, case, object_type, load, crate::models::access::governed_case).await
+}
+
+async fn case_records<R, T>(
+    db: crate::db::Db,
+    user: crate::domain::AuthUser,
+    audit: crate::audit::Audit,
+    case: crate::domain::CaseId,
+    object_type: &'static str,
+    load: fn(&mut diesel::PgConnection, crate::domain::CaseId) -> diesel::QueryResult<Vec<R>>,
+    reach: Reach,
+) -> Result<HttpResponse, crate::error::ApiError>
+where
+    R: Into<T> + 'static,
+    T: Serialize + Send + 'static,
+{
     let out = crate::audit::audited(&db, audit, move |conn| {
-        let panel = crate::models::access::governed_case(conn, &user, case)?;
+        let panel = reach(conn, &user, case)?;
         let items: Vec<T> = load(conn, case)?.into_iter().map(Into::into).collect();
         let event =
             crate::audit::Event::ok(crate::domain::AuditAction::Consult, object_type, vec![case.0]).on_panel(panel);
